@@ -1,0 +1,58 @@
+"""Domain errors raised by command and query handlers (mapped to HTTP in cqrs_demo.errors)."""
+
+
+class DomainError(Exception):
+    """Base class: a request the domain refuses. ``field`` names the input at fault, if any."""
+
+    code = "domain_error"
+    field = None
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+
+
+class ProductNotFoundError(DomainError):
+    code = "not_found"
+
+
+class CategoryNotFoundError(DomainError):
+    code = "not_found"
+
+
+class UnknownCategoryError(DomainError):
+    """A product refers to a category that does not exist."""
+
+    code = "unknown_category"
+    field = "category"
+
+
+class DuplicateSkuError(DomainError):
+    code = "duplicate_sku"
+    field = "sku"
+
+
+class DuplicateCategoryError(DomainError):
+    code = "duplicate_category"
+    field = "slug"
+
+
+class InsufficientStockError(DomainError):
+    code = "insufficient_stock"
+
+
+class StockLimitError(DomainError):
+    """A stock change would exceed the largest quantity a product may hold."""
+
+    code = "stock_limit"
+
+
+class VersionMismatchError(DomainError):
+    code = "version_mismatch"
+
+
+class InvalidCursorError(DomainError):
+    code = "invalid_cursor"
+    field = "cursor"

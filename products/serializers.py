@@ -1,0 +1,183 @@
+"""Input serializers validate requests into commands and queries; output serializers
+document the read rows, which the query handlers already return in API shape."""
+
+from django.utils.text import slugify
+from rest_framework import serializers
+
+from products.models import MAX_QUANTITY
+from products.queries import DEFAULT_PAGE_SIZE, PRODUCT_ORDERINGS
+
+SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
+
+# Fields a client may try to write where they are not accepted, with the reason shown.
+_NOT_WRITABLE = {
+    "sku": "The SKU cannot be changed.",
+    "quantity": "Stock is changed with POST /api/products/{id}/stock/.",
+    "initial_stock": "Stock is changed with POST /api/products/{id}/stock/.",
+    "id": "This field is read-only.",
+    "version": "This field is read-only; send it as If-Match.",
+    "in_stock": "This field is read-only.",
+    "category_name": "This field is read-only.",
+    "created_at": "This field is read-only.",
+    "updated_at": "This field is read-only.",
+}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse fields the serializer does not declare, instead of silently ignoring them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_NOT_WRITABLE.get(name, "Unknown field.")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class CategoryCreateSerializer(StrictSerializer):
+    name = serializers.CharField(min_length=1, max_length=100)
+    slug = serializers.SlugField(max_length=100, required=False, help_text="Derived from the name when omitted.")
+
+    def validate(self, attrs):
+        if not attrs.get("slug"):
+            attrs["slug"] = slugify(attrs["name"])[:100]
+            if not attrs["slug"]:
+                raise serializers.ValidationError({"slug": ["Cannot derive a slug from this name; send one."]})
+        return attrs
+
+
+class CategoryRenameSerializer(StrictSerializer):
+    name = serializers.CharField(min_length=1, max_length=100)
+
+
+class CategorySerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ProductDetailsSerializer(StrictSerializer):
+    name = serializers.CharField(min_length=1, max_length=200)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    category = serializers.SlugField(max_length=100, allow_null=True, required=False, default=None)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+
+
+class ProductReplaceSerializer(ProductDetailsSerializer):
+    """PUT: every detail field is required."""
+
+    description = serializers.CharField(max_length=5000, allow_blank=True)
+    category = serializers.SlugField(max_length=100, allow_null=True)
+
+
+class ProductCreateSerializer(ProductDetailsSerializer):
+    sku = serializers.RegexField(SKU_PATTERN, min_length=1, max_length=64, help_text="A-Z a-z 0-9 . _ -")
+    initial_stock = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, default=0)
+
+
+class ProductSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.SlugField(allow_null=True)
+    category_name = serializers.CharField(allow_null=True)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    quantity = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class StockChangeSerializer(StrictSerializer):
+    delta = serializers.IntegerField(
+        required=False, min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, help_text="Relative change; not 0."
+    )
+    quantity = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_QUANTITY, help_text="Absolute quantity after a recount."
+    )
+    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+
+    def validate_delta(self, value):
+        if value == 0:
+            raise serializers.ValidationError("A delta of 0 changes nothing.")
+        return value
+
+    def validate(self, attrs):
+        if ("delta" in attrs) == ("quantity" in attrs):
+            raise serializers.ValidationError("Send exactly one of delta and quantity.")
+        return attrs
+
+
+class StockSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    version = serializers.IntegerField()
+
+
+class StockMovementSerializer(serializers.Serializer):
+    delta = serializers.IntegerField()
+    quantity_after = serializers.IntegerField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PageParamsSerializer(serializers.Serializer):
+    """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them)."""
+
+    cursor = serializers.CharField(required=False, help_text="Opaque; take it from next or previous.")
+    page_size = serializers.IntegerField(
+        required=False, default=DEFAULT_PAGE_SIZE, min_value=1, help_text="1 or more; values above 100 mean 100."
+    )
+
+    def validate_page_size(self, value):
+        return min(value, 100)
+
+
+_ORDERING_CHOICES = [name for field in PRODUCT_ORDERINGS for name in (field, f"-{field}")]
+
+
+class ProductListParamsSerializer(PageParamsSerializer):
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=200,
+        help_text="Every word must start a word of the SKU, name or description (case-insensitive).",
+    )
+    category = serializers.SlugField(required=False, help_text="Category slug.")
+    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+    min_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    max_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    ordering = serializers.ChoiceField(choices=_ORDERING_CHOICES, required=False, default="sku")
+
+    def validate(self, attrs):
+        low, high = attrs.get("min_price"), attrs.get("max_price")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"max_price": ["Must not be less than min_price."]})
+        return attrs
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="Machine-readable, on 409, 412 and 422.")
+
+
+def page_serializer(name, item):
+    """Return the serializer documenting a cursor page of ``item``."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+ProductPageSerializer = page_serializer("ProductPage", ProductSerializer)
+CategoryPageSerializer = page_serializer("CategoryPage", CategorySerializer)
+StockMovementPageSerializer = page_serializer("StockMovementPage", StockMovementSerializer)
