@@ -5,6 +5,8 @@ it is idempotent, and a rebuild is the same statement run without a filter. Rece
 run inside the command's transaction: the read side changes exactly when the write does.
 """
 
+from dataclasses import dataclass
+
 from django.db import connection
 from django.dispatch import receiver
 
@@ -30,10 +32,10 @@ PRODUCT_COLUMNS = (
 # The read row of each active product, computed from the write tables. ``{where}`` narrows it.
 # Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is a searchable word.
 EXPECTED_PRODUCTS_SQL = """
-    SELECT p.id, p.sku, p.name, p.description, c.slug, c.name, p.price, s.quantity,
-           s.quantity > 0, p.version, p.created_at, p.updated_at,
+    SELECT p.id, p.sku, p.name, p.description, c.slug AS category_slug, c.name AS category_name,
+           p.price, s.quantity, s.quantity > 0 AS in_stock, p.version, p.created_at, p.updated_at,
            to_tsvector('simple', translate(p.sku || ' ' || p.name || ' ' || p.description,
-                                           '-._/', '    '))
+                                           '-._/', '    ')) AS search_document
       FROM products_product p
       JOIN products_stocklevel s ON s.product_id = p.id
       LEFT JOIN products_category c ON c.id = p.category_id
@@ -142,7 +144,7 @@ def rebuild(progress=None):
     lets concurrent reads keep seeing the old rows until the rebuild commits.
     """
     steps = [
-        ("clear read tables", lambda: [_execute(f"DELETE FROM {table}") for table in READ_TABLES]),
+        ("clear read tables", lambda: sum(_execute(f"DELETE FROM {table}") for table in READ_TABLES)),
         ("categories", project_categories),
         ("products", project_products),
         ("stock movements", project_movements),
@@ -154,3 +156,68 @@ def rebuild(progress=None):
         if progress:
             progress(index, len(steps), label, result)
     return counts
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A read row that is missing, extra, or differs from what the write tables imply."""
+
+    table: str
+    key: str
+    kind: str  # "missing", "extra" or "wrong"
+    fields: tuple = ()
+
+    def __str__(self):
+        detail = f" ({', '.join(self.fields)})" if self.fields else ""
+        return f"{self.table} {self.key}: {self.kind}{detail}"
+
+
+# table, key column, columns compared, SQL of the expected rows.
+_CHECKS = (
+    ("read_category", "slug", ("slug", "name", "created_at", "updated_at"), EXPECTED_CATEGORIES_SQL),
+    ("read_product", "id", PRODUCT_COLUMNS, EXPECTED_PRODUCTS_SQL),
+    ("read_stock_movement", "id", MOVEMENT_COLUMNS, EXPECTED_MOVEMENTS_SQL),
+)
+
+
+def differences():
+    """Compare every read table with what the write tables imply; return the differences."""
+    found = []
+    for table, key, columns, expected_sql in _CHECKS:
+        expected = ", ".join(f"e.{column}" for column in columns)
+        actual = ", ".join(f"r.{column}" for column in columns)
+        sql = (
+            f"SELECT {expected}, {actual} FROM ({expected_sql.format(where='TRUE')}) e"
+            f" FULL JOIN {table} r ON r.{key} = e.{key}"
+            f" WHERE e.{key} IS NULL OR r.{key} IS NULL OR ({expected}) IS DISTINCT FROM ({actual})"
+            f" ORDER BY coalesce(e.{key}, r.{key})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            for row in cursor.fetchall():
+                want, have = row[: len(columns)], row[len(columns) :]
+                if want[0] is None:
+                    found.append(Difference(table, str(have[0]), "extra"))
+                elif have[0] is None:
+                    found.append(Difference(table, str(want[0]), "missing"))
+                else:
+                    wrong = tuple(c for c, w, h in zip(columns, want, have, strict=True) if w != h)
+                    found.append(Difference(table, str(want[0]), "wrong", wrong))
+    return found
+
+
+def repair(found):
+    """Fix the given differences: delete extra rows, recompute missing and wrong ones."""
+    projectors = {
+        "read_category": (project_categories, "c.slug", "text"),
+        "read_product": (project_products, "p.id", "uuid"),
+        "read_stock_movement": (project_movements, "m.id", "bigint"),
+    }
+    for table, (project, column, sql_type) in projectors.items():
+        extra = [d.key for d in found if d.table == table and d.kind == "extra"]
+        stale = [d.key for d in found if d.table == table and d.kind != "extra"]
+        key = "slug" if table == "read_category" else "id"
+        if extra:
+            _execute(f"DELETE FROM {table} WHERE {key}::text = ANY(%s)", [extra])
+        if stale:
+            project(f"{column} = ANY(%s::{sql_type}[])", [stale])

@@ -1,0 +1,135 @@
+"""The Django admin for the write side. Every change goes through the command handlers,
+so the read tables and the stock ledger stay right; stock is never edited directly."""
+
+from django import forms
+from django.contrib import admin, messages
+
+from cqrs_demo.bus import bus
+from products import commands
+from products.errors import DomainError
+from products.models import MAX_QUANTITY, Category, Product, StockMovement
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "updated_at")
+    search_fields = ("slug", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("slug", "created_at", "updated_at") if obj else ("created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            bus.dispatch(commands.RenameCategory(slug=obj.slug, name=obj.name))
+        else:
+            bus.dispatch(commands.CreateCategory(slug=obj.slug, name=obj.name))
+        obj.refresh_from_db()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProductAdminForm(forms.ModelForm):
+    stock_delta = forms.IntegerField(
+        required=False,
+        min_value=-MAX_QUANTITY,
+        max_value=MAX_QUANTITY,
+        help_text="Add (or, negative, remove) this many units; recorded in the stock ledger.",
+    )
+    stock_reason = forms.CharField(required=False, max_length=200)
+
+    class Meta:
+        model = Product
+        fields = ("sku", "name", "description", "category", "price")
+
+
+class StockMovementInline(admin.TabularInline):
+    model = StockMovement
+    fields = ("created_at", "delta", "quantity_after", "reason", "created_by")
+    readonly_fields = fields
+    ordering = ("-id",)
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = ("sku", "name", "category", "price", "quantity", "version", "is_archived")
+    list_filter = ("is_archived", "category")
+    search_fields = ("sku", "name")
+    list_select_related = ("category", "stock")
+    inlines = (StockMovementInline,)
+
+    @admin.display(description="quantity")
+    def quantity(self, obj):
+        return obj.stock.quantity
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("sku", "quantity", "version", "is_archived") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        category = data["category"].slug if data.get("category") else None
+        if change:
+            # The form has validated the SKU (case-insensitive unique constraint) and category.
+            bus.dispatch(
+                commands.UpdateProductDetails(
+                    product_id=obj.pk,
+                    name=data["name"],
+                    description=data["description"],
+                    category=category,
+                    price=data["price"],
+                ),
+            )
+        else:
+            obj.pk = bus.dispatch(
+                commands.CreateProduct(
+                    sku=data["sku"],
+                    name=data["name"],
+                    description=data["description"],
+                    category=category,
+                    price=data["price"],
+                    actor_id=request.user.pk,
+                ),
+            )
+        if data.get("stock_delta"):
+            try:
+                bus.dispatch(
+                    commands.AdjustStock(
+                        product_id=obj.pk,
+                        delta=data["stock_delta"],
+                        reason=data.get("stock_reason") or "admin",
+                        actor_id=request.user.pk,
+                    )
+                )
+            except DomainError as error:
+                messages.error(request, f"Stock not changed: {error.message}")
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        """Skip inline saves: the ledger is append-only and written by the handlers alone."""
+
+    def delete_model(self, request, obj):
+        bus.dispatch(commands.ArchiveProduct(product_id=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        for product_id in queryset.filter(is_archived=False).values_list("pk", flat=True):
+            bus.dispatch(commands.ArchiveProduct(product_id=product_id))
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "product", "delta", "quantity_after", "reason", "created_by")
+    list_select_related = ("product", "created_by")
+    search_fields = ("product__sku", "reason")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,34 @@
+import csv
+import sys
+
+from django.core.management.base import BaseCommand
+
+from products.csv_format import EXPORT_COLUMNS
+from products.read_models import ProductView
+
+
+class Command(BaseCommand):
+    help = "Write the active products (the read side) as CSV that import_products accepts. FILE '-' is stdout."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="Path of the CSV file to write, or - for standard output.")
+
+    def handle(self, *args, file, **options):
+        out = sys.stdout if file == "-" else open(file, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        try:
+            writer = csv.writer(out)
+            writer.writerow(EXPORT_COLUMNS)
+            # A server-side cursor streams the rows, so memory stays flat however many there are.
+            rows = (
+                ProductView.objects.order_by("sku", "id")
+                .values_list("sku", "name", "description", "category_slug", "category_name", "price", "quantity")
+                .iterator(chunk_size=2000)
+            )
+            count = 0
+            for sku, name, description, slug, category_name, price, quantity in rows:
+                writer.writerow([sku, name, description, slug or "", category_name or "", price, quantity])
+                count += 1
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        self.stderr.write(f"Exported {count} products.")

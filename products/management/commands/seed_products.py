@@ -1,0 +1,83 @@
+import logging
+import random
+import sys
+import time
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from tqdm import tqdm
+
+from cqrs_demo.bus import bus
+from products import commands
+from products.models import Category, Product
+
+ADJECTIVES = (
+    "Claw Ball-peen Cordless Heavy-duty Compact Stainless Galvanized Folding Precision Magnetic "
+    "Adjustable Insulated Ergonomic Telescopic Rechargeable Industrial Carbon Brass Titanium Rubber"
+).split()
+NOUNS = (
+    "hammer wrench screwdriver drill saw pliers chisel level tape clamp sander router grinder "
+    "ladder toolbox flashlight socket file mallet vise rivet drillbit stapler multimeter"
+).split()
+CATEGORY_NAMES = (
+    "Hand tools, Power tools, Fasteners, Plumbing, Electrical, Garden, Paint, Safety, Storage, "
+    "Measuring, Adhesives, Lighting, Hardware, Lumber, Outdoor power, Welding"
+).split(", ")
+
+
+class Command(BaseCommand):
+    help = "Create realistic demo products (and categories) through the command handlers, in batches."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, required=True, help="How many products to create.")
+        parser.add_argument("--categories", type=int, default=8, help="How many categories (default 8).")
+        parser.add_argument("--batch-size", type=int, default=500, help="Products per transaction.")
+        parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
+
+    def handle(self, *args, count, categories, batch_size, seed, **options):
+        if count < 0 or categories < 1 or batch_size < 1:
+            raise CommandError("--count must be >= 0, --categories and --batch-size >= 1.")
+        rng = random.Random(seed)
+        started = time.perf_counter()
+        # One log line per command would be 100,000 lines here; the summary below replaces them.
+        logging.getLogger("cqrs_demo.bus").setLevel(logging.WARNING)
+        slugs = self._categories(categories)
+        # SKUs continue after the highest seeded one, so seeding twice adds products.
+        start = Product.objects.filter(sku__startswith="SEED-").count() + 1
+        with tqdm(total=count, desc="products", unit=" products", file=sys.stderr, disable=None) as bar:
+            for offset in range(0, count, batch_size):
+                size = min(batch_size, count - offset)
+                with transaction.atomic():
+                    for number in range(start + offset, start + offset + size):
+                        bus.dispatch(self._product(rng, number, slugs))
+                bar.update(size)
+        elapsed = time.perf_counter() - started
+        rate = count / elapsed if elapsed else 0
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {count} products in {len(slugs)} categories in {elapsed:.1f}s ({rate:.0f} products/s)."
+            )
+        )
+
+    def _categories(self, wanted):
+        slugs = []
+        for index in range(wanted):
+            base = CATEGORY_NAMES[index % len(CATEGORY_NAMES)]
+            name = base if index < len(CATEGORY_NAMES) else f"{base} {index // len(CATEGORY_NAMES) + 1}"
+            slug = name.lower().replace(" ", "-")
+            if not Category.objects.filter(slug=slug).exists():
+                bus.dispatch(commands.CreateCategory(slug=slug, name=name))
+            slugs.append(slug)
+        return slugs
+
+    def _product(self, rng, number, slugs):
+        adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
+        return commands.CreateProduct(
+            sku=f"SEED-{number:07d}",
+            name=f"{adjective} {noun}",
+            description=f"{adjective} {noun} for the workshop, model {rng.randint(100, 999)}.",
+            category=rng.choice(slugs),
+            price=Decimal(rng.randint(99, 99999)) / 100,
+            initial_stock=rng.choice((0, 0, 5, 10, 25, 100, 250)),
+        )
