@@ -46,7 +46,5 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
         if self.limit is not None and length > self.limit:
-            return JsonResponse(
-                {"detail": f"Request body too large; the limit is {self.limit} bytes."}, status=413
-            )
+            return JsonResponse({"detail": f"Request body too large; the limit is {self.limit} bytes."}, status=413)
         return self.get_response(request)

@@ -139,17 +139,22 @@ def create_category(command):
 
 def rename_category(command):
     """Rename a category; every product in it shows the new name."""
-    updated = Category.objects.filter(slug=command.slug).update(
-        name=command.name, updated_at=timezone.now()
-    )
+    updated = Category.objects.filter(slug=command.slug).update(name=command.name, updated_at=timezone.now())
     if not updated:
         raise CategoryNotFoundError("Category not found.")
     publish(events.CategoryRenamed(slug=command.slug, name=command.name))
     return command.slug
 
 
+def _check_quantity(quantity, field):
+    # The database's check constraint would refuse it too, but as an IntegrityError (a 500).
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise StockLimitError(f"Stock must be between 0 and {MAX_QUANTITY}.", field=field)
+
+
 def create_product(command):
     """Create a product with its stock level and first ledger row; return its id."""
+    _check_quantity(command.initial_stock, "initial_stock")
     category_id = _category_id(command.category)
     try:
         product = Product.objects.create(
@@ -223,12 +228,8 @@ def adjust_stock(command):
         # The product row is locked by this transaction, so the quantity read here is current.
         quantity = StockLevel.objects.values_list("quantity", flat=True).get(product_id=command.product_id)
         if command.delta < 0:
-            raise InsufficientStockError(
-                f"Only {quantity} in stock; cannot remove {-command.delta}."
-            )
-        raise StockLimitError(
-            f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}.", field="delta"
-        )
+            raise InsufficientStockError(f"Only {quantity} in stock; cannot remove {-command.delta}.")
+        raise StockLimitError(f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}.", field="delta")
     quantity = row[0]
     movement = _record_movement(command, command.delta, quantity)
     publish(
@@ -241,6 +242,7 @@ def adjust_stock(command):
 
 def set_stock(command):
     """Set the stock to a counted quantity, recording the delta it implies."""
+    _check_quantity(command.quantity, "quantity")
     _bump_version(command.product_id, command.expected_version)
     # The version bump above holds the product row lock, which every stock writer takes first.
     stock = StockLevel.objects.get(product_id=command.product_id)
@@ -248,9 +250,7 @@ def set_stock(command):
     StockLevel.objects.filter(product_id=command.product_id).update(quantity=command.quantity)
     movement = _record_movement(command, delta, command.quantity)
     publish(
-        events.StockSet(
-            product_id=command.product_id, movement_id=movement.id, delta=delta, quantity=command.quantity
-        )
+        events.StockSet(product_id=command.product_id, movement_id=movement.id, delta=delta, quantity=command.quantity)
     )
     return command.product_id
 

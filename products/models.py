@@ -29,9 +29,7 @@ class Product(models.Model):
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     description = models.TextField(max_length=5000, blank=True, default="")
-    category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
-    )
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
     price = models.DecimalField(max_digits=MAX_PRICE_DIGITS, decimal_places=2)
     version = models.PositiveIntegerField(default=1)
     is_archived = models.BooleanField(default=False)
@@ -52,9 +50,7 @@ class Product(models.Model):
 
 
 class StockLevel(models.Model):
-    product = models.OneToOneField(
-        Product, primary_key=True, on_delete=models.CASCADE, related_name="stock"
-    )
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="stock")
     quantity = models.IntegerField(default=0)
 
     class Meta:

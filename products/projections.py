@@ -44,8 +44,7 @@ EXPECTED_PRODUCTS_SQL = """
 
 _UPSERT_PRODUCTS_SQL = (
     f"INSERT INTO read_product ({', '.join(PRODUCT_COLUMNS)}) {EXPECTED_PRODUCTS_SQL}"
-    " ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{column} = EXCLUDED.{column}" for column in PRODUCT_COLUMNS[1:])
+    " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{column} = EXCLUDED.{column}" for column in PRODUCT_COLUMNS[1:])
 )
 
 MOVEMENT_COLUMNS = ("id", "product_id", "delta", "quantity_after", "reason", "created_at")

@@ -6,11 +6,14 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cqrs_demo.bus import bus
 from products import commands
+from products.models import Product
+from products.read_models import ProductView
 
 _sequence = itertools.count(1)
 
@@ -70,3 +73,78 @@ def make_product(db):
         return bus.dispatch(commands.CreateProduct(**values))
 
     return make
+
+
+@pytest.fixture
+def archived_product(make_product):
+    """Return the id of a product that was created with stock and then archived."""
+    product_id = make_product(sku="GONE-1", initial_stock=5)
+    bus.dispatch(commands.AdjustStock(product_id=product_id, delta=-2))
+    bus.dispatch(commands.ArchiveProduct(product_id=product_id))
+    return product_id
+
+
+def _rows(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def snapshot_read_tables(db):
+    """Return a function that reads every read table in full, in a stable order."""
+
+    def snapshot():
+        return {
+            "read_product": _rows(
+                "SELECT id, sku, name, description, category_slug, category_name, price, quantity, in_stock,"
+                " version, created_at, updated_at, search_document::text AS search_document"
+                " FROM read_product ORDER BY id"
+            ),
+            "read_stock_movement": _rows("SELECT * FROM read_stock_movement ORDER BY id"),
+            "read_category": _rows("SELECT * FROM read_category ORDER BY slug"),
+        }
+
+    return snapshot
+
+
+@pytest.fixture
+def expected_read_row(db):
+    """Return a function that builds a product's read row from the write tables, in Python."""
+
+    def expected(product_id):
+        product = Product.objects.select_related("category", "stock").get(id=product_id)
+        return {
+            "id": product.id,
+            "sku": product.sku,
+            "name": product.name,
+            "description": product.description,
+            "category_slug": product.category.slug if product.category else None,
+            "category_name": product.category.name if product.category else None,
+            "price": product.price,
+            "quantity": product.stock.quantity,
+            "in_stock": product.stock.quantity > 0,
+            "version": product.version,
+            "created_at": product.created_at,
+            "updated_at": product.updated_at,
+        }
+
+    return expected
+
+
+@pytest.fixture
+def read_row(db):
+    """Return a function that reads a product's read row (None when it has none)."""
+
+    def read(product_id):
+        return (
+            ProductView.objects.filter(id=product_id)
+            .values(
+                "id", "sku", "name", "description", "category_slug", "category_name", "price", "quantity",
+                "in_stock", "version", "created_at", "updated_at",
+            )
+            .first()
+        )
+
+    return read

@@ -19,9 +19,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, dry_run=False, **options):
         try:
-            with open(file, newline="", encoding="utf-8-sig") as lines:
-                with tqdm(desc="rows", unit=" rows", file=sys.stderr, disable=None) as bar:
-                    report = import_products(lines, dry_run=dry_run, on_row=bar.update)
+            with (
+                open(file, newline="", encoding="utf-8-sig") as lines,
+                tqdm(desc="rows", unit=" rows", file=sys.stderr, disable=None) as bar,
+            ):
+                report = import_products(lines, dry_run=dry_run, on_row=bar.update)
         except (OSError, UnicodeDecodeError, ImportFormatError) as error:
             raise CommandError(f"{file}: {error}") from error
         for line, message in report.errors:

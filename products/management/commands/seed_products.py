@@ -12,18 +12,72 @@ from cqrs_demo.bus import bus
 from products import commands
 from products.models import Category, Product
 
-ADJECTIVES = (
-    "Claw Ball-peen Cordless Heavy-duty Compact Stainless Galvanized Folding Precision Magnetic "
-    "Adjustable Insulated Ergonomic Telescopic Rechargeable Industrial Carbon Brass Titanium Rubber"
-).split()
-NOUNS = (
-    "hammer wrench screwdriver drill saw pliers chisel level tape clamp sander router grinder "
-    "ladder toolbox flashlight socket file mallet vise rivet drillbit stapler multimeter"
-).split()
-CATEGORY_NAMES = (
-    "Hand tools, Power tools, Fasteners, Plumbing, Electrical, Garden, Paint, Safety, Storage, "
-    "Measuring, Adhesives, Lighting, Hardware, Lumber, Outdoor power, Welding"
-).split(", ")
+ADJECTIVES = [
+    "Claw",
+    "Ball-peen",
+    "Cordless",
+    "Heavy-duty",
+    "Compact",
+    "Stainless",
+    "Galvanized",
+    "Folding",
+    "Precision",
+    "Magnetic",
+    "Adjustable",
+    "Insulated",
+    "Ergonomic",
+    "Telescopic",
+    "Rechargeable",
+    "Industrial",
+    "Carbon",
+    "Brass",
+    "Titanium",
+    "Rubber",
+]
+NOUNS = [
+    "hammer",
+    "wrench",
+    "screwdriver",
+    "drill",
+    "saw",
+    "pliers",
+    "chisel",
+    "level",
+    "tape",
+    "clamp",
+    "sander",
+    "router",
+    "grinder",
+    "ladder",
+    "toolbox",
+    "flashlight",
+    "socket",
+    "file",
+    "mallet",
+    "vise",
+    "rivet",
+    "drillbit",
+    "stapler",
+    "multimeter",
+]
+CATEGORY_NAMES = [
+    "Hand tools",
+    "Power tools",
+    "Fasteners",
+    "Plumbing",
+    "Electrical",
+    "Garden",
+    "Paint",
+    "Safety",
+    "Storage",
+    "Measuring",
+    "Adhesives",
+    "Lighting",
+    "Hardware",
+    "Lumber",
+    "Outdoor power",
+    "Welding",
+]
 
 
 class Command(BaseCommand):

@@ -154,7 +154,9 @@ def test_verify_read_models_lists_differences_and_repairs_them(make_product):
     kept, changed, dropped = make_product(), make_product(), make_product()
     ProductView.objects.filter(id=changed).update(name="wrong")
     ProductView.objects.filter(id=dropped).delete()
-    CategoryView.objects.create(slug="ghost", name="Ghost", created_at="2026-01-01T00:00Z", updated_at="2026-01-01T00:00Z")
+    CategoryView.objects.create(
+        slug="ghost", name="Ghost", created_at="2026-01-01T00:00Z", updated_at="2026-01-01T00:00Z"
+    )
     out = io.StringIO()
     with pytest.raises(CommandError, match="3 difference"):
         call_command("verify_read_models", stdout=out)
