@@ -22,6 +22,8 @@ STATUS_BY_ERROR = {
     errors.InvalidCursorError: status.HTTP_400_BAD_REQUEST,
     errors.InsufficientStockError: status.HTTP_409_CONFLICT,
     errors.VersionMismatchError: status.HTTP_412_PRECONDITION_FAILED,
+    errors.IdempotencyKeyInFlightError: status.HTTP_409_CONFLICT,
+    errors.IdempotencyKeyReusedError: status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
 

@@ -56,3 +56,11 @@ class VersionMismatchError(DomainError):
 class InvalidCursorError(DomainError):
     code = "invalid_cursor"
     field = "cursor"
+
+
+class IdempotencyKeyReusedError(DomainError):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInFlightError(DomainError):
+    code = "idempotency_key_in_flight"

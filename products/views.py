@@ -17,6 +17,7 @@ from cqrs_demo.bus import bus
 from products import commands, queries, serializers
 from products.commands import UNSET
 from products.errors import VersionMismatchError
+from products.idempotency import idempotent
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
@@ -39,7 +40,7 @@ def expected_version(request):
         return None
     match = _ETAG.match(header)
     if match is None:
-        raise VersionMismatchError("If-Match must be a single ETag such as \"3\".")
+        raise VersionMismatchError('If-Match must be a single ETag such as "3".')
     return int(match.group(1))
 
 
@@ -61,15 +62,28 @@ def page_response(request, page):
     def link(cursor):
         return replace_query_param(url, "cursor", cursor) if cursor else None
 
-    return Response(
-        {"next": link(page.next_cursor), "previous": link(page.previous_cursor), "results": page.results}
-    )
+    return Response({"next": link(page.next_cursor), "previous": link(page.previous_cursor), "results": page.results})
 
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "1-255 characters. Retrying with the same key and body replays the first response for at "
+        "least 24 hours; another body gets 422, a retry while the first runs gets 409."
+    ),
+)
 
 WRITE_ERRORS = {
     401: _error("Not authenticated."),
     403: _error("Authenticated without the model permission."),
     415: _error("Unsupported media type."),
+}
+POST_ERRORS = {
+    **WRITE_ERRORS,
+    409: _error('A request with this Idempotency-Key is still running ("idempotency_key_in_flight").'),
+    422: _error('The Idempotency-Key was used with another body ("idempotency_key_reused").'),
 }
 PRODUCT_WRITE_ERRORS = {
     **WRITE_ERRORS,
@@ -89,8 +103,9 @@ PRODUCT_WRITE_ERRORS = {
     ),
     create=extend_schema(
         summary="Create a category",
+        parameters=[IDEMPOTENCY_KEY],
         request=serializers.CategoryCreateSerializer,
-        responses={201: serializers.CategorySerializer, 400: OpenApiTypes.OBJECT, **WRITE_ERRORS},
+        responses={201: serializers.CategorySerializer, 400: OpenApiTypes.OBJECT, **POST_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Rename a category",
@@ -119,6 +134,7 @@ class CategoryViewSet(viewsets.ViewSet):
     def retrieve(self, request, slug=None):
         return Response(bus.ask(queries.GetCategory(slug=slug)))
 
+    @idempotent
     def create(self, request):
         data = validated(serializers.CategoryCreateSerializer, request.data)
         slug = bus.dispatch(commands.CreateCategory(slug=data["slug"], name=data["name"]))
@@ -143,8 +159,9 @@ class CategoryViewSet(viewsets.ViewSet):
     ),
     create=extend_schema(
         summary="Create a product",
+        parameters=[IDEMPOTENCY_KEY],
         request=serializers.ProductCreateSerializer,
-        responses={201: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **WRITE_ERRORS},
+        responses={201: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **POST_ERRORS},
     ),
     update=extend_schema(
         summary="Replace a product's details",
@@ -188,6 +205,7 @@ class ProductViewSet(viewsets.ViewSet):
     def retrieve(self, request, pk=None):
         return self._product_response(pk)
 
+    @idempotent
     def create(self, request):
         data = validated(serializers.ProductCreateSerializer, request.data)
         product_id = bus.dispatch(commands.CreateProduct(**data, actor_id=request.user.pk))
@@ -225,16 +243,18 @@ class ProductViewSet(viewsets.ViewSet):
             "a recount). A delta that would take the stock below zero is refused with 409 "
             '(`"code": "insufficient_stock"`).'
         ),
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
         request=serializers.StockChangeSerializer,
         responses={
             200: serializers.ProductSerializer,
             400: OpenApiTypes.OBJECT,
-            409: _error('Not enough stock ("code": "insufficient_stock").'),
             **PRODUCT_WRITE_ERRORS,
+            409: _error('Not enough stock ("insufficient_stock") or the Idempotency-Key is in flight.'),
+            422: _error('The Idempotency-Key was used with another body ("idempotency_key_reused").'),
         },
     )
     @action(detail=True, methods=["get", "post"])
+    @idempotent
     def stock(self, request, pk=None):
         if request.method == "GET":
             stock = bus.ask(queries.GetStock(product_id=pk))
@@ -266,4 +286,3 @@ class ProductViewSet(viewsets.ViewSet):
     def movements(self, request, pk=None):
         params = validated(serializers.PageParamsSerializer, request.query_params)
         return page_response(request, bus.ask(queries.ListStockMovements(product_id=pk, **params)))
-
