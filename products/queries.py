@@ -7,6 +7,7 @@ does and concurrent writes never make a page repeat or skip a row.
 
 import base64
 import binascii
+import datetime
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from uuid import UUID
 
 import orjson
 from django.db import connection
+from django.utils.dateparse import parse_datetime
 
 from cqrs_demo.bus import Query
 from products.errors import CategoryNotFoundError, InvalidCursorError, ProductNotFoundError
@@ -111,23 +113,63 @@ def decode_cursor(cursor, ordering):
         raise InvalidCursorError("Invalid cursor (it may belong to another ordering).") from None
 
 
-def _keyset_page(select, where, params, *, ordering, key, id_key, id_type, column_type, descending, page_size, cursor):
-    """Run ``select`` for one keyset page ordered by (``key``, ``id_key``)."""
+_INTEGER_LIMITS = {"integer": 2**31, "bigint": 2**63}
+
+
+def _cursor_value(value, sql_type):
+    """Return a cursor's ``value`` as PostgreSQL can read it as ``sql_type``, or refuse the cursor.
+
+    Cursors come back from clients, so a value the cast would choke on must be a 400, not a 500.
+    """
+    try:
+        if sql_type in _INTEGER_LIMITS:
+            limit = _INTEGER_LIMITS[sql_type]
+            if type(value) is not int or not -limit <= value < limit:
+                raise ValueError
+            return value
+        if not isinstance(value, str) or "\x00" in value:
+            raise ValueError
+        if sql_type == "numeric":
+            number = Decimal(value)
+            if not number.is_finite() or number.as_tuple().exponent < -20 or abs(number) >= 10**15:
+                raise ValueError
+            return number
+        if sql_type == "uuid":
+            return str(UUID(value))
+        if sql_type == "timestamptz":
+            moment = parse_datetime(value)
+            if moment is None:
+                raise ValueError
+            return moment.astimezone(datetime.UTC)
+        return value
+    except (ValueError, ArithmeticError):
+        raise InvalidCursorError("Invalid cursor.") from None
+
+
+def _keyset_page(
+    select, where, params, *, table, ordering, key, id_key, id_type, column_type, descending, page_size, cursor
+):
+    """Run ``select`` for one keyset page ordered by (``key``, ``id_key``) of ``table``."""
+    # ORDER BY would otherwise resolve a bare name to the SELECT's output column, and the
+    # product select renders price and id as text: "9.00" would sort after "12.50", and the
+    # order would disagree with the numeric comparison in WHERE, repeating or skipping rows.
+    key_sql, id_sql = f"{table}.{key}", f"{table}.{id_key}"
     direction = "next"
     if cursor is not None:
         direction, value, row_id = decode_cursor(cursor, ordering)
+        row_id = _cursor_value(row_id, id_type)
         # Walking backwards flips the comparison and the sort, then the page is reversed.
         forward = (direction == "next") != descending
         operator = ">" if forward else "<"
         if key == id_key:
-            where = [*where, f"{id_key} {operator} %s::{id_type}"]
+            where = [*where, f"{id_sql} {operator} %s::{id_type}"]
             params = [*params, row_id]
         else:
-            where = [*where, f"({key}, {id_key}) {operator} (%s::{column_type}, %s::{id_type})"]
-            params = [*params, value, row_id]
+            where = [*where, f"({key_sql}, {id_sql}) {operator} (%s::{column_type}, %s::{id_type})"]
+            params = [*params, _cursor_value(value, column_type), row_id]
     reverse = direction == "previous"
     sort = "DESC" if descending != reverse else "ASC"
-    order_by = f"{key} {sort}" if key == id_key else f"{key} {sort}, {id_key} {sort}"
+    order_by = f"{id_sql} {sort}" if key == id_key else f"{key_sql} {sort}, {id_sql} {sort}"
     sql = f"{select} WHERE {' AND '.join(where) or 'TRUE'} ORDER BY {order_by} LIMIT %s"
     rows = _fetch(sql, [*params, page_size + 1])
     has_more = len(rows) > page_size
@@ -186,6 +228,7 @@ def list_products(query):
         _PRODUCT_SELECT,
         where,
         params,
+        table="read_product",
         ordering=query.ordering,
         key=column,
         id_key="id",
@@ -211,6 +254,7 @@ def list_stock_movements(query):
         "SELECT id, delta, quantity_after, reason, created_at FROM read_stock_movement",
         ["product_id = %s"],
         [query.product_id],
+        table="read_stock_movement",
         ordering="-id",
         key="id",
         id_key="id",
@@ -243,6 +287,7 @@ def list_categories(query):
         "SELECT slug, name, created_at, updated_at FROM read_category",
         [],
         [],
+        table="read_category",
         ordering="slug",
         key="slug",
         id_key="slug",

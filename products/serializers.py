@@ -2,12 +2,37 @@
 document the read rows, which the query handlers already return in API shape."""
 
 from django.utils.text import slugify
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from products.models import MAX_QUANTITY
 from products.queries import DEFAULT_PAGE_SIZE, PRODUCT_ORDERINGS
 
 SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
+PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field({"type": "string", "pattern": PRICE_PATTERN, "example": "12.50"})
+class PriceField(serializers.DecimalField):
+    """A price: 0 to 99,999,999.99 with at most 2 decimal places; a string or a JSON number."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=10, decimal_places=2, min_value=0, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": -MAX_QUANTITY, "maximum": MAX_QUANTITY, "not": {"enum": [0]}})
+class DeltaField(serializers.IntegerField):
+    """A non-zero stock change of at most a billion units either way."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value == 0:
+            raise serializers.ValidationError("A delta of 0 changes nothing.")
+        return value
+
 
 # Fields a client may try to write where they are not accepted, with the reason shown.
 _NOT_WRITABLE = {
@@ -23,16 +48,36 @@ _NOT_WRITABLE = {
 }
 
 
+def _type_error(field, value):
+    """Return why ``value`` has the wrong JSON type for ``field``, or None.
+
+    DRF would coerce 5 to "5" or "5" to 5; the schema promises strings and integers, so other
+    JSON types are refused rather than guessed at.
+    """
+    if isinstance(field, serializers.DecimalField):
+        return None if isinstance(value, str) else 'Send a decimal string such as "12.50".'
+    if isinstance(field, serializers.CharField):
+        return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.IntegerField):
+        integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return None if integral and not isinstance(value, bool) else "Must be an integer."
+    return None
+
+
 class StrictSerializer(serializers.Serializer):
-    """Refuse fields the serializer does not declare, instead of silently ignoring them."""
+    """Refuse undeclared fields and values of the wrong JSON type instead of ignoring or coercing them."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [_NOT_WRITABLE.get(name, "Unknown field.")] for name in unknown}
-                )
+            errors = {
+                name: [_NOT_WRITABLE.get(name, "Unknown field.")] for name in sorted(set(data) - set(self.fields))
+            }
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if value is not None and (message := _type_error(field, value)):
+                    errors[name] = [message]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
@@ -63,7 +108,7 @@ class ProductDetailsSerializer(StrictSerializer):
     name = serializers.CharField(min_length=1, max_length=200)
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
     category = serializers.SlugField(max_length=100, allow_null=True, required=False, default=None)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    price = PriceField()
 
 
 class ProductReplaceSerializer(ProductDetailsSerializer):
@@ -85,7 +130,7 @@ class ProductSerializer(serializers.Serializer):
     description = serializers.CharField()
     category = serializers.SlugField(allow_null=True)
     category_name = serializers.CharField(allow_null=True)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)  # a string such as "12.50"
     quantity = serializers.IntegerField()
     in_stock = serializers.BooleanField()
     version = serializers.IntegerField()
@@ -94,18 +139,11 @@ class ProductSerializer(serializers.Serializer):
 
 
 class StockChangeSerializer(StrictSerializer):
-    delta = serializers.IntegerField(
-        required=False, min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, help_text="Relative change; not 0."
-    )
+    delta = DeltaField(required=False, help_text="Relative change; not 0.")
     quantity = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_QUANTITY, help_text="Absolute quantity after a recount."
     )
     reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-
-    def validate_delta(self, value):
-        if value == 0:
-            raise serializers.ValidationError("A delta of 0 changes nothing.")
-        return value
 
     def validate(self, attrs):
         if ("delta" in attrs) == ("quantity" in attrs):
@@ -130,6 +168,17 @@ class StockMovementSerializer(serializers.Serializer):
 class PageParamsSerializer(serializers.Serializer):
     """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them)."""
 
+    def to_internal_value(self, data):
+        # DRF reads "?cursor=" as "no cursor"; the schema says a value is required, so say so.
+        blank = [
+            name
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        ]
+        if blank:
+            raise serializers.ValidationError({name: ["This field may not be blank."] for name in blank})
+        return super().to_internal_value(data)
+
     cursor = serializers.CharField(required=False, help_text="Opaque; take it from next or previous.")
     page_size = serializers.IntegerField(
         required=False, default=DEFAULT_PAGE_SIZE, min_value=1, help_text="1 or more; values above 100 mean 100."
@@ -144,13 +193,15 @@ _ORDERING_CHOICES = [name for field in PRODUCT_ORDERINGS for name in (field, f"-
 
 class ProductListParamsSerializer(PageParamsSerializer):
     search = serializers.CharField(
-        required=False, allow_blank=True, max_length=200,
+        required=False,
+        allow_blank=True,
+        max_length=200,
         help_text="Every word must start a word of the SKU, name or description (case-insensitive).",
     )
     category = serializers.SlugField(required=False, help_text="Category slug.")
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
-    min_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
-    max_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    min_price = PriceField(required=False)
+    max_price = PriceField(required=False)
     ordering = serializers.ChoiceField(choices=_ORDERING_CHOICES, required=False, default="sku")
 
     def validate(self, attrs):
@@ -167,14 +218,17 @@ class ErrorSerializer(serializers.Serializer):
 
 def page_serializer(name, item):
     """Return the serializer documenting a cursor page of ``item``."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item(many=True),
-        },
+    # many=False: the page is one object, though it answers a list action.
+    return extend_schema_serializer(many=False)(
+        type(
+            name,
+            (serializers.Serializer,),
+            {
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+            },
+        )
     )
 
 

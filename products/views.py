@@ -10,20 +10,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from cqrs_demo.bus import bus
 from products import commands, queries, serializers
 from products.commands import UNSET
-from products.errors import VersionMismatchError
 from products.idempotency import idempotent
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]+")$'},
     OpenApiParameter.HEADER,
     description='The product\'s ETag ("<version>"); the write is refused with 412 when it is stale.',
 )
@@ -40,7 +40,7 @@ def expected_version(request):
         return None
     match = _ETAG.match(header)
     if match is None:
-        raise VersionMismatchError('If-Match must be a single ETag such as "3".')
+        raise ValidationError({"If-Match": ['Must be "*" or one ETag such as "3".']})
     return int(match.group(1))
 
 
@@ -67,7 +67,7 @@ def page_response(request, page):
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description=(
         "1-255 characters. Retrying with the same key and body replays the first response for at "
@@ -179,7 +179,7 @@ class CategoryViewSet(viewsets.ViewSet):
         summary="Archive a product",
         description="The product leaves the read side; its ledger and SKU are kept.",
         parameters=[IF_MATCH],
-        responses={204: None, **PRODUCT_WRITE_ERRORS},
+        responses={204: None, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
     ),
 )
 @extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)])

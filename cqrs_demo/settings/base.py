@@ -154,11 +154,8 @@ REST_FRAMEWORK = {
         "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "drf_orjson_renderer.parsers.ORJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API speaks JSON only (the browsable API's raw-data form sends JSON too).
+    "DEFAULT_PARSER_CLASSES": ["drf_orjson_renderer.parsers.ORJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -167,7 +164,7 @@ REST_FRAMEWORK = {
         "anon": env_rate("THROTTLE_ANON_RATE", "1000/min"),
         "user": env_rate("THROTTLE_USER_RATE", "10000/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "products.schema.InventoryAutoSchema",
     "EXCEPTION_HANDLER": "cqrs_demo.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -188,6 +185,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "products.schema.tighten_request_bodies",
+    ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "tokenAuth": {

@@ -141,8 +141,18 @@ def read_row(db):
         return (
             ProductView.objects.filter(id=product_id)
             .values(
-                "id", "sku", "name", "description", "category_slug", "category_name", "price", "quantity",
-                "in_stock", "version", "created_at", "updated_at",
+                "id",
+                "sku",
+                "name",
+                "description",
+                "category_slug",
+                "category_name",
+                "price",
+                "quantity",
+                "in_stock",
+                "version",
+                "created_at",
+                "updated_at",
             )
             .first()
         )

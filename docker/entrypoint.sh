@@ -1,0 +1,23 @@
+#!/bin/sh
+# Start the service: wait for the database, apply migrations, then exec gunicorn,
+# or exec the given command instead (`entrypoint.sh python manage.py shell`).
+# Works in the image and from a checkout, with the venv's bin on PATH.
+#   DB_WAIT_TIMEOUT  seconds to wait for the database (60)
+#   SKIP_MIGRATE     true: leave migrations to a one-off job, e.g. with several replicas
+set -eu
+
+# Relative paths (manage.py, gunicorn.conf.py) are the repository's, wherever this is called from.
+cd "$(dirname "$0")/.."
+
+python manage.py wait_for_db --timeout "${DB_WAIT_TIMEOUT:-60}"
+
+case "$(printf '%s' "${SKIP_MIGRATE:-false}" | tr '[:upper:]' '[:lower:]')" in
+    1 | true | yes | on) echo "SKIP_MIGRATE is set: not migrating." >&2 ;;
+    *) python manage.py migrate --noinput ;;
+esac
+
+if [ "$#" -gt 0 ]; then
+    exec "$@"
+fi
+# exec: gunicorn becomes PID 1 in the container and receives SIGTERM directly.
+exec gunicorn -c gunicorn.conf.py cqrs_demo.wsgi:application
