@@ -68,5 +68,11 @@ def signal_for(event_type):
 
 
 def publish(event):
-    """Send ``event`` to every receiver of its signal; a receiver's error propagates."""
+    """Append ``event`` to the event log, then send it to every receiver of its signal.
+
+    Both happen in the caller's transaction; a receiver's error propagates and rolls back.
+    """
+    from products import outbox  # outbox imports this module for the event types
+
+    outbox.append(event)
     signal_for(type(event)).send(sender=type(event), event=event)

@@ -121,5 +121,32 @@ class IdempotencyKey(models.Model):
         return f"{self.method} {self.path} {self.key}"
 
 
+
+class EventRecord(models.Model):
+    """Every domain event, appended in the transaction of the command that emitted it.
+
+    The log is the audit trail, the outbox that ``publish_events`` relays to RabbitMQ, and
+    the feed of the projector worker in split mode. Events are appended under a
+    transaction-level advisory lock, so ids grow in commit order and a consumer that
+    remembers the last id it applied never skips an event that commits later.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=100)
+    product_id = models.UUIDField(null=True, db_index=True)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "products_event"
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(published_at=None), name="event_unpublished"),
+        ]
+
+    def __str__(self):
+        return f"#{self.id} {self.type}"
+
+
 # The read tables belong to this app too; importing them here registers them with Django.
-from products.read_models import CategoryView, ProductView, StockMovementView  # noqa: E402,F401
+from products.read_models import CategoryView, ProductView, ProjectorPosition, StockMovementView  # noqa: E402,F401

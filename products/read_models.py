@@ -76,3 +76,17 @@ class CategoryView(models.Model):
 
     def __str__(self):
         return self.slug
+
+
+class ProjectorPosition(models.Model):
+    """The last event a projector applied, stored with the rows it produced."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "read_projector_position"
+
+    def __str__(self):
+        return f"{self.name}@{self.last_event_id}"

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from cqrs_demo.bus import bus
-from products import commands, queries, serializers
+from products import commands, queries, serializers, snapshots
 from products.commands import UNSET
 from products.idempotency import idempotent
 
@@ -138,12 +138,12 @@ class CategoryViewSet(viewsets.ViewSet):
     def create(self, request):
         data = validated(serializers.CategoryCreateSerializer, request.data)
         slug = bus.dispatch(commands.CreateCategory(slug=data["slug"], name=data["name"]))
-        return Response(bus.ask(queries.GetCategory(slug=slug)), status=status.HTTP_201_CREATED)
+        return Response(snapshots.category(slug), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, slug=None):
         data = validated(serializers.CategoryRenameSerializer, request.data)
         bus.dispatch(commands.RenameCategory(slug=slug, name=data["name"]))
-        return Response(bus.ask(queries.GetCategory(slug=slug)))
+        return Response(snapshots.category(slug))
 
 
 @extend_schema_view(
@@ -194,8 +194,9 @@ class ProductViewSet(viewsets.ViewSet):
         "stock": ["products.change_stocklevel"],
     }
 
-    def _product_response(self, product_id, status_code=status.HTTP_200_OK):
-        product = bus.ask(queries.GetProduct(product_id=product_id))
+    def _written_product_response(self, product_id, status_code=status.HTTP_200_OK):
+        # Built from the write side: in split mode the read store may not have caught up yet.
+        product = snapshots.representation(product_id)
         return with_etag(Response(product, status=status_code), product["version"])
 
     def list(self, request):
@@ -203,13 +204,14 @@ class ProductViewSet(viewsets.ViewSet):
         return page_response(request, bus.ask(queries.ListProducts(**params)))
 
     def retrieve(self, request, pk=None):
-        return self._product_response(pk)
+        product = bus.ask(queries.GetProduct(product_id=pk))
+        return with_etag(Response(product), product["version"])
 
     @idempotent
     def create(self, request):
         data = validated(serializers.ProductCreateSerializer, request.data)
         product_id = bus.dispatch(commands.CreateProduct(**data, actor_id=request.user.pk))
-        response = self._product_response(product_id, status.HTTP_201_CREATED)
+        response = self._written_product_response(product_id, status.HTTP_201_CREATED)
         response["Location"] = f"/api/products/{product_id}/"
         return response
 
@@ -224,7 +226,7 @@ class ProductViewSet(viewsets.ViewSet):
     def _update_details(self, request, pk, data):
         fields = {name: data.get(name, UNSET) for name in ("name", "description", "category", "price")}
         bus.dispatch(commands.UpdateProductDetails(product_id=pk, expected_version=expected_version(request), **fields))
-        return self._product_response(pk)
+        return self._written_product_response(pk)
 
     def destroy(self, request, pk=None):
         bus.dispatch(commands.ArchiveProduct(product_id=pk, expected_version=expected_version(request)))
@@ -270,7 +272,7 @@ class ProductViewSet(viewsets.ViewSet):
             bus.dispatch(commands.AdjustStock(delta=data["delta"], **common))
         else:
             bus.dispatch(commands.SetStock(quantity=data["quantity"], **common))
-        return self._product_response(pk)
+        return self._written_product_response(pk)
 
     @extend_schema(
         summary="List a product's stock movements",

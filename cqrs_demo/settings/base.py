@@ -87,9 +87,31 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"].setdefault("OPTIONS", {})
-# Fail fast when the database is unreachable instead of hanging a worker.
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
+# Split mode: the read tables live in their own database, fed by `project_events --follow`.
+if env_str("READ_DATABASE_URL"):
+    DATABASES["read"] = dj_database_url.parse(
+        env_str("READ_DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
+    )
+# Single-database mode with streaming replicas: read-side queries go to one of these.
+READ_REPLICA_ALIASES = []
+for _index, _url in enumerate(env_list("READ_REPLICA_URLS")):
+    READ_REPLICA_ALIASES.append(f"replica_{_index}")
+    DATABASES[f"replica_{_index}"] = dj_database_url.parse(
+        _url, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
+    )
+if "read" in DATABASES and READ_REPLICA_ALIASES:
+    raise ImproperlyConfigured("READ_REPLICA_URLS is for single-database mode; unset READ_DATABASE_URL.")
+CQRS_MODE = "split" if "read" in DATABASES else "single"
+DATABASE_ROUTERS = ["cqrs_demo.routers.ReadModelRouter"]
+
+for _database in DATABASES.values():
+    _database.setdefault("OPTIONS", {})
+    # Fail fast when a database is unreachable instead of hanging a worker.
+    _database["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
+
+# RabbitMQ, for `publish_events` (the outbox relay).
+RABBITMQ_URL = env_str("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+RABBITMQ_EXCHANGE = env_str("RABBITMQ_EXCHANGE", "inventory.events")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -106,7 +128,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
