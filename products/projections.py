@@ -1,17 +1,27 @@
 """The projector: keep the read tables equal to what the write tables imply.
 
 Every projection recomputes rows from the write tables with one set-based statement, so
-it is idempotent, and a rebuild is the same statement run without a filter. Receivers
-run inside the command's transaction: the read side changes exactly when the write does.
+it is idempotent, and a rebuild is the same statement run without a filter. In the
+default single-database mode the receivers below run inside the command's transaction:
+the read side changes exactly when the write does.
+
+In split mode (a separate read database) the receivers are not connected; the worker in
+``event_projector`` feeds the read store from the event log, and the functions here
+(rebuild, differences, repair) copy rows across the two databases instead.
 """
 
 from dataclasses import dataclass
 
-from django.db import connection
-from django.dispatch import receiver
+from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg2.extras import execute_values
 
+from cqrs_demo.routers import read_store_alias
 from products import events
 from products.events import signal_for
+
+# Search document: punctuation inside words (HT-001, v2.5, snake_case) is split so each
+# part is a searchable word. ``{sku}`` etc. are SQL expressions.
+SEARCH_DOCUMENT_SQL = "to_tsvector('simple', translate({sku} || ' ' || {name} || ' ' || {description}, '-._/', '    '))"
 
 PRODUCT_COLUMNS = (
     "id",
@@ -30,21 +40,18 @@ PRODUCT_COLUMNS = (
 )
 
 # The read row of each active product, computed from the write tables. ``{where}`` narrows it.
-# Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is a searchable word.
-EXPECTED_PRODUCTS_SQL = """
+EXPECTED_PRODUCTS_SQL = (
+    """
     SELECT p.id, p.sku, p.name, p.description, c.slug AS category_slug, c.name AS category_name,
            p.price, s.quantity, s.quantity > 0 AS in_stock, p.version, p.created_at, p.updated_at,
-           to_tsvector('simple', translate(p.sku || ' ' || p.name || ' ' || p.description,
-                                           '-._/', '    ')) AS search_document
+           """
+    + SEARCH_DOCUMENT_SQL.format(sku="p.sku", name="p.name", description="p.description")
+    + """ AS search_document
       FROM products_product p
       JOIN products_stocklevel s ON s.product_id = p.id
       LEFT JOIN products_category c ON c.id = p.category_id
      WHERE NOT p.is_archived AND ({where})
 """
-
-_UPSERT_PRODUCTS_SQL = (
-    f"INSERT INTO read_product ({', '.join(PRODUCT_COLUMNS)}) {EXPECTED_PRODUCTS_SQL}"
-    " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{column} = EXCLUDED.{column}" for column in PRODUCT_COLUMNS[1:])
 )
 
 MOVEMENT_COLUMNS = ("id", "product_id", "delta", "quantity_after", "reason", "created_at")
@@ -56,41 +63,79 @@ EXPECTED_MOVEMENTS_SQL = """
      WHERE NOT p.is_archived AND ({where})
 """
 
-_INSERT_MOVEMENTS_SQL = (
-    f"INSERT INTO read_stock_movement ({', '.join(MOVEMENT_COLUMNS)}) {EXPECTED_MOVEMENTS_SQL}"
-    " ON CONFLICT (id) DO NOTHING"
-)
-
 EXPECTED_CATEGORIES_SQL = """
     SELECT c.slug, c.name, c.created_at, c.updated_at FROM products_category c WHERE ({where})
 """
 
-_UPSERT_CATEGORIES_SQL = (
-    f"INSERT INTO read_category (slug, name, created_at, updated_at) {EXPECTED_CATEGORIES_SQL}"
-    " ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, created_at = EXCLUDED.created_at,"
-    " updated_at = EXCLUDED.updated_at"
+CATEGORY_COLUMNS = ("slug", "name", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class ReadTable:
+    """A read table, and how its rows follow from the write tables."""
+
+    name: str
+    key: str
+    columns: tuple
+    expected_sql: str  # SELECT of the expected rows, ``{where}`` to be filled in
+    on_conflict: str
+
+
+def _replace_all(key, columns):
+    return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+
+
+CATEGORIES = ReadTable(
+    "read_category", "slug", CATEGORY_COLUMNS, EXPECTED_CATEGORIES_SQL, _replace_all("slug", CATEGORY_COLUMNS)
 )
+PRODUCTS = ReadTable("read_product", "id", PRODUCT_COLUMNS, EXPECTED_PRODUCTS_SQL, _replace_all("id", PRODUCT_COLUMNS))
+MOVEMENTS = ReadTable(
+    "read_stock_movement", "id", MOVEMENT_COLUMNS, EXPECTED_MOVEMENTS_SQL, "ON CONFLICT (id) DO NOTHING"
+)
+READ_TABLES = (PRODUCTS.name, MOVEMENTS.name, CATEGORIES.name)
+_COPY_PAGE = 2000
 
 
-def _execute(sql, params=()):
-    with connection.cursor() as cursor:
+def _execute(sql, params=(), using=None):
+    with connections[using or read_store_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
 
+def project(table, where="TRUE", params=()):
+    """Insert or refresh the read rows of ``table`` whose write rows match ``where``.
+
+    With the read tables beside the write tables this is one INSERT ... SELECT; with a
+    separate read database the expected rows are streamed across in pages.
+    """
+    columns = ", ".join(table.columns)
+    expected = table.expected_sql.format(where=where)
+    target = read_store_alias()
+    if target == DEFAULT_DB_ALIAS:
+        return _execute(f"INSERT INTO {table.name} ({columns}) {expected} {table.on_conflict}", params)
+    insert = f"INSERT INTO {table.name} ({columns}) VALUES %s {table.on_conflict}"
+    copied = 0
+    with connections[DEFAULT_DB_ALIAS].chunked_cursor() as source, connections[target].cursor() as sink:
+        source.execute(expected, params)
+        while rows := source.fetchmany(_COPY_PAGE):
+            execute_values(sink.cursor, insert, rows, page_size=_COPY_PAGE)
+            copied += len(rows)
+    return copied
+
+
 def project_products(where="TRUE", params=()):
     """Insert or refresh the read rows of the active products matching ``where``."""
-    return _execute(_UPSERT_PRODUCTS_SQL.format(where=where), params)
+    return project(PRODUCTS, where, params)
 
 
 def project_movements(where="TRUE", params=()):
     """Copy the ledger rows matching ``where`` of active products to the read side."""
-    return _execute(_INSERT_MOVEMENTS_SQL.format(where=where), params)
+    return project(MOVEMENTS, where, params)
 
 
 def project_categories(where="TRUE", params=()):
     """Insert or refresh the read rows of the categories matching ``where``."""
-    return _execute(_UPSERT_CATEGORIES_SQL.format(where=where), params)
+    return project(CATEGORIES, where, params)
 
 
 def remove_product(product_id):
@@ -99,41 +144,53 @@ def remove_product(product_id):
     _execute("DELETE FROM read_product WHERE id = %s", [product_id])
 
 
-@receiver(signal_for(events.CategoryCreated))
 def on_category_created(sender, event, **kwargs):
     project_categories("c.slug = %s", [event.slug])
 
 
-@receiver(signal_for(events.CategoryRenamed))
 def on_category_renamed(sender, event, **kwargs):
     project_categories("c.slug = %s", [event.slug])
     project_products("c.slug = %s", [event.slug])
 
 
-@receiver(signal_for(events.ProductCreated))
 def on_product_created(sender, event, **kwargs):
     project_products("p.id = %s", [event.product_id])
     project_movements("m.product_id = %s", [event.product_id])
 
 
-@receiver(signal_for(events.ProductDetailsUpdated))
 def on_product_details_updated(sender, event, **kwargs):
     project_products("p.id = %s", [event.product_id])
 
 
-@receiver(signal_for(events.ProductArchived))
 def on_product_archived(sender, event, **kwargs):
     remove_product(event.product_id)
 
 
-@receiver(signal_for(events.StockAdjusted))
-@receiver(signal_for(events.StockSet))
 def on_stock_changed(sender, event, **kwargs):
     project_products("p.id = %s", [event.product_id])
     project_movements("m.id = %s", [event.movement_id])
 
 
-READ_TABLES = ("read_product", "read_stock_movement", "read_category")
+RECEIVERS = (
+    (events.CategoryCreated, on_category_created),
+    (events.CategoryRenamed, on_category_renamed),
+    (events.ProductCreated, on_product_created),
+    (events.ProductDetailsUpdated, on_product_details_updated),
+    (events.ProductArchived, on_product_archived),
+    (events.StockAdjusted, on_stock_changed),
+    (events.StockSet, on_stock_changed),
+)
+
+
+def connect():
+    """Connect the in-transaction receivers (single-database mode)."""
+    for event_type, handler in RECEIVERS:
+        signal_for(event_type).connect(handler, dispatch_uid=f"projector.{event_type.__name__}")
+
+
+def clear():
+    """Delete every read row; DELETE keeps concurrent readers on the old rows until commit."""
+    return sum(_execute(f"DELETE FROM {table}") for table in READ_TABLES)
 
 
 def rebuild(progress=None):
@@ -143,7 +200,7 @@ def rebuild(progress=None):
     lets concurrent reads keep seeing the old rows until the rebuild commits.
     """
     steps = [
-        ("clear read tables", lambda: sum(_execute(f"DELETE FROM {table}") for table in READ_TABLES)),
+        ("clear read tables", clear),
         ("categories", project_categories),
         ("products", project_products),
         ("stock movements", project_movements),
@@ -171,52 +228,63 @@ class Difference:
         return f"{self.table} {self.key}: {self.kind}{detail}"
 
 
-# table, key column, columns compared, SQL of the expected rows.
-_CHECKS = (
-    ("read_category", "slug", ("slug", "name", "created_at", "updated_at"), EXPECTED_CATEGORIES_SQL),
-    ("read_product", "id", PRODUCT_COLUMNS, EXPECTED_PRODUCTS_SQL),
-    ("read_stock_movement", "id", MOVEMENT_COLUMNS, EXPECTED_MOVEMENTS_SQL),
-)
+def _compare(table, pairs):
+    """Turn (expected, actual) row pairs into differences."""
+    for want, have in pairs:
+        if want is None:
+            yield Difference(table.name, str(have[0]), "extra")
+        elif have is None:
+            yield Difference(table.name, str(want[0]), "missing")
+        else:
+            wrong = tuple(c for c, w, h in zip(table.columns, want, have, strict=True) if w != h)
+            if wrong:
+                yield Difference(table.name, str(want[0]), "wrong", wrong)
+
+
+def _pairs_in_sql(table):
+    # Key first in every column list, so row[0] is the key on both sides.
+    expected = ", ".join(f"e.{column}" for column in table.columns)
+    actual = ", ".join(f"r.{column}" for column in table.columns)
+    sql = (
+        f"SELECT {expected}, {actual} FROM ({table.expected_sql.format(where='TRUE')}) e"
+        f" FULL JOIN {table.name} r ON r.{table.key} = e.{table.key}"
+        f" WHERE e.{table.key} IS NULL OR r.{table.key} IS NULL OR ({expected}) IS DISTINCT FROM ({actual})"
+        f" ORDER BY coalesce(e.{table.key}, r.{table.key})"
+    )
+    width = len(table.columns)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql)
+        for row in cursor.fetchall():
+            want, have = row[:width], row[width:]
+            yield (None if want[0] is None else want), (None if have[0] is None else have)
+
+
+def _pairs_across_databases(table):
+    # Two databases cannot be joined: fetch both sides and match them by key.
+    columns = ", ".join(table.columns)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM ({table.expected_sql.format(where='TRUE')}) e")
+        expected = {row[0]: row for row in cursor.fetchall()}
+    with connections[read_store_alias()].cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table.name}")
+        actual = {row[0]: row for row in cursor.fetchall()}
+    for key in sorted(expected.keys() | actual.keys(), key=str):
+        yield expected.get(key), actual.get(key)
 
 
 def differences():
     """Compare every read table with what the write tables imply; return the differences."""
-    found = []
-    for table, key, columns, expected_sql in _CHECKS:
-        expected = ", ".join(f"e.{column}" for column in columns)
-        actual = ", ".join(f"r.{column}" for column in columns)
-        sql = (
-            f"SELECT {expected}, {actual} FROM ({expected_sql.format(where='TRUE')}) e"
-            f" FULL JOIN {table} r ON r.{key} = e.{key}"
-            f" WHERE e.{key} IS NULL OR r.{key} IS NULL OR ({expected}) IS DISTINCT FROM ({actual})"
-            f" ORDER BY coalesce(e.{key}, r.{key})"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            for row in cursor.fetchall():
-                want, have = row[: len(columns)], row[len(columns) :]
-                if want[0] is None:
-                    found.append(Difference(table, str(have[0]), "extra"))
-                elif have[0] is None:
-                    found.append(Difference(table, str(want[0]), "missing"))
-                else:
-                    wrong = tuple(c for c, w, h in zip(columns, want, have, strict=True) if w != h)
-                    found.append(Difference(table, str(want[0]), "wrong", wrong))
-    return found
+    pairs = _pairs_in_sql if read_store_alias() == DEFAULT_DB_ALIAS else _pairs_across_databases
+    return [d for table in (CATEGORIES, PRODUCTS, MOVEMENTS) for d in _compare(table, pairs(table))]
 
 
 def repair(found):
     """Fix the given differences: delete extra rows, recompute missing and wrong ones."""
-    projectors = {
-        "read_category": (project_categories, "c.slug", "text"),
-        "read_product": (project_products, "p.id", "uuid"),
-        "read_stock_movement": (project_movements, "m.id", "bigint"),
-    }
-    for table, (project, column, sql_type) in projectors.items():
-        extra = [d.key for d in found if d.table == table and d.kind == "extra"]
-        stale = [d.key for d in found if d.table == table and d.kind != "extra"]
-        key = "slug" if table == "read_category" else "id"
+    write_keys = {CATEGORIES: ("c.slug", "text"), PRODUCTS: ("p.id", "uuid"), MOVEMENTS: ("m.id", "bigint")}
+    for table, (column, sql_type) in write_keys.items():
+        extra = [d.key for d in found if d.table == table.name and d.kind == "extra"]
+        stale = [d.key for d in found if d.table == table.name and d.kind != "extra"]
         if extra:
-            _execute(f"DELETE FROM {table} WHERE {key}::text = ANY(%s)", [extra])
+            _execute(f"DELETE FROM {table.name} WHERE {table.key}::text = ANY(%s)", [extra])
         if stale:
-            project(f"{column} = ANY(%s::{sql_type}[])", [stale])
+            project(table, f"{column} = ANY(%s::{sql_type}[])", [stale])

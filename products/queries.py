@@ -14,10 +14,11 @@ from decimal import Decimal
 from uuid import UUID
 
 import orjson
-from django.db import connection
+from django.db import connections
 from django.utils.dateparse import parse_datetime
 
 from cqrs_demo.bus import Query
+from cqrs_demo.routers import read_query_alias
 from products.errors import CategoryNotFoundError, InvalidCursorError, ProductNotFoundError
 
 DEFAULT_PAGE_SIZE = 20
@@ -89,7 +90,7 @@ class ListCategories(Query):
 
 
 def _fetch(sql, params):
-    with connection.cursor() as cursor:
+    with connections[read_query_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
