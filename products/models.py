@@ -121,7 +121,6 @@ class IdempotencyKey(models.Model):
         return f"{self.method} {self.path} {self.key}"
 
 
-
 class EventRecord(models.Model):
     """Every domain event, appended in the transaction of the command that emitted it.
 

@@ -12,12 +12,15 @@ In split mode (a separate read database) the receivers are not connected; the wo
 
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
 from products import events
 from products.events import signal_for
+from products.read_models import ProjectorPosition
+
+PROJECTOR_POSITION = "read_store"  # the ProjectorPosition row of the split-mode worker
 
 # Search document: punctuation inside words (HT-001, v2.5, snake_case) is split so each
 # part is a searchable word. ``{sku}`` etc. are SQL expressions.
@@ -212,6 +215,28 @@ def rebuild(progress=None):
         if progress:
             progress(index, len(steps), label, result)
     return counts
+
+
+def rebuild_all(progress=None):
+    """Rebuild every read table in its own transaction(s); return the row counts.
+
+    In split mode the write side is read in one REPEATABLE READ snapshot, and the projector
+    worker's position is set to the last event in that snapshot, so it goes on with
+    exactly the events the rebuilt rows do not include yet.
+    """
+    read = read_store_alias()
+    with transaction.atomic(), transaction.atomic(using=read):
+        if read == DEFAULT_DB_ALIAS:
+            return rebuild(progress)
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT coalesce(max(id), 0) FROM products_event")
+            (last_event_id,) = cursor.fetchone()
+        counts = rebuild(progress)
+        ProjectorPosition.objects.using(read).update_or_create(
+            name=PROJECTOR_POSITION, defaults={"last_event_id": last_event_id}
+        )
+        return counts
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import SAFE_METHODS
 
-
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 
 

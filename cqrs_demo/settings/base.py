@@ -241,5 +241,6 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        "pika": {"level": "WARNING"},
     },
 }

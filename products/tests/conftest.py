@@ -5,17 +5,58 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cqrs_demo.bus import bus
+from cqrs_demo.routers import read_query_alias, read_store_alias
 from products import commands
 from products.models import Product
 from products.read_models import ProductView
 
 _sequence = itertools.count(1)
+
+SPLIT = settings.CQRS_MODE == "split"
+
+
+def pytest_collection_modifyitems(items):
+    """In split mode, let every database test use the read database too."""
+    if not SPLIT:
+        return
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and "databases" not in marker.kwargs:
+            item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, databases="__all__"), append=False)
+
+
+@pytest.fixture(autouse=True)
+def _wait_for_projection(request, monkeypatch):
+    """In split mode, apply the event log after every command: the tests read once lag is 0."""
+    if not SPLIT or request.node.get_closest_marker("django_db") is None:
+        return
+    from products import event_projector
+
+    dispatch = bus.dispatch
+
+    def dispatch_then_project(command):
+        result = dispatch(command)
+        event_projector.run()
+        return result
+
+    monkeypatch.setattr(bus, "dispatch", dispatch_then_project)
+
+
+@pytest.fixture
+def django_assert_num_queries(django_assert_num_queries):
+    """Count the queries of the database that serves reads (the read store in split mode)."""
+
+    def assert_num_queries(num, exact=True, connection=None, info=None):
+        return django_assert_num_queries(num, exact, connection or connections[read_query_alias()], info)
+
+    return assert_num_queries
 
 
 @pytest.fixture
@@ -85,7 +126,7 @@ def archived_product(make_product):
 
 
 def _rows(sql):
-    with connection.cursor() as cursor:
+    with connections[read_store_alias()].cursor() as cursor:
         cursor.execute(sql)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

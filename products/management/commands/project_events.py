@@ -1,0 +1,36 @@
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from products import event_projector
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply the event log to the separate read database (split mode). With --follow, keep "
+        "applying new events until stopped (SIGTERM or Ctrl-C finish the current batch first)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--follow", action="store_true", help="Keep running and apply new events.")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--poll-interval", type=float, default=0.5, help="Seconds between polls when idle.")
+
+    def handle(self, *args, follow, batch_size, poll_interval, **options):
+        if settings.CQRS_MODE != "split":
+            raise CommandError(
+                "Single-database mode: the projector runs inside each command's transaction. "
+                "Set READ_DATABASE_URL to use a separate read store."
+            )
+        stopping = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.append(True))
+        total = event_projector.run(
+            follow=follow,
+            batch_size=batch_size,
+            poll_interval=poll_interval,
+            on_batch=lambda applied, total: self.stdout.write(f"applied {applied} events ({total} in all)"),
+            should_stop=lambda: bool(stopping),
+        )
+        self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {event_projector.lag()}."))
