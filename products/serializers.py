@@ -20,6 +20,12 @@ class PriceField(serializers.DecimalField):
         super().__init__(max_digits=10, decimal_places=2, min_value=0, **kwargs)
 
 
+# No example: Swagger UI fills a query parameter's example into "Try it out", filtering the list.
+@extend_schema_field({"type": "string", "pattern": PRICE_PATTERN})
+class PriceFilterField(PriceField):
+    """A price bound of the product list."""
+
+
 @extend_schema_field({"type": "integer", "minimum": -MAX_QUANTITY, "maximum": MAX_QUANTITY, "not": {"enum": [0]}})
 class DeltaField(serializers.IntegerField):
     """A non-zero stock change of at most a billion units either way."""
@@ -200,8 +206,8 @@ class ProductListParamsSerializer(PageParamsSerializer):
     )
     category = serializers.SlugField(required=False, help_text="Category slug.")
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
-    min_price = PriceField(required=False)
-    max_price = PriceField(required=False)
+    min_price = PriceFilterField(required=False)
+    max_price = PriceFilterField(required=False)
     ordering = serializers.ChoiceField(choices=_ORDERING_CHOICES, required=False, default="sku")
 
     def validate(self, attrs):

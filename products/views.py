@@ -182,7 +182,6 @@ class CategoryViewSet(viewsets.ViewSet):
         responses={204: None, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
     ),
 )
-@extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)])
 class ProductViewSet(viewsets.ViewSet):
     # Anything but a UUID in the path is a 404 from the router, never a database error.
     lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

@@ -106,6 +106,9 @@ DATABASE_ROUTERS = ["cqrs_demo.routers.ReadModelRouter"]
 
 for _database in DATABASES.values():
     _database.setdefault("OPTIONS", {})
+    # "?host=/socket/dir" (the embedded server's URL form) is the HOST, as everywhere else.
+    if not _database["HOST"] and "host" in _database["OPTIONS"]:
+        _database["HOST"] = _database["OPTIONS"].pop("host")
     # Fail fast when a database is unreachable instead of hanging a worker.
     _database["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
 
@@ -217,7 +220,7 @@ SPECTACULAR_SETTINGS = {
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": 'Token authentication: "Token <key>" (get a key with drf_create_token).',
+                "description": "Token authentication: `Token <key>` (get a key with `manage.py drf_create_token USER`).",
             }
         }
     },

@@ -35,7 +35,8 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(autouse=True)
 def _wait_for_projection(request, monkeypatch):
     """In split mode, apply the event log after every command: the tests read once lag is 0."""
-    if not SPLIT or request.node.get_closest_marker("django_db") is None:
+    marks = request.node.get_closest_marker
+    if not SPLIT or marks("django_db") is None or marks("manual_projection") is not None:
         return
     from products import event_projector
 

@@ -1,0 +1,67 @@
+"""Fixtures for tests that run management commands as separate processes against the test databases."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def database_url(alias):
+    """Return a URL for the (test) database behind ``alias``, socket directories included."""
+    info = connections[alias].settings_dict
+    auth = quote(info["USER"] or "", safe="")
+    if info.get("PASSWORD"):
+        auth += ":" + quote(info["PASSWORD"], safe="")
+    host = info["HOST"] or ""
+    if host.startswith("/"):  # a socket directory goes in the netloc, percent-encoded
+        return f"postgres://{auth}@{quote(host, safe='')}/{info['NAME']}"
+    return f"postgres://{auth}@{host}:{info['PORT'] or 5432}/{info['NAME']}"
+
+
+@pytest.fixture
+def command_env():
+    """Return the environment for a `manage.py` subprocess that sees the test databases."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cqrs_demo.settings.base",
+        "DEBUG": "false",
+        "SECRET_KEY": "split-test-" + "s3cr3t-" * 8,
+        "DATABASE_URL": database_url("default"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("CQRS_TEST_SPLIT", None)
+    if "read" in connections.settings:
+        env["READ_DATABASE_URL"] = database_url("read")
+    else:
+        env.pop("READ_DATABASE_URL", None)
+    return env
+
+
+@pytest.fixture
+def manage(command_env):
+    """Start `python manage.py ARGS` in the background; stop every one started at teardown."""
+    started = []
+
+    def start(*args, env=None):
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**command_env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
