@@ -220,7 +220,7 @@ SPECTACULAR_SETTINGS = {
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": "Token authentication: `Token <key>` (get a key with `manage.py drf_create_token USER`).",
+                "description": "Token authentication: `Token <key>` (a key comes from `manage.py drf_create_token`).",
             }
         }
     },
