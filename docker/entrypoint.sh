@@ -10,10 +10,19 @@ set -eu
 cd "$(dirname "$0")/.."
 
 python manage.py wait_for_db --timeout "${DB_WAIT_TIMEOUT:-60}"
+# Split mode: the read tables live in their own database, which is migrated too.
+if [ -n "${READ_DATABASE_URL:-}" ]; then
+    python manage.py wait_for_db --database read --timeout "${DB_WAIT_TIMEOUT:-60}"
+fi
 
 case "$(printf '%s' "${SKIP_MIGRATE:-false}" | tr '[:upper:]' '[:lower:]')" in
     1 | true | yes | on) echo "SKIP_MIGRATE is set: not migrating." >&2 ;;
-    *) python manage.py migrate --noinput ;;
+    *)
+        python manage.py migrate --noinput
+        if [ -n "${READ_DATABASE_URL:-}" ]; then
+            python manage.py migrate --noinput --database read
+        fi
+        ;;
 esac
 
 if [ "$#" -gt 0 ]; then
