@@ -5,6 +5,7 @@ import time
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import is_valid_path
 
 logger = logging.getLogger("cqrs_demo.request")
 
@@ -34,17 +35,40 @@ class RequestLogMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413 before anything reads them."""
+    """Refuse bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413) or without a length (411) before anything reads them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
         self.limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def __call__(self, request):
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django reads a body by its Content-Length: a chunked one would silently be empty.
+            return JsonResponse({"detail": "Send the body with a Content-Length header."}, status=411)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
         if self.limit is not None and length > self.limit:
             return JsonResponse({"detail": f"Request body too large; the limit is {self.limit} bytes."}, status=413)
+        return self.get_response(request)
+
+
+class ApiTrailingSlashMiddleware:
+    """Serve ``/api/products`` as ``/api/products/`` instead of redirecting.
+
+    Django's APPEND_SLASH answers with a 301, and clients follow it with a GET: a POST's
+    body would be lost.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            urlconf = getattr(request, "urlconf", None)
+            if not is_valid_path(path, urlconf) and is_valid_path(f"{path}/", urlconf):
+                request.path_info = f"{path}/"
+                request.path = f"{request.path}/"
         return self.get_response(request)

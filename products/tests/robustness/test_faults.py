@@ -1,0 +1,203 @@
+"""Faults: the database goes away and comes back under a running gunicorn, and a worker is
+killed in the middle of a command."""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from decimal import Decimal
+
+import psutil
+import pytest
+from django.db import connection
+
+from cqrs_demo.bus import bus
+from products import commands, projections
+from products.tests.robustness.conftest import ROOT, server_environment
+
+pytestmark = pytest.mark.slow
+
+# Run in the private database's server: a superuser with a token, and one product with 10 in stock.
+SEED = """
+import json
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from cqrs_demo.bus import bus
+from products import commands
+user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+product = bus.dispatch(commands.CreateProduct(sku="OUT-1", name="Outage", price=Decimal("1.00"), initial_stock=10))
+print(json.dumps({"token": Token.objects.create(user=user).key, "product": str(product)}))
+"""
+
+
+def _manage(database_url, *args):
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server_environment(database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def private_postgres(tmp_path):
+    """Start a PostgreSQL server of this test's own, so stopping it disturbs nobody else."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is unset in root shells
+        import pgserver
+
+    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+def _stop(server):
+    from pgserver import pg_ctl
+
+    # Immediate: connections die as in a crash, with no goodbye to the clients.
+    pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+
+
+def test_database_outage_answers_503_and_the_service_recovers_without_a_restart(private_postgres, start_gunicorn):
+    import psycopg2
+
+    admin = psycopg2.connect(private_postgres.get_uri("postgres"))
+    admin.autocommit = True
+    admin.cursor().execute('CREATE DATABASE "robust"')
+    admin.close()
+    database_url = private_postgres.get_uri("robust")
+    _manage(database_url, "migrate", "--noinput")
+    seeded = json.loads(_manage(database_url, "shell", "-c", SEED).strip().splitlines()[-1])
+    token, product_path = seeded["token"], f"/api/products/{seeded['product']}/"
+    server = start_gunicorn(database_url, workers=2)
+
+    # Several requests, so that every worker holds a persistent connection when the database dies.
+    for _ in range(6):
+        assert server.request("GET", product_path).status == 200
+    assert server.request("GET", "/health/ready").status == 200
+    workers = server.worker_pids()
+
+    _stop(private_postgres)
+
+    for method, path, body in [
+        ("GET", product_path, None),
+        ("GET", "/api/products/", None),
+        ("POST", f"{product_path}stock/", {"delta": -1}),
+        ("PATCH", product_path, {"name": "During the outage"}),
+        ("GET", product_path, None),
+        ("GET", "/api/categories/", None),
+    ]:
+        # The socket timeout bounds each answer: a worker stuck on the database fails the test.
+        reply = server.request(method, path, body, token=token if body else None, timeout=15)
+        assert reply.status == 503, (method, path, reply.status, reply.body[:300])
+        assert reply.headers["content-type"].startswith("application/json")
+        assert reply.json()["detail"]
+        assert "retry-after" in reply.headers
+    ready = server.request("GET", "/health/ready", timeout=15)
+    assert ready.status == 503 and ready.json()["status"] == "unavailable"
+    assert server.request("GET", "/health/live", timeout=15).status == 200
+
+    private_postgres.ensure_postgres_running()  # the same data directory, socket and options
+    assert private_postgres.get_uri("robust") == database_url
+
+    statuses = []
+    for _ in range(20):  # bounded: the first request after the restart normally succeeds
+        statuses.append(server.request("GET", product_path, timeout=15).status)
+        if statuses[-1] == 200:
+            break
+        time.sleep(0.5)
+    assert statuses[-1] == 200, statuses
+    for _ in range(6):
+        assert server.request("GET", product_path, timeout=15).status == 200
+    changed = server.request("POST", f"{product_path}stock/", {"delta": -1}, token=token)
+    assert changed.status == 200, changed.body
+    assert changed.json()["quantity"] == 9  # the refused writes during the outage did nothing
+    assert server.request("GET", "/health/ready").status == 200
+    # Recovered in place: the same master and the same workers.
+    assert server.process.poll() is None
+    assert server.worker_pids() == workers
+    _manage(database_url, "verify_read_models")
+
+
+SLOW_LEDGER_SQL = """
+CREATE FUNCTION robustness_slow_insert() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN PERFORM pg_sleep(2); RETURN NEW; END $$;
+CREATE TRIGGER robustness_slow_insert BEFORE INSERT ON products_stockmovement
+FOR EACH ROW EXECUTE FUNCTION robustness_slow_insert();
+"""
+
+
+def _sleeping_backend():
+    """Return the pid of a backend of this database asleep in the trigger, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _backend_alive(pid):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0] == 1
+
+
+def _wait_for(predicate, timeout, message):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)
+    return value
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_token, snapshot):
+    product_id = bus.dispatch(
+        commands.CreateProduct(sku="KILL-1", name="Killed", price=Decimal("1.00"), initial_stock=10)
+    )
+    path = f"/api/products/{product_id}/stock/"
+    with connection.cursor() as cursor:
+        cursor.execute(SLOW_LEDGER_SQL)
+    try:
+        before = snapshot()
+        client = http.client.HTTPConnection("127.0.0.1", live_gunicorn.port, timeout=30)
+        client.connect()
+        client_port = client.sock.getsockname()[1]
+        client.request(
+            "POST",
+            path,
+            body=json.dumps({"delta": -3}),
+            headers={"Authorization": f"Token {admin_token}", "Content-Type": "application/json"},
+        )
+        # The version bump and the stock UPDATE have run; the ledger INSERT sleeps in the trigger.
+        backend = _wait_for(_sleeping_backend, 20, "the command never reached the ledger insert")
+        worker = next(
+            pid
+            for pid in live_gunicorn.worker_pids()
+            if any(c.raddr and c.raddr.port == client_port for c in psutil.Process(pid).net_connections("tcp"))
+        )
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            client.getresponse()
+        client.close()
+        # The backend finishes its sleep, finds its client gone and rolls back.
+        _wait_for(lambda: not _backend_alive(backend), 30, "the orphaned backend never ended")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS robustness_slow_insert ON products_stockmovement")
+            cursor.execute("DROP FUNCTION IF EXISTS robustness_slow_insert()")
+
+    assert snapshot() == before
+    assert projections.differences() == []
+    # The master replaced the worker, and the same change now goes through once.
+    reply = live_gunicorn.request("POST", path, {"delta": -3}, token=admin_token)
+    assert reply.status == 200, reply.body
+    assert (reply.json()["quantity"], reply.json()["version"]) == (7, 2)
