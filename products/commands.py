@@ -111,7 +111,7 @@ def _category_id(slug):
 
 
 def _bump_version(product_id, expected_version, **changes):
-    """Lock the product row by updating it; return its new version.
+    """Lock the product row by updating it (version + 1, and any ``changes``).
 
     The expected version is compared in the UPDATE itself, so two writers holding the
     same ETag cannot both succeed.
@@ -119,9 +119,12 @@ def _bump_version(product_id, expected_version, **changes):
     rows = Product.objects.filter(id=product_id, is_archived=False)
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
-    updated = rows.update(version=F("version") + 1, updated_at=timezone.now(), **changes)
-    if updated:
-        return
+    if not rows.update(version=F("version") + 1, updated_at=timezone.now(), **changes):
+        _raise_missing_or_stale(product_id)
+
+
+def _raise_missing_or_stale(product_id):
+    """Raise the reason a product could not be locked for a change."""
     if not Product.objects.filter(id=product_id, is_archived=False).exists():
         raise ProductNotFoundError("Product not found.")
     raise VersionMismatchError("The product has changed since you read it (If-Match does not match).")
@@ -212,29 +215,56 @@ def _record_movement(command, delta, quantity_after):
     )
 
 
+# One round trip for the hot path: lock the product row (checking If-Match in the same
+# UPDATE), change the quantity only within its bounds, and append the ledger row. Under
+# concurrency PostgreSQL re-evaluates the stock condition on the latest committed row, so
+# no update is lost and stock never goes below zero. A step that does not apply returns
+# nothing, and the handler then finds out why.
+_ADJUST_STOCK_SQL = """
+    WITH product AS (
+        UPDATE products_product SET version = version + 1, updated_at = %(now)s
+         WHERE id = %(product_id)s AND NOT is_archived {version_check}
+        RETURNING id
+    ), stock AS (
+        UPDATE products_stocklevel s SET quantity = s.quantity + %(delta)s
+          FROM product
+         WHERE s.product_id = product.id AND s.quantity + %(delta)s::bigint BETWEEN 0 AND %(max)s
+        RETURNING s.product_id, s.quantity
+    ), movement AS (
+        INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
+        SELECT product_id, %(delta)s, quantity, %(reason)s, %(now)s, %(actor_id)s FROM stock
+        RETURNING id, quantity_after
+    )
+    SELECT (SELECT count(*) FROM product), (SELECT id FROM movement), (SELECT quantity_after FROM movement)
+"""
+
+
 def adjust_stock(command):
     """Add ``delta`` (negative for a sale) to the stock; refuse to go below zero."""
-    _bump_version(command.product_id, command.expected_version)
+    params = {
+        "product_id": command.product_id,
+        "delta": command.delta,
+        "max": MAX_QUANTITY,
+        "reason": command.reason,
+        "actor_id": command.actor_id,
+        "now": timezone.now(),
+        "expected_version": command.expected_version,
+    }
+    version_check = "AND version = %(expected_version)s" if command.expected_version is not None else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE products_stocklevel SET quantity = quantity + %(delta)s"
-            " WHERE product_id = %(product_id)s"
-            "   AND quantity + %(delta)s::bigint BETWEEN 0 AND %(max)s"
-            " RETURNING quantity",
-            {"delta": command.delta, "product_id": command.product_id, "max": MAX_QUANTITY},
-        )
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(_ADJUST_STOCK_SQL.format(version_check=version_check), params)
+        locked, movement_id, quantity = cursor.fetchone()
+    if not locked:
+        _raise_missing_or_stale(command.product_id)
+    if movement_id is None:
         # The product row is locked by this transaction, so the quantity read here is current.
         quantity = StockLevel.objects.values_list("quantity", flat=True).get(product_id=command.product_id)
         if command.delta < 0:
             raise InsufficientStockError(f"Only {quantity} in stock; cannot remove {-command.delta}.")
         raise StockLimitError(f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}.", field="delta")
-    quantity = row[0]
-    movement = _record_movement(command, command.delta, quantity)
     publish(
         events.StockAdjusted(
-            product_id=command.product_id, movement_id=movement.id, delta=command.delta, quantity=quantity
+            product_id=command.product_id, movement_id=movement_id, delta=command.delta, quantity=quantity
         )
     )
     return command.product_id

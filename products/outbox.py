@@ -34,8 +34,7 @@ def payload_of(event):
     elif isinstance(event, events.ProductDetailsUpdated):
         data["product"] = snapshots.representation(event.product_id)
     elif isinstance(event, (events.StockAdjusted, events.StockSet)):
-        data["product"] = snapshots.representation(event.product_id)
-        data["movement"] = snapshots.movements(movement_id=event.movement_id)[0]
+        data["product"], data["movement"] = snapshots.stock_change(event.product_id, event.movement_id)
     return _json_safe(data)
 
 

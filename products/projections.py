@@ -169,9 +169,26 @@ def on_product_archived(sender, event, **kwargs):
     remove_product(event.product_id)
 
 
+# A stock change touches only the stock columns of the read row: refresh those and copy the
+# new ledger row in one statement, rather than recomputing the whole row (search document
+# included) on the hottest path.
+_STOCK_CHANGED_SQL = """
+    WITH movement AS (
+        INSERT INTO read_stock_movement (id, product_id, delta, quantity_after, reason, created_at)
+        SELECT id, product_id, delta, quantity_after, reason, created_at
+          FROM products_stockmovement WHERE id = %(movement_id)s
+        ON CONFLICT (id) DO NOTHING
+    )
+    UPDATE read_product r
+       SET quantity = s.quantity, in_stock = s.quantity > 0, version = p.version, updated_at = p.updated_at
+      FROM products_product p JOIN products_stocklevel s ON s.product_id = p.id
+     WHERE r.id = p.id AND p.id = %(product_id)s
+"""
+
+
 def on_stock_changed(sender, event, **kwargs):
-    project_products("p.id = %s", [event.product_id])
-    project_movements("m.id = %s", [event.movement_id])
+    # Connected in single-database mode only, where the read tables sit beside the write tables.
+    _execute(_STOCK_CHANGED_SQL, {"movement_id": event.movement_id, "product_id": event.product_id})
 
 
 RECEIVERS = (

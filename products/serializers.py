@@ -1,6 +1,8 @@
 """Input serializers validate requests into commands and queries; output serializers
 document the read rows, which the query handlers already return in API shape."""
 
+import copy
+
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -173,6 +175,17 @@ class StockMovementSerializer(serializers.Serializer):
 
 class PageParamsSerializer(serializers.Serializer):
     """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them)."""
+
+    _field_templates = {}  # serializer class -> its declared fields, deep-copied once
+
+    def get_fields(self):
+        # DRF deep-copies every declared field for each instance, which costs more than the
+        # list query itself. These fields keep no state between requests, so shallow copies
+        # of one deep copy per class serve as well.
+        templates = self._field_templates.get(type(self))
+        if templates is None:
+            templates = self._field_templates[type(self)] = super().get_fields()
+        return {name: copy.copy(field) for name, field in templates.items()}
 
     def to_internal_value(self, data):
         # DRF reads "?cursor=" as "no cursor"; the schema says a value is required, so say so.

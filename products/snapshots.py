@@ -42,6 +42,23 @@ def representation(product_id):
     return state
 
 
+_MOVEMENT_FIELDS = ("id", "product_id", "delta", "quantity_after", "reason", "created_at")
+
+
+def stock_change(product_id, movement_id):
+    """Return the product and one of its ledger rows, in one query."""
+    movement_columns = ", ".join(f"m.{name} AS movement_{name}" for name in _MOVEMENT_FIELDS)
+    rows = _rows(
+        f"SELECT product.*, {movement_columns} FROM ({PRODUCT_SQL}) product"
+        " JOIN (" + MOVEMENT_SQL.format(where="id = %s") + ") m ON true",
+        [product_id, movement_id],
+    )
+    state = rows[0]
+    state.pop("is_archived")
+    movement = {name: state.pop(f"movement_{name}") for name in _MOVEMENT_FIELDS}
+    return state, movement
+
+
 def movements(*, product_id=None, movement_id=None):
     """Return ledger rows of a product, or the one with ``movement_id``."""
     if movement_id is not None:

@@ -60,12 +60,12 @@ def test_reads_lag_until_the_worker_applies_the_log():
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_a_worker_killed_mid_batch_resumes_without_skipping_or_repeating(manage):
     _create_products(60)
-    total = EventRecord.objects.count()
+    last_id = EventRecord.objects.latest("id").id  # ids go on from earlier tests: compare ids, not counts
     # Make each read-side ledger insert slow, so a kill lands inside a batch.
     with connections["read"].cursor() as cursor:
         cursor.execute(
             "CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$"
-            " BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$ LANGUAGE plpgsql;"
+            " BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$ LANGUAGE plpgsql;"
             " CREATE TRIGGER slow_insert BEFORE INSERT ON read_stock_movement"
             " FOR EACH ROW EXECUTE FUNCTION slow_insert();"
         )
@@ -75,12 +75,12 @@ def test_a_worker_killed_mid_batch_resumes_without_skipping_or_repeating(manage)
         while _position() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         first = _position()
-        assert 0 < first < total, worker.poll() is not None and worker.stdout.read()
-        time.sleep(0.2)  # well inside the next batch of 25 slow inserts
+        assert 0 < first < last_id, worker.poll() is not None and worker.stdout.read()
+        time.sleep(0.3)  # well inside the next batch of 25 slow inserts (1.25 s)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         stopped_at = _position()
-        assert stopped_at < total
+        assert stopped_at < last_id
         # What the read store holds is exactly the events up to the recorded position.
         applied = EventRecord.objects.filter(id__lte=stopped_at)
         assert StockMovementView.objects.count() == applied.filter(type__in=["ProductCreated", "StockAdjusted"]).count()
