@@ -17,6 +17,7 @@ from rest_framework.utils.urls import replace_query_param
 from cqrs_demo.bus import bus
 from products import commands, queries, serializers, snapshots
 from products.commands import UNSET
+from products.errors import CategoryNotFoundError
 from products.idempotency import idempotent
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
@@ -141,9 +142,13 @@ class CategoryViewSet(viewsets.ViewSet):
         return Response(snapshots.category(slug), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, slug=None):
-        data = validated(serializers.CategoryRenameSerializer, request.data)
-        bus.dispatch(commands.RenameCategory(slug=slug, name=data["name"]))
-        return Response(snapshots.category(slug))
+        data = validated(serializers.CategoryRenameSerializer, request.data, partial=True)
+        if "name" in data:  # an empty PATCH changes nothing, as PATCH does
+            bus.dispatch(commands.RenameCategory(slug=slug, name=data["name"]))
+        category = snapshots.category(slug)
+        if category is None:
+            raise CategoryNotFoundError("Category not found.")
+        return Response(category)
 
 
 @extend_schema_view(

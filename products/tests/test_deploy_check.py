@@ -7,10 +7,11 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import pytest
 from django.db import connection
+
+from products.tests.support import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -18,23 +19,6 @@ ENV_EXAMPLE = ROOT / ".env.example"
 PRODUCTION_BANNER = re.compile(r"^# Production:", re.MULTILINE)
 # A commented-out assignment; prose comments never start with an upper-case NAME=.
 ASSIGNMENT = re.compile(r"^#\s?([A-Z][A-Z0-9_]*)=(.*)$")
-
-
-def _database_url(settings_dict):
-    """Return a URL for the database described by a Django ``settings_dict``."""
-    host = settings_dict["HOST"] or ""
-    if host.startswith("/"):
-        host = quote(host, safe="")  # a unix socket directory
-    elif ":" in host:
-        host = f"[{host}]"
-    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-    user = quote(settings_dict["USER"] or "", safe="")
-    password = f":{quote(settings_dict['PASSWORD'], safe='')}" if settings_dict["PASSWORD"] else ""
-    credentials = f"{user}{password}@" if user else ""
-    options = {key: value for key, value in settings_dict["OPTIONS"].items() if key != "connect_timeout"}
-    query = urlencode({key: value for key, value in options.items() if isinstance(value, str | int)})
-    name = quote(settings_dict["NAME"], safe="")
-    return f"postgres://{credentials}{host}{port}/{name}" + (f"?{query}" if query else "")
 
 
 def production_block():
@@ -83,7 +67,7 @@ def test_env_example_documents_a_hardened_production_block():
 def test_production_configuration_from_env_example_passes_check_deploy():
     values = production_block()
     values["SECRET_KEY"] = secrets.token_urlsafe(50)
-    values["DATABASE_URL"] = _database_url(connection.settings_dict)
+    values["DATABASE_URL"] = database_url(connection.settings_dict)
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_clean_environment(**values))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr

@@ -2,44 +2,21 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import pytest
 from django.db import connection
 
+from products.tests.support import database_url, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 GRACEFUL_TIMEOUT = 5
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url(name):
-    """Return a URL for database ``name`` on the test database's server, with its credentials."""
-    settings = connection.settings_dict
-    host = settings["HOST"]
-    if host.startswith("/"):
-        host = quote(host, safe="")  # a unix socket directory
-    elif ":" in host:
-        host = f"[{host}]"
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    user = quote(settings["USER"] or "", safe="")
-    password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
-    credentials = f"{user}{password}@" if user else ""
-    # The embedded server names its socket directory here (?host=...); sslmode would be here too.
-    query = urlencode({key: value for key, value in settings["OPTIONS"].items() if isinstance(value, str | int)})
-    return f"postgres://{credentials}{host}{port}/{quote(name, safe='')}" + (f"?{query}" if query else "")
 
 
 def _environment(database_url, **extra):
@@ -84,9 +61,9 @@ def empty_database(django_db_blocker):
 # transaction=True: CREATE DATABASE cannot run inside the transaction a plain db test opens.
 @pytest.mark.django_db(transaction=True)
 def test_entrypoint_migrates_serves_and_stops_on_sigterm(empty_database, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = _environment(
-        _database_url(empty_database),
+        database_url(connection.settings_dict, empty_database),
         PORT=str(port),
         WEB_CONCURRENCY="1",
         GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT),
@@ -125,7 +102,7 @@ def test_entrypoint_migrates_serves_and_stops_on_sigterm(empty_database, tmp_pat
 
 
 def test_wait_for_db_gives_up_on_an_unreachable_database():
-    closed_port = _free_port()  # nothing listens there once the probe socket is closed
+    closed_port = free_port()  # nothing listens there once the probe socket is closed
     env = _environment(f"postgres://nobody@127.0.0.1:{closed_port}/nothing")
     started = time.monotonic()
     result = subprocess.run(

@@ -4,7 +4,6 @@ assets that collectstatic wrote for WhiteNoise's manifest storage, with nothing 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import urllib.error
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -20,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from cqrs_demo.bus import bus
 from products import commands
+from products.tests.support import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = "/usr/bin/chromium"
@@ -49,30 +49,6 @@ def _require_chromium():
     if os.environ.get("CI", "").strip().lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url(settings_dict):
-    """Return a URL for the database described by a Django ``settings_dict``."""
-    host = settings_dict["HOST"] or ""
-    if host.startswith("/"):
-        host = quote(host, safe="")  # a unix socket directory
-    elif ":" in host:
-        host = f"[{host}]"
-    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-    user = quote(settings_dict["USER"] or "", safe="")
-    password = f":{quote(settings_dict['PASSWORD'], safe='')}" if settings_dict["PASSWORD"] else ""
-    credentials = f"{user}{password}@" if user else ""
-    # The embedded server names its socket directory here (?host=...); sslmode would be here too.
-    options = {key: value for key, value in settings_dict["OPTIONS"].items() if key != "connect_timeout"}
-    query = urlencode({key: value for key, value in options.items() if isinstance(value, str | int)})
-    name = quote(settings_dict["NAME"], safe="")
-    return f"postgres://{credentials}{host}{port}/{name}" + (f"?{query}" if query else "")
 
 
 def _production_environment(database_url, static_root):
@@ -110,7 +86,7 @@ def _get(url, timeout=10):
 @pytest.fixture
 def gunicorn_server(transactional_db, tmp_path):
     """Collect the static files into a temporary STATIC_ROOT and serve the test database with gunicorn."""
-    env = _production_environment(_database_url(connection.settings_dict), tmp_path / "static")
+    env = _production_environment(database_url(connection.settings_dict), tmp_path / "static")
     collect = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=ROOT,
@@ -122,7 +98,7 @@ def gunicorn_server(transactional_db, tmp_path):
     assert collect.returncode == 0, collect.stdout + collect.stderr
     assert (tmp_path / "static" / "staticfiles.json").is_file(), "collectstatic wrote no manifest"
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -4,24 +4,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connections
 
+from products.tests.support import database_url
+
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def database_url(alias):
-    """Return a URL for the (test) database behind ``alias``, socket directories included."""
-    info = connections[alias].settings_dict
-    auth = quote(info["USER"] or "", safe="")
-    if info.get("PASSWORD"):
-        auth += ":" + quote(info["PASSWORD"], safe="")
-    host = info["HOST"] or ""
-    if host.startswith("/"):  # a socket directory goes in the netloc, percent-encoded
-        return f"postgres://{auth}@{quote(host, safe='')}/{info['NAME']}"
-    return f"postgres://{auth}@{host}:{info['PORT'] or 5432}/{info['NAME']}"
 
 
 @pytest.fixture
@@ -32,12 +21,12 @@ def command_env():
         "DJANGO_SETTINGS_MODULE": "cqrs_demo.settings.base",
         "DEBUG": "false",
         "SECRET_KEY": "split-test-" + "s3cr3t-" * 8,
-        "DATABASE_URL": database_url("default"),
+        "DATABASE_URL": database_url(connections["default"].settings_dict),
         "LOG_LEVEL": "WARNING",
     }
     env.pop("CQRS_TEST_SPLIT", None)
     if "read" in connections.settings:
-        env["READ_DATABASE_URL"] = database_url("read")
+        env["READ_DATABASE_URL"] = database_url(connections["read"].settings_dict)
     else:
         env.pop("READ_DATABASE_URL", None)
     return env

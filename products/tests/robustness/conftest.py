@@ -5,18 +5,18 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import psutil
 import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
+
+from products.tests.support import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 STARTUP_TIMEOUT = 60  # seconds; three workers importing Django on a busy 2-core machine
@@ -38,31 +38,6 @@ def snapshot_tables():
             snapshot[table] = cursor.fetchall()
     assert {"products_product", "products_stocklevel", "products_stockmovement", "read_product"} <= set(snapshot)
     return snapshot
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url_for(settings_dict):
-    """Return a URL for the database described by a Django ``settings_dict``."""
-    host = settings_dict["HOST"] or ""
-    if host.startswith("/"):
-        host = quote(host, safe="")  # a unix socket directory
-    elif ":" in host:
-        host = f"[{host}]"
-    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-    user = quote(settings_dict["USER"] or "", safe="")
-    password = f":{quote(settings_dict['PASSWORD'], safe='')}" if settings_dict["PASSWORD"] else ""
-    credentials = f"{user}{password}@" if user else ""
-    # The embedded server names its socket directory here (?host=...); sslmode would be here too.
-    options = {key: value for key, value in settings_dict["OPTIONS"].items() if key != "connect_timeout"}
-    query = urlencode({key: value for key, value in options.items() if isinstance(value, str | int)})
-    return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}" + (
-        f"?{query}" if query else ""
-    )
 
 
 def server_environment(database_url, **extra):
@@ -194,7 +169,7 @@ def start_gunicorn(tmp_path):
 def live_gunicorn(transactional_db, start_gunicorn):
     """Serve the test database with three gunicorn workers; tests commit their data, so mark them
     ``django_db(transaction=True)``."""
-    server = start_gunicorn(database_url_for(connection.settings_dict))
+    server = start_gunicorn(database_url(connection.settings_dict))
     yield server
     server.stop()  # before the database is flushed under it
 

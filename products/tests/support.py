@@ -1,0 +1,29 @@
+"""Helpers for tests that start real processes (gunicorn, manage.py) against the test databases."""
+
+import socket
+from urllib.parse import quote, urlencode
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict, name=None):
+    """Return a URL for the database a Django ``settings_dict`` describes (or database ``name`` on its server)."""
+    host = settings_dict["HOST"] or ""
+    if host.startswith("/"):
+        host = quote(host, safe="")  # a unix socket directory
+    elif ":" in host:
+        host = f"[{host}]"
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    user = quote(settings_dict["USER"] or "", safe="")
+    password = f":{quote(settings_dict['PASSWORD'], safe='')}" if settings_dict["PASSWORD"] else ""
+    credentials = f"{user}{password}@" if user else ""
+    # Options such as sslmode travel in the query; the connect timeout is each process's own.
+    options = {key: value for key, value in settings_dict["OPTIONS"].items() if key != "connect_timeout"}
+    query = urlencode({key: value for key, value in options.items() if isinstance(value, str | int)})
+    database = quote(name or settings_dict["NAME"], safe="")
+    return f"postgres://{credentials}{host}{port}/{database}" + (f"?{query}" if query else "")
