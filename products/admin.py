@@ -108,8 +108,9 @@ class ProductAdmin(admin.ModelAdmin):
                 messages.error(request, f"Stock not changed: {error.message}")
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change):
-        """Skip inline saves: the ledger is append-only and written by the handlers alone."""
+    def get_deleted_objects(self, objs, request):
+        # "Deleting" archives: the ledger rows that PROTECT a product are kept, so nothing blocks it.
+        return [str(obj) for obj in objs], {Product._meta.verbose_name_plural: len(objs)}, set(), []
 
     def delete_model(self, request, obj):
         bus.dispatch(commands.ArchiveProduct(product_id=obj.pk))

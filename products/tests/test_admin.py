@@ -1,0 +1,86 @@
+"""The Django admin edits the write side through the command handlers."""
+
+import pytest
+from django.test import Client
+
+from products.models import Category, Product, StockMovement
+from products.projections import differences
+from products.read_models import ProductView
+
+pytestmark = pytest.mark.django_db
+
+
+# The ledger inline's management form, which every product form post carries.
+INLINE = {"movements-TOTAL_FORMS": "0", "movements-INITIAL_FORMS": "0", "movements-MAX_NUM_FORMS": "0"}
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    browser = Client()
+    browser.force_login(admin_user)
+    return browser
+
+
+def test_adding_a_product_in_the_admin_goes_through_the_handlers(admin_client, make_category):
+    slug = make_category(name="Tools")
+    category_id = Category.objects.get(slug=slug).id
+    response = admin_client.post(
+        "/admin/products/product/add/",
+        {
+            "sku": "ADM-1",
+            "name": "From the admin",
+            "description": "",
+            "category": category_id,
+            "price": "4.50",
+            "stock_delta": "7",
+            "stock_reason": "first delivery",
+            **INLINE,
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    product = Product.objects.get(sku="ADM-1")
+    assert ProductView.objects.get(id=product.id).quantity == 7
+    assert list(StockMovement.objects.filter(product=product).order_by("id").values_list("delta", "reason")) == [
+        (0, "initial stock"),
+        (7, "first delivery"),
+    ]
+    assert differences() == []
+
+
+def test_changing_a_product_in_the_admin_bumps_its_version_and_records_stock(admin_client, make_product):
+    product_id = make_product(initial_stock=10)
+    response = admin_client.post(
+        f"/admin/products/product/{product_id}/change/",
+        {
+            "name": "Renamed",
+            "description": "d",
+            "category": "",
+            "price": "2.00",
+            "stock_delta": "-4",
+            "stock_reason": "breakage",
+            **INLINE,
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    row = ProductView.objects.get(id=product_id)
+    assert (row.name, row.quantity, row.version) == ("Renamed", 6, 3)
+    assert differences() == []
+
+
+def test_deleting_a_product_in_the_admin_archives_it(admin_client, make_product):
+    product_id = make_product()
+    response = admin_client.post(f"/admin/products/product/{product_id}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert Product.objects.get(id=product_id).is_archived
+    assert not ProductView.objects.filter(id=product_id).exists()
+
+
+def test_the_ledger_cannot_be_edited_in_the_admin(admin_client, make_product):
+    product_id = make_product(initial_stock=1)
+    movement = StockMovement.objects.get(product_id=product_id)
+    assert admin_client.get(f"/admin/products/stockmovement/{movement.id}/change/").status_code in (200, 403)
+    response = admin_client.post(
+        f"/admin/products/stockmovement/{movement.id}/change/", {"delta": "100", "quantity_after": "100"}
+    )
+    assert response.status_code == 403
+    assert StockMovement.objects.get(id=movement.id).delta == 1
