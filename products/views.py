@@ -1,7 +1,8 @@
 """Viewsets: parse the request, build a command or query, dispatch it, shape the response.
 
-Writes dispatch a command and then answer with the read side's representation (in the
-default single-database mode the projector has already updated it in the same transaction).
+Reads ask a query (one SQL statement over the read tables). Writes dispatch a command and
+answer with the resource as the write tables now hold it, which stays right in split mode,
+where the read store catches up a moment later.
 """
 
 import re
