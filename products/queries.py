@@ -14,7 +14,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import orjson
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.dateparse import parse_datetime
 
 from cqrs_demo.bus import Query
@@ -79,6 +79,13 @@ class ListStockMovements(Query):
 
 
 @dataclass(frozen=True)
+class ListProductEvents(Query):
+    product_id: UUID
+    page_size: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
 class GetCategory(Query):
     slug: str
 
@@ -89,8 +96,8 @@ class ListCategories(Query):
     cursor: str | None = None
 
 
-def _fetch(sql, params):
-    with connections[read_query_alias()].cursor() as cursor:
+def _fetch(sql, params, using=None):
+    with connections[using or read_query_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -148,7 +155,20 @@ def _cursor_value(value, sql_type):
 
 
 def _keyset_page(
-    select, where, params, *, table, ordering, key, id_key, id_type, column_type, descending, page_size, cursor
+    select,
+    where,
+    params,
+    *,
+    table,
+    ordering,
+    key,
+    id_key,
+    id_type,
+    column_type,
+    descending,
+    page_size,
+    cursor,
+    using=None,
 ):
     """Run ``select`` for one keyset page ordered by (``key``, ``id_key``) of ``table``."""
     # ORDER BY would otherwise resolve a bare name to the SELECT's output column, and the
@@ -172,7 +192,7 @@ def _keyset_page(
     sort = "DESC" if descending != reverse else "ASC"
     order_by = f"{id_sql} {sort}" if key == id_key else f"{key_sql} {sort}, {id_sql} {sort}"
     sql = f"{select} WHERE {' AND '.join(where) or 'TRUE'} ORDER BY {order_by} LIMIT %s"
-    rows = _fetch(sql, [*params, page_size + 1])
+    rows = _fetch(sql, [*params, page_size + 1], using)
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     if reverse:
@@ -274,6 +294,35 @@ def list_stock_movements(query):
     return page
 
 
+def list_product_events(query):
+    """Return one page of a product's event history, oldest first, archived products included.
+
+    The one query not served by a read table: the event log is itself an append-only record
+    made for reading in order, and it is the audit trail, so it is read where it is written.
+    """
+    page = _keyset_page(
+        "SELECT id, type, created_at AS occurred_at, payload AS data FROM products_event",
+        ["product_id = %s"],
+        [query.product_id],
+        table="products_event",
+        ordering="id",
+        key="id",
+        id_key="id",
+        id_type="bigint",
+        column_type="bigint",
+        descending=False,
+        page_size=min(query.page_size, MAX_PAGE_SIZE),
+        cursor=query.cursor,
+        using=DEFAULT_DB_ALIAS,
+    )
+    # Every product's history starts with ProductCreated: an empty first page means no product.
+    if not page.results and query.cursor is None:
+        raise ProductNotFoundError("Product not found.")
+    for row in page.results:
+        row["data"] = orjson.loads(row["data"])  # Django hands jsonb over as text
+    return page
+
+
 def get_category(query):
     """Return a category."""
     rows = _fetch("SELECT slug, name, created_at, updated_at FROM read_category WHERE slug = %s", [query.slug])
@@ -305,6 +354,7 @@ HANDLERS = {
     ListProducts: list_products,
     GetStock: get_stock,
     ListStockMovements: list_stock_movements,
+    ListProductEvents: list_product_events,
     GetCategory: get_category,
     ListCategories: list_categories,
 }

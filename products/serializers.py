@@ -230,6 +230,15 @@ class ProductListParamsSerializer(PageParamsSerializer):
         return attrs
 
 
+class ProductEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The event's sequence number in the log.")
+    type = serializers.CharField(
+        help_text="ProductCreated, ProductDetailsUpdated, StockAdjusted, StockSet, ProductArchived"
+    )
+    occurred_at = serializers.DateTimeField()
+    data = serializers.DictField(help_text="The event's payload, as published to RabbitMQ (see the README).")
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False, help_text="Machine-readable, on 409, 412 and 422.")
@@ -254,3 +263,4 @@ def page_serializer(name, item):
 ProductPageSerializer = page_serializer("ProductPage", ProductSerializer)
 CategoryPageSerializer = page_serializer("CategoryPage", CategorySerializer)
 StockMovementPageSerializer = page_serializer("StockMovementPage", StockMovementSerializer)
+ProductEventPageSerializer = page_serializer("ProductEventPage", ProductEventSerializer)

@@ -293,3 +293,21 @@ class ProductViewSet(viewsets.ViewSet):
     def movements(self, request, pk=None):
         params = validated(serializers.PageParamsSerializer, request.query_params)
         return page_response(request, bus.ask(queries.ListStockMovements(product_id=pk, **params)))
+
+    @extend_schema(
+        summary="List a product's events",
+        description=(
+            "The product's history from the event log, oldest first, archived products included: "
+            "the audit trail, in the shape published to RabbitMQ."
+        ),
+        parameters=[serializers.PageParamsSerializer],
+        responses={
+            200: serializers.ProductEventPageSerializer,
+            400: OpenApiTypes.OBJECT,
+            404: _error("No product has this id."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        params = validated(serializers.PageParamsSerializer, request.query_params)
+        return page_response(request, bus.ask(queries.ListProductEvents(product_id=pk, **params)))
