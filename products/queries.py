@@ -269,26 +269,40 @@ def get_stock(query):
     return rows[0]
 
 
-def list_stock_movements(query):
-    """Return one page of an active product's ledger, newest first."""
+def _product_rows_page(select, table, query, *, descending, using=None):
+    """Return one page of a product's rows (ledger or events), keyset-paginated by id.
+
+    Every product has at least one such row (its opening ledger row, its ProductCreated
+    event), so an empty first page means the product is unknown: one query, not two.
+    """
     page = _keyset_page(
-        "SELECT id, delta, quantity_after, reason, created_at FROM read_stock_movement",
+        select,
         ["product_id = %s"],
         [query.product_id],
-        table="read_stock_movement",
-        ordering="-id",
+        table=table,
+        ordering="-id" if descending else "id",
         key="id",
         id_key="id",
         id_type="bigint",
         column_type="bigint",
-        descending=True,
+        descending=descending,
         page_size=min(query.page_size, MAX_PAGE_SIZE),
         cursor=query.cursor,
+        using=using,
     )
-    # Every active product has at least its opening ledger row, so an empty first page
-    # means the product is unknown or archived; this keeps the read to one query.
     if not page.results and query.cursor is None:
         raise ProductNotFoundError("Product not found.")
+    return page
+
+
+def list_stock_movements(query):
+    """Return one page of an active product's ledger, newest first (archived products: 404)."""
+    page = _product_rows_page(
+        "SELECT id, delta, quantity_after, reason, created_at FROM read_stock_movement",
+        "read_stock_movement",
+        query,
+        descending=True,
+    )
     for row in page.results:
         del row["id"]
     return page
@@ -300,24 +314,13 @@ def list_product_events(query):
     The one query not served by a read table: the event log is itself an append-only record
     made for reading in order, and it is the audit trail, so it is read where it is written.
     """
-    page = _keyset_page(
+    page = _product_rows_page(
         "SELECT id, type, created_at AS occurred_at, payload AS data FROM products_event",
-        ["product_id = %s"],
-        [query.product_id],
-        table="products_event",
-        ordering="id",
-        key="id",
-        id_key="id",
-        id_type="bigint",
-        column_type="bigint",
+        "products_event",
+        query,
         descending=False,
-        page_size=min(query.page_size, MAX_PAGE_SIZE),
-        cursor=query.cursor,
         using=DEFAULT_DB_ALIAS,
     )
-    # Every product's history starts with ProductCreated: an empty first page means no product.
-    if not page.results and query.cursor is None:
-        raise ProductNotFoundError("Product not found.")
     for row in page.results:
         row["data"] = orjson.loads(row["data"])  # Django hands jsonb over as text
     return page

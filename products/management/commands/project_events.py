@@ -1,9 +1,8 @@
-import signal
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from products import event_projector
+from products.management.stopping import stop_requested
 
 
 class Command(BaseCommand):
@@ -23,14 +22,12 @@ class Command(BaseCommand):
                 "Single-database mode: the projector runs inside each command's transaction. "
                 "Set READ_DATABASE_URL to use a separate read store."
             )
-        stopping = []
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stopping.append(True))
+        should_stop = stop_requested()
         total = event_projector.run(
             follow=follow,
             batch_size=batch_size,
             poll_interval=poll_interval,
             on_batch=lambda applied, total: self.stdout.write(f"applied {applied} events ({total} in all)"),
-            should_stop=lambda: bool(stopping),
+            should_stop=should_stop,
         )
         self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {event_projector.lag()}."))

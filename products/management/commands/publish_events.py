@@ -1,9 +1,8 @@
-import signal
-
 import pika
 from django.core.management.base import BaseCommand, CommandError
 
 from products import relay
+from products.management.stopping import stop_requested
 
 
 class Command(BaseCommand):
@@ -18,16 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--poll-interval", type=float, default=0.5)
 
     def handle(self, *args, follow, batch_size, poll_interval, **options):
-        stopping = []
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stopping.append(True))
+        should_stop = stop_requested()
         try:
             total = relay.run(
                 follow=follow,
                 batch_size=batch_size,
                 poll_interval=poll_interval,
                 on_batch=lambda published, total: self.stdout.write(f"published {published} events ({total} in all)"),
-                should_stop=lambda: bool(stopping),
+                should_stop=should_stop,
             )
         except (pika.exceptions.AMQPError, OSError) as error:
             raise CommandError(
