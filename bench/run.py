@@ -434,7 +434,7 @@ def render(size, data, small=None):
     if rebuild:
         lines += [
             "",
-            f"Read-model rebuild at {size:,} products: `projections.rebuild()` in one transaction over"
+            f"Read-model rebuild at {size:,} products: `rebuild.rebuild()` in one transaction over"
             f" {rebuild.get('rebuild_on', 'full read tables')} {rebuild['rebuild_s']:.2f} s;"
             " a bare `INSERT ... SELECT` of the same rows into empty copies"
             f" of the read tables with the same indexes {rebuild['bare_insert_s']:.2f} s"

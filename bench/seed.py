@@ -3,7 +3,7 @@
 Each size has its own pair of databases (bench_service_<n>, bench_baseline_<n>) on the local
 PostgreSQL, so a seeded million stays in place while 10,000 is benchmarked, and is reused
 when its counts still match. Rows come from generate_series in a handful of INSERT ... SELECT
-statements; the service's read tables are then filled by its own ``projections.rebuild()``.
+statements; the service's read tables are then filled by its own ``rebuild.rebuild()``.
 
 ``python -m bench.seed time-rebuild`` runs inside the service's Django settings (run.py calls
 it in a subprocess) and prints the timings as JSON.
@@ -273,7 +273,7 @@ def ensure_seeded(size, log=print, force=False):
         started = time.perf_counter()
         _run_sql(service, SERVICE_SEED, size, log)
         timings["service_write_seed_s"] = time.perf_counter() - started
-        log("  filling the read tables with projections.rebuild()")
+        log("  filling the read tables with rebuild.rebuild()")
         timings["service_first_rebuild"] = time_rebuild(size, with_bare=False)
         vacuum(service)
     else:
@@ -317,35 +317,28 @@ def _time_rebuild_here(with_bare, with_rebuild):
     django.setup()
     from django.db import connection, transaction
 
-    from products import projections
+    from products.read import rebuild
+    from products.read.tables import READ_TABLES
 
     result = {}
     if with_rebuild:
         started = time.perf_counter()
         with transaction.atomic():
-            result["rebuild_counts"] = projections.rebuild()
+            result["rebuild_counts"] = rebuild.rebuild()
         result["rebuild_s"] = time.perf_counter() - started
     if with_bare:
         # The same rows into empty copies of the read tables, no DELETE, no ON CONFLICT: once
         # with the same indexes, once with none (what writing the rows costs at the least).
         # Rolled back afterwards.
-        copies = {
-            "read_category": projections.EXPECTED_CATEGORIES_SQL,
-            "read_product": projections.EXPECTED_PRODUCTS_SQL,
-            "read_stock_movement": projections.EXPECTED_MOVEMENTS_SQL,
-        }
-        columns = {
-            "read_category": "slug, name, created_at, updated_at",
-            "read_product": ", ".join(projections.PRODUCT_COLUMNS),
-            "read_stock_movement": ", ".join(projections.MOVEMENT_COLUMNS),
-        }
+        copies = {table.name: table.expected_sql() for table in READ_TABLES}
+        columns = {table.name: ", ".join(table.column_names) for table in READ_TABLES}
         for label, like in (("bare_insert_s", "INCLUDING ALL"), ("bare_insert_no_index_s", "INCLUDING DEFAULTS")):
             with transaction.atomic(), connection.cursor() as cursor:
                 for table in copies:
                     cursor.execute(f"CREATE TABLE bench_bare_{table} (LIKE {table} {like})")
                 started = time.perf_counter()
                 for table, select in copies.items():
-                    cursor.execute(f"INSERT INTO bench_bare_{table} ({columns[table]}) {select.format(where='TRUE')}")
+                    cursor.execute(f"INSERT INTO bench_bare_{table} ({columns[table]}) {select}")
                 result[label] = time.perf_counter() - started
                 transaction.set_rollback(True)
     print(json.dumps(result))

@@ -1,8 +1,11 @@
-"""A tiny message bus: commands change state, queries read it, one handler each.
+"""A tiny message bus: commands change state, queries read it, events tell what happened.
 
-Handlers are registered from ``AppConfig.ready()``. Registering a second handler for a
-message type, or finishing start-up with a command or query that has no handler, raises
-``ImproperlyConfigured`` so the mistake stops the process instead of failing a request.
+Commands and queries have exactly one handler each; events have 0..n, given as one table
+(event type -> handlers), and travel as Django signals, one per event type, so receivers
+run synchronously in the publisher's transaction. Everything is registered from
+``AppConfig.ready()``. A second handler for a command or query, a second table entry for
+an event, or finishing start-up with a message left out raises ``ImproperlyConfigured``,
+so the mistake stops the process instead of failing a request.
 """
 
 import logging
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.dispatch import Signal
 
 logger = logging.getLogger("cqrs_demo.bus")
 
@@ -23,6 +27,11 @@ class Command:
 @dataclass(frozen=True)
 class Query:
     """Base class of queries: a request to read state, changing nothing."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of events: something that happened, in the past tense."""
 
 
 class HandlerNotFoundError(LookupError):
@@ -40,11 +49,20 @@ def _callable(handler):
     return handler() if isinstance(handler, type) else handler
 
 
+def _receiver(handler):
+    def receive(sender, event, **kwargs):
+        handler(event)
+
+    receive.__qualname__ = getattr(handler, "__qualname__", repr(handler))
+    return receive
+
+
 class MessageBus:
     """Route each command or query to its single handler."""
 
     def __init__(self):
         self._handlers = {}
+        self._signals = {}  # event type -> the Django signal its handlers receive
 
     def register(self, message_type, handler):
         """Register ``handler`` (a function, a callable class or instance) for ``message_type``."""
@@ -57,13 +75,28 @@ class MessageBus:
             )
         self._handlers[message_type] = _callable(handler)
 
+    def subscribe(self, event_handlers):
+        """Connect each event type of ``{event type: (handler, ...)}`` to its 0..n handlers.
+
+        Each handler is called as ``handler(event)``; every event type gets one entry, an
+        empty tuple when nothing reacts to it.
+        """
+        for event_type, handlers in event_handlers.items():
+            if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+                raise ImproperlyConfigured(f"{event_type!r} is not an Event.")
+            if event_type in self._signals:
+                raise ImproperlyConfigured(f"{event_type.__name__} is already in the event table.")
+            signal = self._signals[event_type] = Signal()
+            for handler in handlers:
+                signal.connect(_receiver(handler), weak=False)
+
     def check_complete(self):
-        """Raise when a defined command or query has no handler."""
+        """Raise when a defined command or query has no handler, or an event no table entry."""
         missing = sorted(
             cls.__name__
-            for base in (Command, Query)
+            for base, table in ((Command, self._handlers), (Query, self._handlers), (Event, self._signals))
             for cls in _all_subclasses(base)
-            if cls not in self._handlers and not getattr(cls, "abstract", False)
+            if cls not in table and not getattr(cls, "abstract", False)
         )
         if missing:
             raise ImproperlyConfigured(f"No handler registered for: {', '.join(missing)}.")
@@ -96,6 +129,17 @@ class MessageBus:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
+
+    def publish(self, event):
+        """Send ``event`` to the handlers of its type, in the caller's transaction.
+
+        A handler's error propagates, so it rolls the command back.
+        """
+        try:
+            signal = self._signals[type(event)]
+        except KeyError:
+            raise HandlerNotFoundError(f"{type(event).__name__} is not in the event table.") from None
+        signal.send(sender=type(event), event=event)
 
     def ask(self, query):
         """Run a query's handler and return its result."""

@@ -5,9 +5,9 @@ from django import forms
 from django.contrib import admin, messages
 
 from cqrs_demo.bus import bus
-from products import commands
 from products.errors import DomainError
-from products.models import MAX_QUANTITY, Category, Product, StockMovement
+from products.write import commands
+from products.write.models import MAX_QUANTITY, Category, Product, StockMovement
 
 
 @admin.register(Category)
@@ -93,7 +93,7 @@ class ProductAdmin(admin.ModelAdmin):
                     price=data["price"],
                     actor_id=request.user.pk,
                 ),
-            )
+            )["id"]
         if data.get("stock_delta"):
             try:
                 bus.dispatch(

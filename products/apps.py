@@ -1,3 +1,5 @@
+"""The app's wiring: every command, query and event registered on the bus at start-up."""
+
 from django.apps import AppConfig
 from django.conf import settings
 
@@ -7,14 +9,15 @@ class ProductsConfig(AppConfig):
     verbose_name = "Product inventory"
 
     def ready(self):
-        """Register the command and query handlers; connect the projector in single-database mode."""
+        """Register the command and query handlers and the event table; check that none is missing."""
         from cqrs_demo.bus import bus
-        from products import commands, projections, queries
+        from products.read import projector, queries
+        from products.write import commands
 
         for handlers in (commands.HANDLERS, queries.HANDLERS):
             for message_type, handler in handlers.items():
                 bus.register(message_type, handler)
-        bus.check_complete()
         # In split mode the read store is fed from the event log by `project_events` instead.
-        if settings.CQRS_MODE == "single":
-            projections.connect()
+        single = settings.CQRS_MODE == "single"
+        bus.subscribe(projector.EVENT_HANDLERS if single else projector.SPLIT_MODE_EVENT_HANDLERS)
+        bus.check_complete()

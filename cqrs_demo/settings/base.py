@@ -175,7 +175,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["products.permissions.ReadOpenWriteWithModelPermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["products.http.permissions.ReadOpenWriteWithModelPermission"],
     "DEFAULT_RENDERER_CLASSES": [
         "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -190,8 +190,8 @@ REST_FRAMEWORK = {
         "anon": env_rate("THROTTLE_ANON_RATE", "1000/min"),
         "user": env_rate("THROTTLE_USER_RATE", "10000/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "products.schema.InventoryAutoSchema",
-    "EXCEPTION_HANDLER": "cqrs_demo.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "products.http.schema.InventoryAutoSchema",
+    "EXCEPTION_HANDLER": "products.http.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Datetimes as DRF writes them: "2026-01-31T12:00:00.123456Z".
@@ -213,7 +213,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "products.schema.tighten_request_bodies",
+        "products.http.schema.tighten_request_bodies",
     ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {

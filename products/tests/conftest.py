@@ -3,6 +3,7 @@ that create data through the command bus, as the API does."""
 
 import itertools
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 from django.conf import settings
@@ -13,9 +14,12 @@ from rest_framework.test import APIClient
 
 from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_query_alias, read_store_alias
-from products import commands
-from products.models import Product
-from products.read_models import ProductView
+from products.read.models import ProductView
+from products.read.tables import PRODUCTS
+from products.sql import fetch_dicts
+from products.tests.processes import command_env, manage  # noqa: F401 (fixtures)
+from products.write import commands
+from products.write.models import Product
 
 _sequence = itertools.count(1)
 
@@ -38,13 +42,13 @@ def _wait_for_projection(request, monkeypatch):
     marks = request.node.get_closest_marker
     if not SPLIT or marks("django_db") is None or marks("manual_projection") is not None:
         return
-    from products import event_projector
+    from products.read import worker
 
     dispatch = bus.dispatch
 
     def dispatch_then_project(command):
         result = dispatch(command)
-        event_projector.run()
+        worker.run()
         return result
 
     monkeypatch.setattr(bus, "dispatch", dispatch_then_project)
@@ -101,7 +105,7 @@ def make_category(db):
     def make(name=None, slug=None):
         number = next(_sequence)
         name = name or f"Category {number}"
-        return bus.dispatch(commands.CreateCategory(slug=slug or f"category-{number}", name=name))
+        return bus.dispatch(commands.CreateCategory(slug=slug or f"category-{number}", name=name))["slug"]
 
     return make
 
@@ -112,7 +116,7 @@ def make_product(db):
         number = next(_sequence)
         values = {"sku": f"SKU-{number:05d}", "name": f"Product {number}", "price": Decimal("9.99")}
         values.update(fields)
-        return bus.dispatch(commands.CreateProduct(**values))
+        return UUID(bus.dispatch(commands.CreateProduct(**values))["id"])
 
     return make
 
@@ -126,11 +130,12 @@ def archived_product(make_product):
     return product_id
 
 
+READ_ROW_FIELDS = [name for name in PRODUCTS.column_names if name != "search_document"]
+_PRODUCT_COLUMNS = ", ".join(READ_ROW_FIELDS)
+
+
 def _rows(sql):
-    with connections[read_store_alias()].cursor() as cursor:
-        cursor.execute(sql)
-        columns = [column.name for column in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return fetch_dicts(sql, using=read_store_alias())
 
 
 @pytest.fixture
@@ -139,11 +144,7 @@ def snapshot_read_tables(db):
 
     def snapshot():
         return {
-            "read_product": _rows(
-                "SELECT id, sku, name, description, category_slug, category_name, price, quantity, in_stock,"
-                " version, created_at, updated_at, search_document::text AS search_document"
-                " FROM read_product ORDER BY id"
-            ),
+            "read_product": _rows(f"SELECT {_PRODUCT_COLUMNS}, search_document::text FROM read_product ORDER BY id"),
             "read_stock_movement": _rows("SELECT * FROM read_stock_movement ORDER BY id"),
             "read_category": _rows("SELECT * FROM read_category ORDER BY slug"),
         }
@@ -180,23 +181,6 @@ def read_row(db):
     """Return a function that reads a product's read row (None when it has none)."""
 
     def read(product_id):
-        return (
-            ProductView.objects.filter(id=product_id)
-            .values(
-                "id",
-                "sku",
-                "name",
-                "description",
-                "category_slug",
-                "category_name",
-                "price",
-                "quantity",
-                "in_stock",
-                "version",
-                "created_at",
-                "updated_at",
-            )
-            .first()
-        )
+        return ProductView.objects.filter(id=product_id).values(*READ_ROW_FIELDS).first()
 
     return read

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
-from products.models import Category, Product, StockMovement
-from products.projections import differences
-from products.read_models import ProductView
+from products.read.models import ProductView
+from products.read.rebuild import differences
+from products.write.models import Category, Product, StockMovement
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from cqrs_demo.bus import Command, HandlerNotFoundError, MessageBus, Query, bus
-from products import commands, queries
-from products.models import Category
+from cqrs_demo.bus import Command, Event, HandlerNotFoundError, MessageBus, Query, _all_subclasses, bus
+from products import events
+from products.read import projector, queries, worker
+from products.write import commands, event_log
+from products.write.models import Category
 
 
 # ``abstract`` keeps these test-only messages out of every check_complete() of the real bus.
@@ -28,6 +30,45 @@ def test_the_application_bus_has_a_handler_for_every_message():
     bus.check_complete()
     for message_type in (*commands.HANDLERS, *queries.HANDLERS):
         assert bus.handler_for(message_type.__new__(message_type)) is not None
+
+
+def test_the_event_table_names_every_event_type_and_the_worker_and_payloads_follow_it():
+    assert set(projector.EVENT_HANDLERS) == set(events.EVENT_TYPES)
+    assert set(events.EVENT_TYPES) == {cls for cls in _all_subclasses(Event) if not getattr(cls, "abstract", False)}
+    assert set(worker.APPLY) == set(event_log.STATE) == set(events.EVENT_TYPES)
+
+
+def test_an_event_left_out_of_the_table_stops_start_up():
+    fresh = MessageBus()
+    for handlers in (commands.HANDLERS, queries.HANDLERS):
+        for message_type, handler in handlers.items():
+            fresh.register(message_type, handler)
+    table = dict(projector.EVENT_HANDLERS)
+    del table[events.StockSet]
+    fresh.subscribe(table)
+    with pytest.raises(ImproperlyConfigured, match=r"No handler registered for: StockSet\."):
+        fresh.check_complete()
+    with pytest.raises(ImproperlyConfigured, match="StockAdjusted is already in the event table"):
+        fresh.subscribe({events.StockAdjusted: ()})
+
+
+def test_published_events_reach_each_of_their_handlers_in_order():
+    @dataclass(frozen=True)
+    class Pinged(Event):
+        abstract = True
+        text: str
+
+    fresh, seen = MessageBus(), []
+    fresh.subscribe(
+        {Pinged: (lambda event: seen.append(("first", event.text)), lambda event: seen.append(("second", event.text)))}
+    )
+    fresh.publish(Pinged(text="hi"))
+    assert seen == [("first", "hi"), ("second", "hi")]
+
+
+def test_publishing_an_event_outside_the_table_is_refused():
+    with pytest.raises(HandlerNotFoundError):
+        MessageBus().publish(events.StockSet(product_id=None, movement_id=1, delta=1, quantity=1))
 
 
 def test_registering_a_second_handler_is_refused():
@@ -59,6 +100,7 @@ def test_check_complete_names_every_message_without_a_handler():
         for handlers in (commands.HANDLERS, queries.HANDLERS):
             for message_type, handler in handlers.items():
                 fresh.register(message_type, handler)
+        fresh.subscribe(projector.EVENT_HANDLERS)
         with pytest.raises(ImproperlyConfigured) as raised:
             fresh.check_complete()
         assert str(raised.value) == "No handler registered for: ForgottenCommand, ForgottenQuery."

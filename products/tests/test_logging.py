@@ -11,8 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cqrs_demo.bus import bus
-from products import commands
 from products.errors import DuplicateSkuError
+from products.write import commands
 
 
 @pytest.fixture

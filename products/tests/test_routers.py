@@ -3,8 +3,8 @@
 import pytest
 
 from cqrs_demo import routers
-from products.models import EventRecord, Product
-from products.read_models import CategoryView, ProductView
+from products.read.models import CategoryView, ProductView
+from products.write.models import EventRecord, Product
 
 
 def test_single_database_mode_routes_everything_to_default(settings):

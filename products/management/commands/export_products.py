@@ -3,8 +3,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from products.csv_format import EXPORT_COLUMNS
-from products.read_models import ProductView
+from products.management.csv_format import EXPORT_COLUMNS
+from products.read.models import ProductView
 
 
 class Command(BaseCommand):

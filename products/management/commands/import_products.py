@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from products.csv_format import ImportFormatError, import_products
+from products.management.csv_format import ImportFormatError, import_products
 
 
 class Command(BaseCommand):

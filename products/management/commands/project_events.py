@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from products import event_projector
 from products.management.stopping import stop_requested
+from products.read import worker
 
 
 class Command(BaseCommand):
@@ -23,11 +23,11 @@ class Command(BaseCommand):
                 "Set READ_DATABASE_URL to use a separate read store."
             )
         should_stop = stop_requested()
-        total = event_projector.run(
+        total = worker.run(
             follow=follow,
             batch_size=batch_size,
             poll_interval=poll_interval,
             on_batch=lambda applied, total: self.stdout.write(f"applied {applied} events ({total} in all)"),
             should_stop=should_stop,
         )
-        self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {event_projector.lag()}."))
+        self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {worker.lag()}."))

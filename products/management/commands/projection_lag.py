@@ -3,7 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from products import event_projector
+from products.read import worker
 
 
 class Command(BaseCommand):
@@ -13,4 +13,4 @@ class Command(BaseCommand):
         if settings.CQRS_MODE != "split":
             self.stdout.write(json.dumps({"mode": "single", "events_behind": 0, "seconds_behind": 0.0}))
             return
-        self.stdout.write(json.dumps({"mode": "split", **event_projector.lag()}))
+        self.stdout.write(json.dumps({"mode": "split", **worker.lag()}))

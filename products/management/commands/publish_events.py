@@ -1,8 +1,8 @@
 import pika
 from django.core.management.base import BaseCommand, CommandError
 
-from products import relay
 from products.management.stopping import stop_requested
+from products.write import relay
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from products.idempotency import purge
+from products.http.idempotency import purge
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from products import event_projector, projections
+from products.read import rebuild, worker
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, from_events=False, **options):
         started = time.perf_counter()
         if from_events:
-            total = event_projector.rebuild_from_log(
+            total = worker.rebuild_from_log(
                 progress=lambda count: self.stdout.write(
                     f"replayed {count} events ({time.perf_counter() - started:.1f}s)"
                 )
@@ -30,5 +30,5 @@ class Command(BaseCommand):
         def progress(step, total, label, rows):
             self.stdout.write(f"[{step}/{total}] {label}: {rows} rows ({time.perf_counter() - started:.1f}s)")
 
-        projections.rebuild_all(progress=progress)
+        rebuild.rebuild_all(progress=progress)
         self.stdout.write(self.style.SUCCESS(f"Read models rebuilt in {time.perf_counter() - started:.1f}s."))

@@ -9,8 +9,8 @@ from django.db import transaction
 from tqdm import tqdm
 
 from cqrs_demo.bus import bus
-from products import commands
-from products.models import Category, Product
+from products.write import commands
+from products.write.models import Category, Product
 
 ADJECTIVES = [
     "Claw",

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from products import projections
+from products.read import rebuild
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, repair=False, **options):
         with transaction.atomic():
-            found = projections.differences()
+            found = rebuild.differences()
             for difference in found:
                 self.stdout.write(str(difference))
             if not found:
@@ -23,8 +23,8 @@ class Command(BaseCommand):
                 return
             if not repair:
                 raise CommandError(f"{len(found)} difference(s) found; run with --repair to fix them.")
-            projections.repair(found)
-            remaining = projections.differences()
+            rebuild.repair(found)
+            remaining = rebuild.differences()
             if remaining:
                 raise CommandError(f"{len(remaining)} difference(s) remain after the repair.")
         self.stdout.write(self.style.SUCCESS(f"Repaired {len(found)} difference(s)."))

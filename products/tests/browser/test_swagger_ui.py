@@ -18,8 +18,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from cqrs_demo.bus import bus
-from products import commands
 from products.tests.support import database_url, free_port
+from products.write import commands
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = "/usr/bin/chromium"

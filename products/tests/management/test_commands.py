@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from products.models import Product, StockLevel, StockMovement
-from products.projections import differences
-from products.read_models import CategoryView, ProductView
+from products.read.models import CategoryView, ProductView
+from products.read.rebuild import differences
+from products.write.models import Product, StockLevel, StockMovement
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample_products.csv"
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from cqrs_demo.bus import bus
-from products import commands
+from products.write import commands
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +44,10 @@ def _fill(path, values):
 
 
 def test_every_write_operation_refuses_anonymous_and_unpermitted_clients(anon_client, plain_client, snapshot):
-    category = bus.dispatch(commands.CreateCategory(slug="tools", name="Tools"))
+    category = bus.dispatch(commands.CreateCategory(slug="tools", name="Tools"))["slug"]
     product_id = bus.dispatch(
         commands.CreateProduct(sku="ACL-1", name="Guarded", price=Decimal("1.00"), category=category, initial_stock=5)
-    )
+    )["id"]
     operations = _write_operations(anon_client)
     # The schema must still list the writes this test was written for (it may list more).
     assert set(BODIES) | {("delete", "/api/products/{id}/")} <= set(operations)

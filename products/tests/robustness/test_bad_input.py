@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from cqrs_demo.bus import bus
-from products import commands
+from products.write import commands
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +247,7 @@ def catalogue(make_category):
     make_category(slug="tools", name="Tools")
     return bus.dispatch(
         commands.CreateProduct(sku="BAD-1", name="Hammer", price=Decimal("3.00"), category="tools", initial_stock=7)
-    )
+    )["id"]
 
 
 def _assert_json_error(response, expected):

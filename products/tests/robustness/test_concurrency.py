@@ -11,9 +11,10 @@ import pytest
 from django.db.models import Sum
 
 from cqrs_demo.bus import bus
-from products import commands, projections
-from products.models import Product, StockLevel, StockMovement
-from products.read_models import ProductView
+from products.read import rebuild
+from products.read.models import ProductView
+from products.write import commands
+from products.write.models import Product, StockLevel, StockMovement
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def _create_product(sku, initial_stock):
     return bus.dispatch(
         commands.CreateProduct(sku=sku, name=f"Product {sku}", price=Decimal("5.00"), initial_stock=initial_stock)
-    )
+    )["id"]
 
 
 def _ledger_sum(product_id):
@@ -52,7 +53,7 @@ def test_forty_concurrent_sales_of_twenty_five_items_never_oversell(live_gunicor
     assert StockLevel.objects.get(product_id=product_id).quantity == 0
     assert _ledger_sum(product_id) == 0
     assert StockMovement.objects.filter(product_id=product_id).count() == 1 + 25
-    assert projections.differences() == []
+    assert rebuild.differences() == []
 
 
 def test_two_hundred_concurrent_random_adjustments_lose_no_update(live_gunicorn, admin_token):
@@ -89,7 +90,7 @@ def test_two_hundred_concurrent_random_adjustments_lose_no_update(live_gunicorn,
     )
     assert Product.objects.get(id=product_id).version == 1 + len(accepted)
     assert ProductView.objects.get(id=product_id).quantity == quantity
-    assert projections.differences() == []
+    assert rebuild.differences() == []
 
 
 def test_two_writers_holding_the_same_etag_exactly_one_wins(live_gunicorn, admin_token):
@@ -113,4 +114,4 @@ def test_two_writers_holding_the_same_etag_exactly_one_wins(live_gunicorn, admin
         product = Product.objects.get(id=product_id)
         assert (product.version, product.name) == (version + 1, names[winner])
 
-    assert projections.differences() == []
+    assert rebuild.differences() == []

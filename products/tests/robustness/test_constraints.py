@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from products.models import MAX_QUANTITY
+from products.write.models import MAX_QUANTITY
 
 pytestmark = pytest.mark.django_db
 

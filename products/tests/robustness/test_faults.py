@@ -16,8 +16,9 @@ import pytest
 from django.db import connection
 
 from cqrs_demo.bus import bus
-from products import commands, projections
+from products.read import rebuild
 from products.tests.robustness.conftest import ROOT, server_environment
+from products.write import commands
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +29,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from cqrs_demo.bus import bus
-from products import commands
+from products.write import commands
 user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
 product = bus.dispatch(commands.CreateProduct(sku="OUT-1", name="Outage", price=Decimal("1.00"), initial_stock=10))
-print(json.dumps({"token": Token.objects.create(user=user).key, "product": str(product)}))
+print(json.dumps({"token": Token.objects.create(user=user).key, "product": product["id"]}))
 """
 
 
@@ -162,7 +163,7 @@ def _wait_for(predicate, timeout, message):
 def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_token, snapshot):
     product_id = bus.dispatch(
         commands.CreateProduct(sku="KILL-1", name="Killed", price=Decimal("1.00"), initial_stock=10)
-    )
+    )["id"]
     path = f"/api/products/{product_id}/stock/"
     with connection.cursor() as cursor:
         cursor.execute(SLOW_LEDGER_SQL)
@@ -196,7 +197,7 @@ def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_
             cursor.execute("DROP FUNCTION IF EXISTS robustness_slow_insert()")
 
     assert snapshot() == before
-    assert projections.differences() == []
+    assert rebuild.differences() == []
     # The master replaced the worker, and the same change now goes through once.
     reply = live_gunicorn.request("POST", path, {"delta": -3}, token=admin_token)
     assert reply.status == 200, reply.body

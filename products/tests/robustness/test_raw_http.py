@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from cqrs_demo.bus import bus
-from products import commands
+from products.write import commands
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,8 @@ def _exchange(port, request):
 
 
 def test_raw_requests_get_a_4xx_and_change_nothing(live_gunicorn, admin_token, snapshot):
-    product_id = bus.dispatch(commands.CreateProduct(sku="RAW-1", name="Raw", price=Decimal("1.00"), initial_stock=5))
+    command = commands.CreateProduct(sku="RAW-1", name="Raw", price=Decimal("1.00"), initial_stock=5)
+    product_id = bus.dispatch(command)["id"]
     auth = f"Authorization: Token {admin_token}\r\n".encode()
     stock = f"POST /api/products/{product_id}/stock/ HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + auth
     create = b"POST /api/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth

@@ -1,0 +1,29 @@
+"""Domain events: what happened, in the past tense; pure data, one module per aggregate.
+
+Handlers publish them through the event log (``products.write.event_log.publish``); which
+code reacts to each one is the event table on the bus (``products.read.projector``).
+"""
+
+from cqrs_demo.bus import Event
+from products.events.categories import CategoryCreated, CategoryRenamed
+from products.events.products import ProductArchived, ProductCreated, ProductDetailsUpdated
+from products.events.stock import StockAdjusted, StockSet
+
+EVENT_TYPES = (
+    CategoryCreated,
+    CategoryRenamed,
+    ProductCreated,
+    ProductDetailsUpdated,
+    ProductArchived,
+    StockAdjusted,
+    StockSet,
+)
+_BY_NAME = {event_type.__name__: event_type for event_type in EVENT_TYPES}
+
+
+def by_name(name):
+    """Return the event type stored in the log as ``name``."""
+    return _BY_NAME[name]
+
+
+__all__ = [*_BY_NAME, "EVENT_TYPES", "Event", "by_name"]

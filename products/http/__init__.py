@@ -1,0 +1,1 @@
+"""The HTTP layer: viewsets, serializers, the OpenAPI schema, permissions, idempotency, errors, health."""

@@ -1,0 +1,17 @@
+"""The app's URLs: the API's collections under /api/ and the health probes."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from products.http import health
+from products.http.views import CategoryViewSet, ProductViewSet
+
+router = DefaultRouter()
+router.register("categories", CategoryViewSet, basename="category")
+router.register("products", ProductViewSet, basename="product")
+
+urlpatterns = [
+    path("api/", include(router.urls)),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]

@@ -1,0 +1,11 @@
+"""Viewsets: parse the request, build a command or query, hand it to the bus, shape the response.
+
+Reads ask a query (one SQL statement over the read tables). Writes dispatch a command and
+answer with what its handler returns: the resource as the write tables now hold it, which
+stays right in split mode, where the read store catches up a moment later.
+"""
+
+from products.http.views.categories import CategoryViewSet
+from products.http.views.products import ProductViewSet
+
+__all__ = ["CategoryViewSet", "ProductViewSet"]

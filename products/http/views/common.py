@@ -1,0 +1,82 @@
+"""What the viewsets share: ETags and If-Match, input validation, page links, documented errors."""
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from products.http import serializers
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]+")$'},
+    OpenApiParameter.HEADER,
+    description='The product\'s ETag ("<version>"); the write is refused with 412 when it is stale.',
+)
+
+
+def error(description):
+    return OpenApiResponse(response=serializers.ErrorSerializer, description=description)
+
+
+def expected_version(request):
+    """Return the version named by ``If-Match``, or None when any version will do."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header)
+    if match is None:
+        raise ValidationError({"If-Match": ['Must be "*" or one ETag such as "3".']})
+    return int(match.group(1))
+
+
+def with_etag(response, version):
+    response["ETag"] = f'"{version}"'
+    return response
+
+
+def validated(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def page_response(request, page):
+    """Shape a keyset page with absolute ``next`` and ``previous`` links."""
+    url = request.build_absolute_uri()
+
+    def link(cursor):
+        return replace_query_param(url, "cursor", cursor) if cursor else None
+
+    return Response({"next": link(page.next_cursor), "previous": link(page.previous_cursor), "results": page.results})
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255},
+    OpenApiParameter.HEADER,
+    description=(
+        "1-255 characters. Retrying with the same key and body replays the first response for at "
+        "least 24 hours; another body gets 422, a retry while the first runs gets 409."
+    ),
+)
+
+WRITE_ERRORS = {
+    401: error("Not authenticated."),
+    403: error("Authenticated without the model permission."),
+    415: error("Unsupported media type."),
+}
+POST_ERRORS = {
+    **WRITE_ERRORS,
+    409: error('A request with this Idempotency-Key is still running ("idempotency_key_in_flight").'),
+    422: error('The Idempotency-Key was used with another body ("idempotency_key_reused").'),
+}
+PRODUCT_WRITE_ERRORS = {
+    **WRITE_ERRORS,
+    404: error("No active product has this id."),
+    412: error('If-Match does not match the current version ("code": "version_mismatch").'),
+}

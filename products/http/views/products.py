@@ -1,0 +1,187 @@
+"""The products endpoints: list, read, create, change, archive; stock, its ledger, the history."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cqrs_demo.bus import bus
+from products.http import serializers
+from products.http.idempotency import idempotent
+from products.http.views.common import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    POST_ERRORS,
+    PRODUCT_WRITE_ERRORS,
+    error,
+    expected_version,
+    page_response,
+    validated,
+    with_etag,
+)
+from products.read import queries
+from products.write import commands
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List products",
+        description="Keyset-paginated: follow `next` to visit every matching product exactly once.",
+        parameters=[serializers.ProductListParamsSerializer],
+        responses={200: serializers.ProductPageSerializer, 400: OpenApiTypes.OBJECT},
+    ),
+    retrieve=extend_schema(
+        summary="Get a product",
+        responses={200: serializers.ProductSerializer, 404: error("No active product has this id.")},
+    ),
+    create=extend_schema(
+        summary="Create a product",
+        parameters=[IDEMPOTENCY_KEY],
+        request=serializers.ProductCreateSerializer,
+        responses={201: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **POST_ERRORS},
+    ),
+    update=extend_schema(
+        summary="Replace a product's details",
+        parameters=[IF_MATCH],
+        request=serializers.ProductReplaceSerializer,
+        responses={200: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a product's details",
+        parameters=[IF_MATCH],
+        request=serializers.ProductDetailsSerializer(partial=True),
+        responses={200: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Archive a product",
+        description="The product leaves the read side; its ledger and SKU are kept.",
+        parameters=[IF_MATCH],
+        responses={204: None, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
+    ),
+)
+class ProductViewSet(viewsets.ViewSet):
+    # Anything but a UUID in the path is a 404 from the router, never a database error.
+    lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    write_permissions = {
+        "create": ["products.add_product"],
+        "update": ["products.change_product"],
+        "partial_update": ["products.change_product"],
+        "destroy": ["products.delete_product"],
+        "stock": ["products.change_stocklevel"],
+    }
+
+    def _written(self, product, status_code=status.HTTP_200_OK):
+        # What the handler returned, from the write side: in split mode the read store may lag.
+        return with_etag(Response(product, status=status_code), product["version"])
+
+    def list(self, request):
+        params = validated(serializers.ProductListParamsSerializer, request.query_params)
+        return page_response(request, bus.ask(queries.ListProducts(**params)))
+
+    def retrieve(self, request, pk=None):
+        product = bus.ask(queries.GetProduct(product_id=pk))
+        return with_etag(Response(product), product["version"])
+
+    @idempotent
+    def create(self, request):
+        data = validated(serializers.ProductCreateSerializer, request.data)
+        product = bus.dispatch(commands.CreateProduct(**data, actor_id=request.user.pk))
+        response = self._written(product, status.HTTP_201_CREATED)
+        response["Location"] = f"/api/products/{product['id']}/"
+        return response
+
+    def update(self, request, pk=None):
+        data = validated(serializers.ProductReplaceSerializer, request.data)
+        return self._update_details(request, pk, data)
+
+    def partial_update(self, request, pk=None):
+        data = validated(serializers.ProductDetailsSerializer, request.data, partial=True)
+        return self._update_details(request, pk, data)
+
+    def _update_details(self, request, pk, data):
+        fields = {name: data.get(name, commands.UNSET) for name in ("name", "description", "category", "price")}
+        return self._written(
+            bus.dispatch(
+                commands.UpdateProductDetails(product_id=pk, expected_version=expected_version(request), **fields)
+            )
+        )
+
+    def destroy(self, request, pk=None):
+        bus.dispatch(commands.ArchiveProduct(product_id=pk, expected_version=expected_version(request)))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Get a product's stock",
+        responses={200: serializers.StockSerializer, 404: error("No active product has this id.")},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Change a product's stock",
+        description=(
+            "Send exactly one of `delta` (relative: a sale or a delivery) and `quantity` (absolute: "
+            "a recount). A delta that would take the stock below zero is refused with 409 "
+            '(`"code": "insufficient_stock"`).'
+        ),
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        request=serializers.StockChangeSerializer,
+        responses={
+            200: serializers.ProductSerializer,
+            400: OpenApiTypes.OBJECT,
+            **PRODUCT_WRITE_ERRORS,
+            409: error('Not enough stock ("insufficient_stock") or the Idempotency-Key is in flight.'),
+            422: error('The Idempotency-Key was used with another body ("idempotency_key_reused").'),
+        },
+    )
+    @action(detail=True, methods=["get", "post"])
+    @idempotent
+    def stock(self, request, pk=None):
+        if request.method == "GET":
+            stock = bus.ask(queries.GetStock(product_id=pk))
+            return with_etag(Response(stock), stock["version"])
+        data = validated(serializers.StockChangeSerializer, request.data)
+        common = {
+            "product_id": pk,
+            "reason": data["reason"],
+            "expected_version": expected_version(request),
+            "actor_id": request.user.pk,
+        }
+        if "delta" in data:
+            command = commands.AdjustStock(delta=data["delta"], **common)
+        else:
+            command = commands.SetStock(quantity=data["quantity"], **common)
+        return self._written(bus.dispatch(command))
+
+    @extend_schema(
+        summary="List a product's stock movements",
+        description="The stock ledger, newest first; the deltas add up to the quantity.",
+        parameters=[serializers.PageParamsSerializer],
+        responses={
+            200: serializers.StockMovementPageSerializer,
+            400: OpenApiTypes.OBJECT,
+            404: error("No active product has this id."),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="stock/movements")
+    def movements(self, request, pk=None):
+        params = validated(serializers.PageParamsSerializer, request.query_params)
+        return page_response(request, bus.ask(queries.ListStockMovements(product_id=pk, **params)))
+
+    @extend_schema(
+        summary="List a product's events",
+        description=(
+            "The product's history from the event log, oldest first, archived products included: "
+            "the audit trail, in the shape published to RabbitMQ."
+        ),
+        parameters=[serializers.PageParamsSerializer],
+        responses={
+            200: serializers.ProductEventPageSerializer,
+            400: OpenApiTypes.OBJECT,
+            404: error("No product has this id."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        params = validated(serializers.PageParamsSerializer, request.query_params)
+        return page_response(request, bus.ask(queries.ListProductEvents(product_id=pk, **params)))

@@ -1,0 +1,151 @@
+"""The CSV format shared by import_products and export_products, and the import itself.
+
+Columns: sku, name, price (required); description, category, category_name, quantity
+(optional). A row whose SKU exists updates that product; other rows create one. A
+category unknown to the database is created when category_name is given.
+"""
+
+import csv
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from rest_framework import serializers
+
+from cqrs_demo.bus import bus
+from products.errors import DomainError
+from products.http.serializers import SKU_PATTERN
+from products.write import commands
+from products.write.models import MAX_QUANTITY, Category, Product
+
+EXPORT_COLUMNS = ("sku", "name", "description", "category", "category_name", "price", "quantity")
+REQUIRED_COLUMNS = {"sku", "name", "price"}
+
+
+class ImportRowSerializer(serializers.Serializer):
+    """The API's rules for a product, applied to one CSV row."""
+
+    sku = serializers.RegexField(SKU_PATTERN, max_length=64)
+    name = serializers.CharField(min_length=1, max_length=200)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    category = serializers.SlugField(max_length=100, allow_blank=True, required=False)
+    category_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        # An empty cell means "no quantity given", not "0".
+        if data.get("quantity", None) == "":
+            data = {**data, "quantity": None}
+        return super().to_internal_value(data)
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list = field(default_factory=list)  # (line, message)
+
+    @property
+    def ok(self):
+        return not self.errors
+
+
+class ImportFormatError(ValueError):
+    """The file as a whole cannot be imported (bad header)."""
+
+
+def _messages(detail, prefix=""):
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            yield from _messages(value, f"{name}: " if name != "non_field_errors" else "")
+    elif isinstance(detail, list):
+        for value in detail:
+            yield from _messages(value, prefix)
+    else:
+        yield f"{prefix}{detail}"
+
+
+def _ensure_category(slug, name):
+    if not slug or Category.objects.filter(slug=slug).exists() or not name:
+        return
+    bus.dispatch(commands.CreateCategory(slug=slug, name=name))
+
+
+def _import_row(data, columns):
+    """Create or update the product of one validated row; return what happened."""
+    category = data.get("category") or None
+    if "category" in columns:
+        _ensure_category(category, data.get("category_name"))
+    existing = (
+        Product.objects.filter(sku__iexact=data["sku"])
+        .values("id", "name", "description", "price", "is_archived", "category__slug", "stock__quantity")
+        .first()
+    )
+    quantity = data.get("quantity")
+    if existing is None:
+        bus.dispatch(
+            commands.CreateProduct(
+                sku=data["sku"],
+                name=data["name"],
+                description=data.get("description", ""),
+                category=category,
+                price=data["price"],
+                initial_stock=quantity or 0,
+            )
+        )
+        return "created"
+    if existing["is_archived"]:
+        raise DomainError(f"SKU {data['sku']!r} belongs to an archived product.", field="sku")
+    wanted = {"name": data["name"], "price": data["price"]}
+    if "description" in columns:
+        wanted["description"] = data.get("description", "")
+    if "category" in columns:
+        wanted["category"] = category
+    current = {**existing, "category": existing["category__slug"]}
+    changes = {name: value for name, value in wanted.items() if current[name] != value}
+    if changes:
+        bus.dispatch(commands.UpdateProductDetails(product_id=existing["id"], **changes))
+    if quantity is not None and quantity != existing["stock__quantity"]:
+        bus.dispatch(commands.SetStock(product_id=existing["id"], quantity=quantity, reason="import"))
+        changes["quantity"] = quantity
+    return "updated" if changes else "unchanged"
+
+
+def import_products(lines, *, dry_run=False, on_row=None):
+    """Import CSV ``lines``; each good row is applied on its own, bad rows are reported.
+
+    With ``dry_run`` everything runs (so every rule is checked) and is then rolled back.
+    """
+    reader = csv.DictReader(lines)
+    columns = set(reader.fieldnames or ())
+    missing = REQUIRED_COLUMNS - columns
+    unknown = columns - set(EXPORT_COLUMNS)
+    if missing or unknown:
+        problems = [f"missing column(s): {', '.join(sorted(missing))}"] if missing else []
+        problems += [f"unknown column(s): {', '.join(sorted(unknown))}"] if unknown else []
+        raise ImportFormatError("; ".join(problems) + f". Expected: {','.join(EXPORT_COLUMNS)}.")
+    report = ImportReport()
+    with transaction.atomic():
+        line = 1
+        for row in reader:
+            first_line, line = line + 1, reader.line_num
+            serializer = ImportRowSerializer(data={k: v for k, v in row.items() if k is not None})
+            try:
+                if None in row:
+                    raise DomainError("The row has more cells than the header.")
+                if not serializer.is_valid():
+                    report.errors.append((first_line, "; ".join(_messages(serializer.errors))))
+                    continue
+                # A savepoint per row: a failing row is undone alone and the import goes on.
+                with transaction.atomic():
+                    outcome = _import_row(serializer.validated_data, columns)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            except DomainError as error:
+                prefix = f"{error.field}: " if error.field else ""
+                report.errors.append((first_line, prefix + error.message))
+            if on_row:
+                on_row()
+        if dry_run:
+            transaction.set_rollback(True)
+    return report

@@ -1,0 +1,96 @@
+"""The read model: denormalized tables written only by the projector.
+
+Each row carries everything one API representation needs, so a read is one query over
+one table. Their columns, and how each follows from the write tables, are defined once in
+``products.read.tables``; the rows can always be rebuilt from the write tables.
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+
+class ProductView(models.Model):
+    """One row per active (not archived) product."""
+
+    id = models.UUIDField(primary_key=True)
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    description = models.TextField()
+    category_slug = models.CharField(max_length=100, null=True)  # noqa: DJ001 (null = no category)
+    category_name = models.CharField(max_length=100, null=True)  # noqa: DJ001
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.IntegerField()
+    in_stock = models.BooleanField()
+    version = models.IntegerField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    search_document = SearchVectorField()
+
+    class Meta:
+        db_table = "read_product"
+        managed = True
+        # Each keyset ordering has its own (column, id) index, so page N costs what page 1 does.
+        indexes = [
+            models.Index(fields=["sku", "id"], name="read_product_sku"),
+            models.Index(fields=["name", "id"], name="read_product_name"),
+            models.Index(fields=["price", "id"], name="read_product_price"),
+            models.Index(fields=["quantity", "id"], name="read_product_quantity"),
+            models.Index(fields=["created_at", "id"], name="read_product_created"),
+            models.Index(fields=["category_slug", "sku", "id"], name="read_product_cat_sku"),
+            models.Index(fields=["category_slug", "price", "id"], name="read_product_cat_price"),
+            GinIndex(fields=["search_document"], name="read_product_search"),
+        ]
+
+    def __str__(self):
+        return self.sku
+
+
+class StockMovementView(models.Model):
+    """One row per ledger entry of an active product."""
+
+    id = models.BigIntegerField(primary_key=True)
+    product_id = models.UUIDField()
+    delta = models.IntegerField()
+    quantity_after = models.IntegerField()
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "read_stock_movement"
+        indexes = [models.Index(fields=["product_id", "-id"], name="read_movement_product")]
+
+    def __str__(self):
+        return f"{self.product_id} {self.delta:+d}"
+
+
+class CategoryView(models.Model):
+    """One row per category."""
+
+    slug = models.CharField(max_length=100, primary_key=True)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "read_category"
+
+    def __str__(self):
+        return self.slug
+
+
+class ProjectorPosition(models.Model):
+    """The last event a projector applied, stored with the rows it produced."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "read_projector_position"
+
+    def __str__(self):
+        return f"{self.name}@{self.last_event_id}"
+
+
+PROJECTOR_POSITION = "read_store"  # the ProjectorPosition row of the split-mode worker

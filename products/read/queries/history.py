@@ -1,0 +1,65 @@
+"""The query of a product's history from the event log, and the page of a product's rows it shares with the ledger."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import orjson
+from django.db import DEFAULT_DB_ALIAS
+
+from cqrs_demo.bus import Query
+from products.errors import ProductNotFoundError
+from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+
+
+@dataclass(frozen=True)
+class ListProductEvents(Query):
+    product_id: UUID
+    page_size: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+def product_rows_page(select, table, query, *, descending, using=None):
+    """Return one page of a product's rows (ledger or events), keyset-paginated by id.
+
+    Every product has at least one such row (its opening ledger row, its ProductCreated
+    event), so an empty first page means the product is unknown: one query, not two.
+    """
+    page = keyset_page(
+        select,
+        ["product_id = %s"],
+        [query.product_id],
+        table=table,
+        ordering="-id" if descending else "id",
+        key="id",
+        id_key="id",
+        id_type="bigint",
+        column_type="bigint",
+        descending=descending,
+        page_size=query.page_size,
+        cursor=query.cursor,
+        using=using,
+    )
+    if not page.results and query.cursor is None:
+        raise ProductNotFoundError("Product not found.")
+    return page
+
+
+def list_product_events(query):
+    """Return one page of a product's event history, oldest first, archived products included.
+
+    The one query not served by a read table: the event log is itself an append-only record
+    made for reading in order, and it is the audit trail, so it is read where it is written.
+    """
+    page = product_rows_page(
+        "SELECT id, type, created_at AS occurred_at, payload AS data FROM products_event",
+        "products_event",
+        query,
+        descending=False,
+        using=DEFAULT_DB_ALIAS,
+    )
+    for row in page.results:
+        row["data"] = orjson.loads(row["data"])  # Django hands jsonb over as text
+    return page
+
+
+HANDLERS = {ListProductEvents: list_product_events}

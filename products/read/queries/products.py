@@ -1,0 +1,97 @@
+"""Queries of products: one product, a filtered and ordered page of them."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from cqrs_demo.bus import Query
+from cqrs_demo.routers import read_query_alias
+from products.errors import ProductNotFoundError
+from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+from products.read.tables import PRODUCTS
+from products.sql import fetch_dicts
+
+PRODUCT_ORDERINGS = {
+    # API name: (column, SQL type used to read a cursor value back)
+    "sku": ("sku", "text"),
+    "name": ("name", "text"),
+    "price": ("price", "numeric"),
+    "quantity": ("quantity", "integer"),
+    "created_at": ("created_at", "timestamptz"),
+}
+
+_SELECT = PRODUCTS.api_select()
+
+
+@dataclass(frozen=True)
+class GetProduct(Query):
+    product_id: UUID
+
+
+@dataclass(frozen=True)
+class ListProducts(Query):
+    search: str = ""
+    category: str | None = None
+    in_stock: bool | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    ordering: str = "sku"
+    page_size: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+def search_tsquery(text):
+    """Return a tsquery in which every word of ``text`` must start a word of the document."""
+    words = re.findall(r"[^\W_]+", text.lower())
+    return " & ".join(f"{word}:*" for word in words)
+
+
+def get_product(query):
+    """Return the representation of an active product."""
+    rows = fetch_dicts(f"{_SELECT} WHERE id = %s", [query.product_id], read_query_alias())
+    if not rows:
+        raise ProductNotFoundError("Product not found.")
+    return rows[0]
+
+
+def list_products(query):
+    """Return one page of active products matching the filters."""
+    where, params = [], []
+    tsquery = search_tsquery(query.search)
+    if tsquery:
+        where.append("search_document @@ to_tsquery('simple', %s)")
+        params.append(tsquery)
+    if query.category is not None:
+        where.append("category_slug = %s")
+        params.append(query.category)
+    if query.in_stock is not None:
+        where.append("in_stock = %s")
+        params.append(query.in_stock)
+    if query.min_price is not None:
+        where.append("price >= %s")
+        params.append(query.min_price)
+    if query.max_price is not None:
+        where.append("price <= %s")
+        params.append(query.max_price)
+    column, column_type = PRODUCT_ORDERINGS[query.ordering.lstrip("-")]
+    return keyset_page(
+        _SELECT,
+        where,
+        params,
+        table=PRODUCTS.name,
+        ordering=query.ordering,
+        key=column,
+        id_key="id",
+        id_type="uuid",
+        column_type=column_type,
+        descending=query.ordering.startswith("-"),
+        page_size=query.page_size,
+        cursor=query.cursor,
+    )
+
+
+HANDLERS = {
+    GetProduct: get_product,
+    ListProducts: list_products,
+}

@@ -1,0 +1,50 @@
+"""Queries of stock: a product's stock, a page of its ledger."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from cqrs_demo.bus import Query
+from cqrs_demo.routers import read_query_alias
+from products.errors import ProductNotFoundError
+from products.read.pagination import DEFAULT_PAGE_SIZE
+from products.read.queries.history import product_rows_page
+from products.read.tables import MOVEMENTS, PRODUCTS
+from products.sql import fetch_dicts
+
+_STOCK_SELECT = PRODUCTS.api_select(fields={"sku", "quantity", "in_stock", "version"})
+# The ledger's id is the page key; the API does not show it.
+_MOVEMENT_SELECT = MOVEMENTS.api_select(fields={"id", "delta", "quantity_after", "reason", "created_at"})
+
+
+@dataclass(frozen=True)
+class GetStock(Query):
+    product_id: UUID
+
+
+@dataclass(frozen=True)
+class ListStockMovements(Query):
+    product_id: UUID
+    page_size: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+def get_stock(query):
+    """Return the stock of an active product."""
+    rows = fetch_dicts(f"{_STOCK_SELECT} WHERE id = %s", [query.product_id], read_query_alias())
+    if not rows:
+        raise ProductNotFoundError("Product not found.")
+    return rows[0]
+
+
+def list_stock_movements(query):
+    """Return one page of an active product's ledger, newest first (archived products: 404)."""
+    page = product_rows_page(_MOVEMENT_SELECT, MOVEMENTS.name, query, descending=True)
+    for row in page.results:
+        del row["id"]
+    return page
+
+
+HANDLERS = {
+    GetStock: get_stock,
+    ListStockMovements: list_stock_movements,
+}

@@ -1,0 +1,138 @@
+"""Each read table, defined once: its columns, where its rows come from, its API shape.
+
+A ``ReadTable`` lists its columns with, for each, the SQL that computes it from the write
+tables and the API field it is shown as. Everything else is derived from that list: the
+set-based projection from the write tables (``expected_sql``), the upsert of a row from an
+event payload (``upsert_sql``), the SELECT that queries return in API shape
+(``api_select``), and the write side's representation of a fresh write (``api_select``
+over ``expected_sql``). The projectors, the queries, the representation and the tests all
+use these, so a new column is one line here (and a migration).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a read table.
+
+    ``source`` computes it from the write tables; ``api`` is the field it is shown as (None:
+    not shown); ``render`` is how the API shows it (``{}`` is the column); ``from_payload``
+    computes it from a payload in API shape (default: the API field).
+    """
+
+    name: str
+    source: str
+    api: str | None = None
+    render: str = "{}"
+    from_payload: str | None = None
+
+    def payload_expression(self):
+        return self.from_payload or f"%({self.api})s"
+
+
+@dataclass(frozen=True)
+class ReadTable:
+    """A read table, and how its rows follow from the write tables."""
+
+    name: str
+    key: str
+    columns: tuple
+    sources: str  # FROM clause over the write tables
+    scope: str = "TRUE"  # which write rows have a read row
+    on_conflict: str = "update"  # "update" (replace the row) or "nothing" (rows never change)
+
+    @property
+    def column_names(self):
+        return tuple(column.name for column in self.columns)
+
+    def expected_sql(self, where="TRUE"):
+        """Return a SELECT of the rows the write tables imply, narrowed by ``where``."""
+        select = ", ".join(f"{column.source} AS {column.name}" for column in self.columns)
+        return f"SELECT {select} FROM {self.sources} WHERE {self.scope} AND ({where})"
+
+    def conflict_clause(self, guard=""):
+        """Return the ON CONFLICT clause of an upsert; ``guard`` is an optional WHERE."""
+        if self.on_conflict == "nothing":
+            return f"ON CONFLICT ({self.key}) DO NOTHING"
+        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in self.column_names if name != self.key)
+        return f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments} {guard}".rstrip()
+
+    def insert_sql(self, select):
+        """Return an upsert of the rows ``select`` yields (in column order)."""
+        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select} {self.conflict_clause()}"
+
+    def upsert_sql(self, guard=""):
+        """Return an upsert of one row from a payload in API shape (named parameters)."""
+        values = ", ".join(column.payload_expression() for column in self.columns)
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) VALUES ({values}) {self.conflict_clause(guard)}"
+        )
+
+    def api_select(self, source=None, fields=None):
+        """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``."""
+        shown = [column for column in self.columns if column.api and (fields is None or column.api in fields)]
+        select = ", ".join(f"{column.render.format(column.name)} AS {column.api}" for column in shown)
+        return f"SELECT {select} FROM {source or self.name}"
+
+
+# Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is searchable.
+SEARCH_DOCUMENT = "to_tsvector('simple', translate({sku} || ' ' || {name} || ' ' || {description}, '-._/', '    '))"
+
+PRODUCTS = ReadTable(
+    name="read_product",
+    key="id",
+    columns=(
+        Column("id", "p.id", "id", "{}::text"),
+        Column("sku", "p.sku", "sku"),
+        Column("name", "p.name", "name"),
+        Column("description", "p.description", "description"),
+        Column("category_slug", "c.slug", "category"),
+        Column("category_name", "c.name", "category_name"),
+        Column("price", "p.price", "price", "{}::text"),
+        Column("quantity", "s.quantity", "quantity"),
+        Column("in_stock", "s.quantity > 0", "in_stock"),
+        Column("version", "p.version", "version"),
+        Column("created_at", "p.created_at", "created_at"),
+        Column("updated_at", "p.updated_at", "updated_at"),
+        Column(
+            "search_document",
+            SEARCH_DOCUMENT.format(sku="p.sku", name="p.name", description="p.description"),
+            from_payload=SEARCH_DOCUMENT.format(sku="%(sku)s", name="%(name)s", description="%(description)s"),
+        ),
+    ),
+    sources="""products_product p
+      JOIN products_stocklevel s ON s.product_id = p.id
+      LEFT JOIN products_category c ON c.id = p.category_id""",
+    scope="NOT p.is_archived",
+)
+
+MOVEMENTS = ReadTable(
+    name="read_stock_movement",
+    key="id",
+    columns=(
+        Column("id", "m.id", "id"),
+        Column("product_id", "m.product_id", "product_id", "{}::text"),
+        Column("delta", "m.delta", "delta"),
+        Column("quantity_after", "m.quantity_after", "quantity_after"),
+        Column("reason", "m.reason", "reason"),
+        Column("created_at", "m.created_at", "created_at"),
+    ),
+    sources="products_stockmovement m JOIN products_product p ON p.id = m.product_id",
+    scope="NOT p.is_archived",
+    on_conflict="nothing",
+)
+
+CATEGORIES = ReadTable(
+    name="read_category",
+    key="slug",
+    columns=(
+        Column("slug", "c.slug", "slug"),
+        Column("name", "c.name", "name"),
+        Column("created_at", "c.created_at", "created_at"),
+        Column("updated_at", "c.updated_at", "updated_at"),
+    ),
+    sources="products_category c",
+)
+
+READ_TABLES = (CATEGORIES, PRODUCTS, MOVEMENTS)

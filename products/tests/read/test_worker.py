@@ -1,0 +1,128 @@
+"""Split mode: the projector worker feeds a separate read database from the event log."""
+
+import signal
+import time
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from cqrs_demo.bus import bus
+from products.read import rebuild, worker
+from products.read.models import PROJECTOR_POSITION, ProductView, ProjectorPosition, StockMovementView
+from products.write import commands
+from products.write.models import EventRecord
+
+pytestmark = [
+    pytest.mark.skipif(
+        settings.CQRS_MODE != "split", reason="split mode only: `scripts/test` runs it in its split-mode pass"
+    ),
+    pytest.mark.manual_projection,
+]
+
+
+def _create_products(count, category="tools"):
+    bus.dispatch(commands.CreateCategory(slug=category, name="Tools"))
+    ids = [
+        bus.dispatch(commands.CreateProduct(sku=f"W-{n}", name=f"W {n}", price=Decimal(1), category=category))["id"]
+        for n in range(count)
+    ]
+    for product_id in ids[::3]:
+        bus.dispatch(commands.AdjustStock(product_id=product_id, delta=5))
+    return ids
+
+
+def _position():
+    return (
+        ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).values_list("last_event_id", flat=True).first() or 0
+    )
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_reads_lag_until_the_worker_applies_the_log():
+    product_id = bus.dispatch(commands.CreateProduct(sku="LAG-1", name="Lagging", price=Decimal("2.00")))["id"]
+    assert not ProductView.objects.filter(id=product_id).exists()
+    assert worker.lag()["events_behind"] == 1
+    assert worker.run() == 1
+    assert ProductView.objects.get(id=product_id).name == "Lagging"
+    assert worker.lag() == {
+        "last_applied_event_id": EventRecord.objects.latest("id").id,
+        "latest_event_id": EventRecord.objects.latest("id").id,
+        "events_behind": 0,
+        "seconds_behind": 0.0,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_worker_killed_mid_batch_resumes_without_skipping_or_repeating(manage):
+    _create_products(60)
+    last_id = EventRecord.objects.latest("id").id  # ids go on from earlier tests: compare ids, not counts
+    # Make each read-side ledger insert slow, so a kill lands inside a batch.
+    with connections["read"].cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$"
+            " BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$ LANGUAGE plpgsql;"
+            " CREATE TRIGGER slow_insert BEFORE INSERT ON read_stock_movement"
+            " FOR EACH ROW EXECUTE FUNCTION slow_insert();"
+        )
+    try:
+        worker = manage("project_events", "--follow", "--batch-size", "25")
+        deadline = time.monotonic() + 60
+        while _position() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = _position()
+        assert 0 < first < last_id, worker.poll() is not None and worker.stdout.read()
+        time.sleep(0.3)  # well inside the next batch of 25 slow inserts (1.25 s)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        stopped_at = _position()
+        assert stopped_at < last_id
+        # What the read store holds is exactly the events up to the recorded position.
+        applied = EventRecord.objects.filter(id__lte=stopped_at)
+        assert StockMovementView.objects.count() == applied.filter(type__in=["ProductCreated", "StockAdjusted"]).count()
+        assert ProductView.objects.count() == applied.filter(type="ProductCreated").count()
+
+        finished = manage("project_events", "--batch-size", "25")
+        assert finished.wait(timeout=120) == 0, finished.stdout.read()
+    finally:
+        with connections["read"].cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS slow_insert ON read_stock_movement")
+    assert _position() == EventRecord.objects.latest("id").id
+    assert rebuild.differences() == []
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_the_event_log_alone_rebuilds_the_read_store():
+    ids = _create_products(10)
+    bus.dispatch(commands.RenameCategory(slug="tools", name="Hand tools"))
+    bus.dispatch(commands.ArchiveProduct(product_id=ids[1]))
+    bus.dispatch(commands.SetStock(product_id=ids[2], quantity=9))
+    worker.run()
+    assert rebuild.differences() == []
+    with connections["read"].cursor() as cursor:
+        cursor.execute("DELETE FROM read_product; DELETE FROM read_stock_movement; DELETE FROM read_category")
+    assert rebuild.differences() != []
+    replayed = worker.rebuild_from_log()
+    assert replayed == EventRecord.objects.count()
+    assert rebuild.differences() == []
+    assert ProductView.objects.get(id=ids[0]).category_name == "Hand tools"
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_rebuild_from_write_tables_sets_the_position_so_the_worker_goes_on():
+    _create_products(5)
+    rebuild.rebuild_all()
+    assert _position() == EventRecord.objects.latest("id").id
+    bus.dispatch(commands.CreateProduct(sku="AFTER", name="After the rebuild", price=Decimal("3.00")))
+    assert worker.run() == 1  # only the new event; nothing applied twice
+    assert rebuild.differences() == []
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_ready_reports_the_projection_lag(client):
+    bus.dispatch(commands.CreateProduct(sku="R-1", name="Ready", price=Decimal("1.00")))
+    body = client.get("/health/ready").json()
+    assert body["mode"] == "split"
+    assert body["projection"]["events_behind"] == 1

@@ -1,0 +1,26 @@
+"""Commands and their handlers, one module per aggregate: the only code that writes the write model.
+
+Each handler runs inside the transaction the bus opens for it, changes rows in a fixed
+order (the product row first, then its stock), publishes the events that describe what
+happened, and returns what the client is answered with.
+"""
+
+from products.write.commands import categories, products, stock
+from products.write.commands.categories import CreateCategory, RenameCategory
+from products.write.commands.common import UNSET
+from products.write.commands.products import ArchiveProduct, CreateProduct, UpdateProductDetails
+from products.write.commands.stock import AdjustStock, SetStock
+
+HANDLERS = {**categories.HANDLERS, **products.HANDLERS, **stock.HANDLERS}
+
+__all__ = [
+    "HANDLERS",
+    "UNSET",
+    "AdjustStock",
+    "ArchiveProduct",
+    "CreateCategory",
+    "CreateProduct",
+    "RenameCategory",
+    "SetStock",
+    "UpdateProductDetails",
+]

@@ -1,0 +1,98 @@
+"""Commands of a product's life: create it, change its details, archive it."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import IntegrityError
+
+from cqrs_demo.bus import Command
+from products import events
+from products.errors import DuplicateSkuError
+from products.write import representation
+from products.write.commands.common import UNSET, bump_version, category_id, check_quantity, constraint_name
+from products.write.event_log import publish
+from products.write.models import Product, StockLevel, StockMovement
+
+
+@dataclass(frozen=True)
+class CreateProduct(Command):
+    sku: str
+    name: str
+    price: Decimal
+    description: str = ""
+    category: str | None = None  # category slug
+    initial_stock: int = 0
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateProductDetails(Command):
+    product_id: UUID
+    name: object = UNSET
+    description: object = UNSET
+    category: object = UNSET  # a slug, None for no category, or UNSET
+    price: object = UNSET
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveProduct(Command):
+    product_id: UUID
+    expected_version: int | None = None
+
+
+def create_product(command):
+    """Create a product with its stock level and first ledger row; return its representation."""
+    check_quantity(command.initial_stock, "initial_stock")
+    category = category_id(command.category)
+    try:
+        product = Product.objects.create(
+            sku=command.sku,
+            name=command.name,
+            description=command.description,
+            category_id=category,
+            price=command.price,
+        )
+    except IntegrityError as error:
+        if constraint_name(error) == "product_sku_ci_unique":
+            raise DuplicateSkuError(f"A product with SKU {command.sku!r} already exists.") from None
+        raise
+    StockLevel.objects.create(product=product, quantity=command.initial_stock)
+    # Every product's ledger starts here, so the deltas always add up to the quantity.
+    StockMovement.objects.create(
+        product=product,
+        delta=command.initial_stock,
+        quantity_after=command.initial_stock,
+        reason="initial stock",
+        created_by_id=command.actor_id,
+    )
+    publish(events.ProductCreated(product_id=product.id))
+    return representation.product(product.id)
+
+
+def update_product_details(command):
+    """Change any of name, description, category and price; return the representation."""
+    changes = {
+        field: getattr(command, field)
+        for field in ("name", "description", "price")
+        if getattr(command, field) is not UNSET
+    }
+    if command.category is not UNSET:
+        changes["category_id"] = category_id(command.category)
+    bump_version(command.product_id, command.expected_version, **changes)
+    publish(events.ProductDetailsUpdated(product_id=command.product_id))
+    return representation.product(command.product_id)
+
+
+def archive_product(command):
+    """Archive a product: it leaves the read side, its ledger and SKU stay."""
+    bump_version(command.product_id, command.expected_version, is_archived=True)
+    publish(events.ProductArchived(product_id=command.product_id))
+
+
+HANDLERS = {
+    CreateProduct: create_product,
+    UpdateProductDetails: update_product_details,
+    ArchiveProduct: archive_product,
+}

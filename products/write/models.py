@@ -1,0 +1,115 @@
+"""The write model: normalized tables that command handlers alone change, and the event log."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+MAX_QUANTITY = 1_000_000_000
+MAX_PRICE_DIGITS = 10  # 99,999,999.99
+
+
+class Category(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    description = models.TextField(max_length=5000, blank=True, default="")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
+    price = models.DecimalField(max_digits=MAX_PRICE_DIGITS, decimal_places=2)
+    version = models.PositiveIntegerField(default=1)
+    is_archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            # SKUs are unique regardless of case and never reused, archived products included.
+            models.UniqueConstraint(Lower("sku"), name="product_sku_ci_unique"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_non_negative"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="product_version_positive"),
+        ]
+
+    def __str__(self):
+        return self.sku
+
+
+class StockLevel(models.Model):
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="stock")
+    quantity = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0) & models.Q(quantity__lte=MAX_QUANTITY),
+                name="stock_quantity_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.quantity}"
+
+
+class StockMovement(models.Model):
+    """One row per stock change, never updated or deleted: the stock ledger."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    delta = models.IntegerField()
+    quantity_after = models.IntegerField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "-id"], name="movement_product_newest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity_after__gte=0), name="movement_quantity_after_non_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} {self.delta:+d} -> {self.quantity_after}"
+
+
+class EventRecord(models.Model):
+    """Every domain event, appended in the transaction of the command that emitted it.
+
+    The log is the audit trail, the outbox that ``publish_events`` relays to RabbitMQ, and
+    the feed of the projector worker in split mode. Events are appended under a
+    transaction-level advisory lock, so ids grow in commit order and a consumer that
+    remembers the last id it applied never skips an event that commits later.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=100)
+    product_id = models.UUIDField(null=True, db_index=True)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "products_event"
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(published_at=None), name="event_unpublished"),
+        ]
+
+    def __str__(self):
+        return f"#{self.id} {self.type}"
