@@ -10,8 +10,8 @@ the log alone can rebuild the read store.
 
 import time
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Max
+import orjson
+from django.db import connections, transaction
 from django.utils import timezone
 
 from cqrs_demo.routers import read_store_alias
@@ -19,7 +19,7 @@ from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.rebuild import clear
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
-from products.write.models import EventRecord
+from products.sql import fetch_dicts
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql(
     # Never let an older state overwrite a newer one.
@@ -70,6 +70,15 @@ APPLY = {
 }
 
 
+# The worker reads the log (products.write.models.EventRecord) by its table, as any consumer would.
+_NEXT_EVENTS_SQL = "SELECT id, type, payload FROM products_event WHERE id > %s ORDER BY id LIMIT %s"
+_LAG_SQL = """
+    SELECT (SELECT coalesce(max(id), 0) FROM products_event) AS latest_event_id,
+           count(*) AS events_behind, min(created_at) AS oldest_pending_at
+      FROM products_event WHERE id > %s
+"""
+
+
 def apply_batch(batch_size=500):
     """Apply the next events of the log to the read store; return how many were applied."""
     read = read_store_alias()
@@ -77,16 +86,12 @@ def apply_batch(batch_size=500):
         ProjectorPosition.objects.using(read).get_or_create(name=PROJECTOR_POSITION)
         # The row lock keeps a second worker from applying the same events concurrently.
         position = ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
-        records = list(
-            EventRecord.objects.using(DEFAULT_DB_ALIAS)
-            .filter(id__gt=position.last_event_id)
-            .order_by("id")[:batch_size]
-        )
+        records = fetch_dicts(_NEXT_EVENTS_SQL, [position.last_event_id, batch_size])
         with connections[read].cursor() as cursor:
             for record in records:
-                APPLY[events.by_name(record.type)](cursor, record.payload)
+                APPLY[events.by_name(record["type"])](cursor, orjson.loads(record["payload"]))
         if records:
-            position.last_event_id = records[-1].id
+            position.last_event_id = records[-1]["id"]
             position.save(update_fields=["last_event_id", "updated_at"])
     return len(records)
 
@@ -114,13 +119,12 @@ def lag():
         .values_list("last_event_id", flat=True)
         .first()
     ) or 0
-    pending = EventRecord.objects.using(DEFAULT_DB_ALIAS).filter(id__gt=position)
-    oldest = pending.order_by("id").values_list("created_at", flat=True).first()
-    latest = EventRecord.objects.using(DEFAULT_DB_ALIAS).aggregate(latest=Max("id"))["latest"] or 0
+    [log] = fetch_dicts(_LAG_SQL, [position])
+    oldest = log["oldest_pending_at"]
     return {
         "last_applied_event_id": position,
-        "latest_event_id": latest,
-        "events_behind": pending.count(),
+        "latest_event_id": log["latest_event_id"],
+        "events_behind": log["events_behind"],
         "seconds_behind": round((timezone.now() - oldest).total_seconds(), 3) if oldest else 0.0,
     }
 

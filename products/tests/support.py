@@ -1,7 +1,27 @@
-"""Helpers for tests that start real processes (gunicorn, manage.py) against the test databases."""
+"""Helpers shared by tests: the API's product fields as the contract states them, and helpers for
+tests that start real processes (gunicorn, manage.py) against the test databases."""
 
 import socket
 from urllib.parse import quote, urlencode
+
+# The fields of a product representation, as the API contract lists them (an oracle: the code's
+# own list is products.read.tables.PRODUCTS).
+REPRESENTATION_KEYS = frozenset(
+    {
+        "id",
+        "sku",
+        "name",
+        "description",
+        "category",
+        "category_name",
+        "price",
+        "quantity",
+        "in_stock",
+        "version",
+        "created_at",
+        "updated_at",
+    }
+)
 
 
 def free_port():

@@ -4,24 +4,10 @@ import uuid
 
 import pytest
 
+from products.tests.support import REPRESENTATION_KEYS
 from products.write.models import Product, StockMovement
 
 pytestmark = pytest.mark.django_db
-
-REPRESENTATION_KEYS = {
-    "id",
-    "sku",
-    "name",
-    "description",
-    "category",
-    "category_name",
-    "price",
-    "quantity",
-    "in_stock",
-    "version",
-    "created_at",
-    "updated_at",
-}
 
 
 @pytest.fixture

@@ -11,24 +11,10 @@ from products.read import queries
 from products.read.models import ProductView
 from products.read.pagination import encode_cursor
 from products.read.queries.products import PRODUCT_ORDERINGS
+from products.tests.support import REPRESENTATION_KEYS
 from products.write import commands
 
 pytestmark = pytest.mark.django_db
-
-REPRESENTATION_KEYS = {
-    "id",
-    "sku",
-    "name",
-    "description",
-    "category",
-    "category_name",
-    "price",
-    "quantity",
-    "in_stock",
-    "version",
-    "created_at",
-    "updated_at",
-}
 
 
 def skus(page):
