@@ -38,7 +38,12 @@ SERVERS = {
     "floor": (
         9103,
         "bench.floor:application",
-        lambda size: {**os.environ, "FLOOR_DATABASE_URL": seed.database_url("service", size)},
+        lambda size: {
+            **os.environ,
+            "FLOOR_DATABASE_URL": seed.database_url("service", size),
+            # Stock writes (bench/write.py) go to the baseline's plain tables.
+            "FLOOR_WRITE_DATABASE_URL": seed.database_url("baseline", size),
+        },
     ),
 }
 SCENARIOS = ["detail", "list", "filtered", "search", "page50", "stock"]
