@@ -1,7 +1,7 @@
 """Write benchmark: stock adjustments on this service vs the plain-DRF baseline vs a bare floor vs pgbench.
 
     .venv/bin/python -m bench.write            # about 2 minutes
-    .venv/bin/python -m bench.write --split    # also split mode and its projection lag (about 3 minutes)
+    .venv/bin/python -m bench.write --split    # also split mode and its projection lag (under 3 minutes)
 
 Two scenarios, 16 connections each: ``hot`` (every request adds 1 to one product) and
 ``spread`` (to a random one of 1,000 products). Servers: the service, the baseline, the floor
@@ -19,7 +19,10 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+
+import psycopg2
 
 from bench import floor, seed
 from bench.projection_lag import LagProbe
@@ -211,47 +214,6 @@ def single_env(size):
     return env
 
 
-def bench_main(size, names, options):
-    """Start the HTTP servers, then load each scenario on each server in turn, back to back."""
-    urls = {
-        "service": seed.database_url("service", size),
-        "baseline": seed.database_url("baseline", size),
-        "floor": seed.database_url("baseline", size),
-        "pgbench": seed.database_url("baseline", size),
-    }
-    kinds = {"service": "service", "baseline": "baseline", "floor": "baseline", "pgbench": "baseline"}
-    servers, results = {}, {name: {} for name in names}
-    try:
-        for name in names:
-            if name != "pgbench":
-                log(f"  starting {name} (gunicorn)")
-                servers[name] = Server(name, size, env=single_env(size) if name == "service" else None)
-        for server in servers.values():
-            server.wait_ready("/api/products/")
-        for scenario in options.scenarios:
-            for name in names:
-                if name == "pgbench":
-                    pgbench = {"clients": options.connections, "threads": options.threads}
-                    run = lambda seconds, s=scenario, p=pgbench: run_pgbench(  # noqa: E731
-                        urls["pgbench"], s, size, duration=seconds, **p
-                    )
-                else:
-                    if servers[name].process.poll() is not None:
-                        log(f"  {name} exited (code {servers[name].process.returncode}); restarting it")
-                        servers[name] = Server(name, size, env=single_env(size) if name == "service" else None)
-                        servers[name].wait_ready("/api/products/")
-                    path, args = wrk_target(kinds[name], urls[name], scenario, size)
-                    run = wrk_runner(servers[name], path, args, options)
-                results[name][scenario] = measure(name, kinds[name], urls[name], scenario, size, options, run)
-    finally:
-        for server in servers.values():
-            server.stop()
-    return results
-
-
-# ---------------------------------------------------------------- split mode
-
-
 def split_env(size):
     env = single_env(size)
     env["DATABASE_URL"] = f"{seed.SERVER_URL}/bench_split_{size}"
@@ -267,10 +229,10 @@ def prepare_split(size):
         cursor.execute(f'DROP DATABASE IF EXISTS "bench_split_{size}_read" WITH (FORCE)')
         for attempt in range(20):
             try:
-                # The template must have no other sessions: the servers that used it have just stopped.
+                # The template must have no other sessions (seeding's and vacuum's have just closed).
                 cursor.execute(f'CREATE DATABASE "bench_split_{size}" TEMPLATE "bench_service_{size}"')
                 break
-            except Exception:
+            except psycopg2.Error:
                 if attempt == 19:
                     raise
                 time.sleep(0.5)
@@ -282,35 +244,82 @@ def prepare_split(size):
     return env
 
 
-def bench_split(size, options):
-    """Load the service in split mode (projector running), with the lag probe beside the spread load."""
-    log("  split mode: copying the write tables, rebuilding a separate read database")
-    env = prepare_split(size)
-    url = env["DATABASE_URL"]
-    server = Server("service-split", size, kind="service", port=SPLIT_PORT, env=env)
-    projector_log = (DATA / f"projector-{size}.log").open("w")
-    projector = subprocess.Popen(
-        [seed.PYTHON, "manage.py", "project_events", "--follow", "--poll-interval", "0.005"],
-        cwd=seed.ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=projector_log,
-    )
-    results = {}
+@contextmanager
+def projector(env, size):
+    """Run `project_events --follow` for the split server's runs only: idle, it polls every 5 ms,
+    which would load the shared cores while the other servers are measured."""
+    with (DATA / f"projector-{size}.log").open("a") as projector_log:
+        process = subprocess.Popen(
+            [seed.PYTHON, "manage.py", "project_events", "--follow", "--poll-interval", "0.005"],
+            cwd=seed.ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=projector_log,
+        )
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def bench_all(size, names, options):
+    """Start the HTTP servers, then load each scenario on each server in turn, back to back.
+
+    Interleaving by scenario keeps the runs being compared seconds apart, so a change in
+    what else the shared machine runs moves them all alike.
+    """
+    baseline_url = seed.database_url("baseline", size)
+    envs = {"service": single_env(size)}
+    urls = {"service": envs["service"]["DATABASE_URL"], "baseline": baseline_url, "floor": baseline_url}
+    urls["pgbench"] = baseline_url
+    if "service-split" in names:
+        log("  split mode: copying the write tables, rebuilding a separate read database")
+        envs["service-split"] = prepare_split(size)
+        urls["service-split"] = envs["service-split"]["DATABASE_URL"]
+    kinds = {name: "service" if name.startswith("service") else "baseline" for name in names}
+
+    def start(name):
+        log(f"  starting {name} (gunicorn)")
+        if name == "service-split":
+            return Server(name, size, kind="service", port=SPLIT_PORT, env=envs[name])
+        return Server(name, size, env=envs.get(name))
+
+    servers, results = {}, {name: {} for name in names}
     try:
-        server.wait_ready("/api/products/")
+        for name in names:
+            if name != "pgbench":
+                servers[name] = start(name)
+        for server in servers.values():
+            server.wait_ready("/api/products/")
         for scenario in options.scenarios:
-            path, args = wrk_target("service", url, scenario, size)
-            probe = None
-            if scenario == "spread":
-                probe = LagProbe(SPLIT_PORT, service_ids(url, [PROBE_PRODUCT])[0], env["READ_DATABASE_URL"])
-            run = wrk_runner(server, path, args, options)
-            results[scenario] = measure("service-split", "service", url, scenario, size, options, run, probe)
+            for name in names:
+                probe, during = None, nullcontext()
+                if name == "pgbench":
+                    pgbench = {"clients": options.connections, "threads": options.threads}
+                    run = lambda seconds, s=scenario, p=pgbench: run_pgbench(  # noqa: E731
+                        baseline_url, s, size, duration=seconds, **p
+                    )
+                else:
+                    if servers[name].process.poll() is not None:
+                        # Something else on the shared machine stopped it; start it again.
+                        log(f"  {name} exited (code {servers[name].process.returncode}); restarting it")
+                        servers[name] = start(name)
+                        servers[name].wait_ready("/api/products/")
+                    path, args = wrk_target(kinds[name], urls[name], scenario, size)
+                    run = wrk_runner(servers[name], path, args, options)
+                if name == "service-split":
+                    during = projector(envs[name], size)
+                    if scenario == "spread":
+                        probe_id = service_ids(urls[name], [PROBE_PRODUCT])[0]
+                        probe = LagProbe(SPLIT_PORT, probe_id, envs[name]["READ_DATABASE_URL"])
+                with during:
+                    results[name][scenario] = measure(
+                        name, kinds[name], urls[name], scenario, size, options, run, probe
+                    )
     finally:
-        server.stop()
-        projector.send_signal(signal.SIGTERM)
-        projector.wait(timeout=30)
-        projector_log.close()
+        for server in servers.values():
+            server.stop()
     return results
 
 
@@ -340,7 +349,7 @@ def render(data):
         "| scenario | server | req/s | p50 ms | p99 ms | non-2xx | service/this |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    names = [name for name in [*SERVERS, "service-split"] if name in results]
+    names = [name for name in ["service", "service-split", *SERVERS[1:]] if name in results]
     for scenario in SCENARIOS:
         service = results.get("service", {}).get(scenario)
         for name in names:
@@ -390,8 +399,10 @@ def render(data):
     if lag:
         lines += [
             "",
-            f"Split mode (service-split: READ_DATABASE_URL set, `project_events --follow --poll-interval 0.005`"
-            f" running): projection lag under the spread load, p50 {lag['lag_p50_ms']} ms, p99 {lag['lag_p99_ms']}"
+            "Split mode (service-split: the service with READ_DATABASE_URL set, on a copy of its write tables and"
+            " a read database rebuilt from them; `project_events --follow --poll-interval 0.005` runs during"
+            " service-split's own runs only, so its polling does not load the others'):"
+            f" projection lag under the spread load, p50 {lag['lag_p50_ms']} ms, p99 {lag['lag_p99_ms']}"
             f" ms, max {lag['lag_max_ms']} ms, over {lag['writes']} probe writes (one extra client adjusting a"
             " product outside the spread set; lag = first read of the read database showing the write's version"
             f" minus the write's response; {lag['probes']} reads, one every {lag['probe_interval_ms']} ms).",
@@ -459,6 +470,8 @@ def main(argv=None):
         parser.error(f"--size must be at least {2 * SPREAD}: the spread products are every (size / {SPREAD})th")
     options.scenarios = [s for s in SCENARIOS if s in options.scenarios.split(",")]
     names = [name for name in SERVERS if name in options.servers.split(",")]
+    if options.split:
+        names.insert(1 if "service" in names else 0, "service-split")
     require_wrk()
     if "pgbench" in names and not require_pgbench():
         names.remove("pgbench")
@@ -480,9 +493,7 @@ def main(argv=None):
     seed.vacuum(seed.database_url("service", size))
     seed.vacuum(seed.database_url("baseline", size))
     data["load_before"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    data["results"] = bench_main(size, names, options)
-    if options.split:
-        data["results"]["service-split"] = bench_split(size, options)
+    data["results"] = bench_all(size, names, options)
     data["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     stem = f"{datetime.date.today().isoformat()}-write"
     (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
