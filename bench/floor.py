@@ -4,6 +4,12 @@ No framework, no validation, no links: parse the query string, run the one state
 service would run (same columns, filters, order and LIMIT page_size + 1), json.dumps the rows.
 One psycopg2 connection per worker, opened on the first request. Paths mirror the service's:
 ``/api/products/<uuid>/`` and ``/api/products/?search=&category=&ordering=&cursor=``.
+
+Writes (for bench/write.py): ``POST /api/products/<int>/stock/`` with ``{"delta": n}`` runs one
+statement in autocommit on the baseline's tables (``FLOOR_WRITE_DATABASE_URL``): the bounded
+``UPDATE shop_product SET quantity = quantity + delta`` and the ledger row the baseline also
+writes, with the token of the Authorization header checked in the same statement (the ledger
+row's ``created_by`` is its user). No lock taken first, no event log, no read model.
 """
 
 import base64
@@ -22,15 +28,58 @@ SELECT = """
 COLUMN_TYPES = {"sku": "text", "name": "text", "price": "numeric", "quantity": "integer", "created_at": "timestamptz"}
 PAGE_SIZE = 20
 
-_connection = None
+# One round trip, one transaction (autocommit): nothing changes unless the token exists and
+# the new quantity stays within bounds, and then the quantity and its ledger row change together.
+ADJUST_STOCK = """
+    WITH actor AS (
+        SELECT user_id FROM authtoken_token WHERE key = %(token)s
+    ), stock AS (
+        UPDATE shop_product SET quantity = quantity + %(delta)s
+         WHERE id = %(id)s AND quantity + %(delta)s BETWEEN 0 AND 1000000000 AND EXISTS (SELECT FROM actor)
+        RETURNING id, quantity
+    )
+    INSERT INTO shop_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
+    SELECT stock.id, %(delta)s, stock.quantity, %(reason)s, now(), actor.user_id FROM stock, actor
+    RETURNING product_id, quantity_after
+"""
+
+_connections = {}
 
 
-def _cursor():
-    global _connection
-    if _connection is None:
-        _connection = psycopg2.connect(os.environ["FLOOR_DATABASE_URL"])
-        _connection.autocommit = True
-    return _connection.cursor()
+def _cursor(variable="FLOOR_DATABASE_URL"):
+    if variable not in _connections:
+        connection = psycopg2.connect(os.environ[variable])
+        connection.autocommit = True
+        _connections[variable] = connection
+    return _connections[variable].cursor()
+
+
+def _respond(start_response, status, payload):
+    body = json.dumps(payload, default=str).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _adjust_stock(environ, start_response, product_id):
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if not authorization.startswith("Token "):
+        return _respond(start_response, "401 Unauthorized", {"detail": "No token."})
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    try:
+        data = json.loads(environ["wsgi.input"].read(length))
+        delta = data["delta"]
+        if type(delta) is not int:
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _respond(start_response, "400 Bad Request", {"delta": ["An integer is required."]})
+    params = {"token": authorization[6:], "delta": delta, "id": product_id, "reason": str(data.get("reason", ""))}
+    with _cursor("FLOOR_WRITE_DATABASE_URL") as cursor:
+        cursor.execute(ADJUST_STOCK, params)
+        row = cursor.fetchone()
+    if row is None:
+        # Unknown token, product or a change out of bounds: the floor does not say which.
+        return _respond(start_response, "409 Conflict", {"detail": "Not applied."})
+    return _respond(start_response, "200 OK", {"id": row[0], "quantity": row[1]})
 
 
 def _rows(sql, params):
@@ -66,6 +115,9 @@ def _list_sql(query):
 
 def application(environ, start_response):
     path = environ["PATH_INFO"]
+    stock = re.fullmatch(r"/api/products/([0-9]+)/stock/", path)
+    if stock and environ["REQUEST_METHOD"] == "POST":
+        return _adjust_stock(environ, start_response, int(stock.group(1)))
     detail = re.fullmatch(r"/api/products/([0-9a-f-]{36})/", path)
     if detail:
         rows = _rows(f"{SELECT} WHERE id = %s", [detail.group(1)])

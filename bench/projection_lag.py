@@ -113,62 +113,84 @@ def measure(seconds, clients):
             "POST", "/api/products/", {"sku": "HOT-1", "name": "Hot product", "price": "1.00", "initial_stock": 0}
         )
         assert status == 201, product
-        path = f"/api/products/{product['id']}/stock/"
-        committed = {}  # version -> monotonic time of the response
-        seen = []  # (monotonic time, version seen in the read store)
-        stop, stop_probe = threading.Event(), threading.Event()
-
-        def write():
-            client = _Client(port)
-            while not stop.is_set():
-                status, body = client.request("POST", path, {"delta": 1})
-                if status == 200:
-                    committed[body["version"]] = time.monotonic()
-
-        def probe():
-            # Straight to the read database: a probe through the busy API would wait its turn
-            # behind the writers and measure the queue, not the projector.
-            with seed.connect(env["READ_DATABASE_URL"]) as connection, connection.cursor() as cursor:
-                while not stop_probe.is_set():
-                    cursor.execute("SELECT version FROM read_product WHERE id = %s", [product["id"]])
-                    row = cursor.fetchone()
-                    if row:
-                        seen.append((time.monotonic(), row[0]))
-                    time.sleep(0.0005)
-
-        threads = [threading.Thread(target=write) for _ in range(clients)] + [threading.Thread(target=probe)]
-        for thread in threads:
-            thread.start()
+        probe = LagProbe(port, product["id"], env["READ_DATABASE_URL"], writers=clients)
+        probe.start()
         time.sleep(seconds)
-        stop.set()
-        for thread in threads[:-1]:
-            thread.join()
-        time.sleep(1)  # the probe goes on while the worker drains the last writes
-        stop_probe.set()
-        threads[-1].join()
+        probe.stop()
     finally:
         for process in (api, worker):
             process.send_signal(signal.SIGTERM)
         for process in (api, worker):
             process.wait(timeout=30)
+    return probe.result(seconds)
 
-    lags, index = [], 0
-    for version, at in sorted(committed.items()):
-        while index < len(seen) and (seen[index][1] < version or seen[index][0] < at):
-            index += 1
-        if index < len(seen):
-            lags.append((seen[index][0] - at) * 1000)
-    lags.sort()
-    quantiles = statistics.quantiles(lags, n=100) if len(lags) > 1 else lags * 99
-    return {
-        "writes": len(committed),
-        "writes_per_second": round(len(committed) / seconds, 1),
-        "probes": len(seen),
-        "probe_interval_ms": round(seconds * 1000 / max(len(seen), 1), 2),
-        "lag_p50_ms": round(quantiles[49], 1),
-        "lag_p99_ms": round(quantiles[98], 1),
-        "lag_max_ms": round(lags[-1], 1) if lags else None,
-    }
+
+class LagProbe:
+    """Writers adjusting one product's stock through the API, and a reader watching the read store.
+
+    For every accepted adjustment the lag is the time from its response (the commit) to the
+    first read of the product's row in the read database that shows its version or a later one.
+    bench/write.py runs one writer on a product of its own beside a wrk load.
+    """
+
+    def __init__(self, port, product_id, read_url, writers=1):
+        self.port, self.product_id, self.read_url = port, product_id, read_url
+        self.committed = {}  # version -> monotonic time of the response
+        self.seen = []  # (monotonic time, version seen in the read store)
+        self.stop_writers, self.stop_probe = threading.Event(), threading.Event()
+        self.writers = [threading.Thread(target=self._write) for _ in range(writers)]
+        self.probe = threading.Thread(target=self._probe)
+
+    def _write(self):
+        client = _Client(self.port)
+        path = f"/api/products/{self.product_id}/stock/"
+        while not self.stop_writers.is_set():
+            status, body = client.request("POST", path, {"delta": 1})
+            if status == 200:
+                self.committed[body["version"]] = time.monotonic()
+
+    def _probe(self):
+        # Straight to the read database: a probe through the busy API would wait its turn
+        # behind the writers and measure the queue, not the projector.
+        with seed.connect(self.read_url) as connection, connection.cursor() as cursor:
+            while not self.stop_probe.is_set():
+                cursor.execute("SELECT version FROM read_product WHERE id = %s", [self.product_id])
+                row = cursor.fetchone()
+                if row:
+                    self.seen.append((time.monotonic(), row[0]))
+                time.sleep(0.0005)
+
+    def start(self):
+        for thread in [*self.writers, self.probe]:
+            thread.start()
+
+    def stop(self):
+        self.stop_writers.set()
+        for thread in self.writers:
+            thread.join()
+        time.sleep(1)  # the probe goes on while the worker drains the last writes
+        self.stop_probe.set()
+        self.probe.join()
+
+    def result(self, seconds):
+        lags, index = [], 0
+        for version, at in sorted(self.committed.items()):
+            while index < len(self.seen) and (self.seen[index][1] < version or self.seen[index][0] < at):
+                index += 1
+            if index < len(self.seen):
+                lags.append((self.seen[index][0] - at) * 1000)
+        lags.sort()
+        # Inclusive: with few writes (the write bench has ~100) the default method extrapolates past the max.
+        quantiles = statistics.quantiles(lags, n=100, method="inclusive") if len(lags) > 1 else lags * 99
+        return {
+            "writes": len(self.committed),
+            "writes_per_second": round(len(self.committed) / seconds, 1),
+            "probes": len(self.seen),
+            "probe_interval_ms": round(seconds * 1000 / max(len(self.seen), 1), 2),
+            "lag_p50_ms": round(quantiles[49], 1) if lags else None,
+            "lag_p99_ms": round(quantiles[98], 1) if lags else None,
+            "lag_max_ms": round(lags[-1], 1) if lags else None,
+        }
 
 
 def main(argv=None):

@@ -38,7 +38,12 @@ SERVERS = {
     "floor": (
         9103,
         "bench.floor:application",
-        lambda size: {**os.environ, "FLOOR_DATABASE_URL": seed.database_url("service", size)},
+        lambda size: {
+            **os.environ,
+            "FLOOR_DATABASE_URL": seed.database_url("service", size),
+            # Stock writes (bench/write.py) go to the baseline's plain tables.
+            "FLOOR_WRITE_DATABASE_URL": seed.database_url("baseline", size),
+        },
     ),
 }
 SCENARIOS = ["detail", "list", "filtered", "search", "page50", "stock"]
@@ -101,11 +106,13 @@ def run_wrk(url, script, args, *, threads, connections, duration, env=None):
 
 
 class Server:
-    def __init__(self, name, size):
+    def __init__(self, name, size, *, kind=None, port=None, env=None):
+        """Start ``kind`` (a key of SERVERS, default ``name``), optionally on another port or environment."""
         self.name = name
-        self.port, self.app, env_for = SERVERS[name]
+        default_port, self.app, env_for = SERVERS[kind or name]
+        self.port = port or default_port
         self.base = f"http://127.0.0.1:{self.port}"
-        env = env_for(size)
+        env = dict(env or env_for(size))
         env.pop("GUNICORN_CMD_ARGS", None)
         DATA.mkdir(exist_ok=True)
         self.log_path = DATA / f"{name}-{size}.log"

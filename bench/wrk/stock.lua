@@ -1,4 +1,5 @@
--- POST {"delta": 1} to one product's stock endpoint with a token; count the 200s it gets back.
+-- POST {"delta": 1} with a token to one product's stock endpoint (the command line's URL) or,
+-- given a file of paths after "--", to a random one per request; count the 2xx it gets back.
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 
 wrk.method = "POST"
@@ -6,10 +7,27 @@ wrk.body = '{"delta": 1, "reason": "bench"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Token " .. os.getenv("BENCH_TOKEN")
 
+local paths = {}
 ok = 0
 
+function init(args)
+  if args[1] then
+    for line in io.lines(args[1]) do
+      table.insert(paths, line)
+    end
+  end
+  math.randomseed(os.time() + tonumber(tostring(paths):match("0x(%x+)") or "0", 16))
+end
+
+function request()
+  if #paths > 0 then
+    return wrk.format(nil, paths[math.random(#paths)])
+  end
+  return wrk.format()
+end
+
 function response(status, headers, body)
-  if status == 200 then
+  if status >= 200 and status < 300 then
     ok = ok + 1
   end
 end
