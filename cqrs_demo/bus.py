@@ -49,6 +49,23 @@ def _callable(handler):
     return handler() if isinstance(handler, type) else handler
 
 
+def events_in_sql(*event_types, single_statement=False):
+    """Mark a command handler whose own SQL appends its events to the log and projects them.
+
+    Its events then need no handlers in the event table (``check_complete`` refuses any:
+    they would run outside that SQL). A ``single_statement`` handler writes with one SQL
+    statement, atomic by itself, so the bus runs it without opening a transaction (no BEGIN,
+    no COMMIT: one round trip), or in a savepoint inside a caller's transaction.
+    """
+
+    def mark(handler):
+        handler.events_in_sql = event_types
+        handler.single_statement = single_statement
+        return handler
+
+    return mark
+
+
 def _receiver(handler):
     def receive(sender, event, **kwargs):
         handler(event)
@@ -63,6 +80,7 @@ class MessageBus:
     def __init__(self):
         self._handlers = {}
         self._signals = {}  # event type -> the Django signal its handlers receive
+        self._event_handlers = {}  # event type -> its handlers, as subscribed
 
     def register(self, message_type, handler):
         """Register ``handler`` (a function, a callable class or instance) for ``message_type``."""
@@ -87,6 +105,7 @@ class MessageBus:
             if event_type in self._signals:
                 raise ImproperlyConfigured(f"{event_type.__name__} is already in the event table.")
             signal = self._signals[event_type] = Signal()
+            self._event_handlers[event_type] = tuple(handlers)
             for handler in handlers:
                 signal.connect(_receiver(handler), weak=False)
 
@@ -100,6 +119,13 @@ class MessageBus:
         )
         if missing:
             raise ImproperlyConfigured(f"No handler registered for: {', '.join(missing)}.")
+        for handler in self._handlers.values():
+            for event_type in getattr(handler, "events_in_sql", ()):
+                if self._event_handlers.get(event_type):
+                    raise ImproperlyConfigured(
+                        f"{event_type.__name__} is appended and projected by the SQL of {handler.__name__}; "
+                        "its handlers would run outside it. Give it none in the event table."
+                    )
 
     def handler_for(self, message):
         try:
@@ -108,13 +134,19 @@ class MessageBus:
             raise HandlerNotFoundError(f"No handler registered for {type(message).__name__}.") from None
 
     def dispatch(self, command):
-        """Run a command's handler in one transaction and log one line about it."""
+        """Run a command's handler in one transaction and log one line about it.
+
+        A single-statement handler (``events_in_sql``) runs without a transaction block of its
+        own: its one statement is its transaction.
+        """
         if not isinstance(command, Command):
             raise TypeError(f"{command!r} is not a Command.")
         handler = self.handler_for(command)
         started = time.perf_counter()
         outcome = "ok"
         try:
+            if getattr(handler, "single_statement", False) and not transaction.get_connection().in_atomic_block:
+                return handler(command)  # one statement is atomic by itself
             with transaction.atomic():
                 return handler(command)
         except Exception as exc:

@@ -83,6 +83,8 @@ class ProjectorPosition(models.Model):
     """The last event a projector applied, stored with the rows it produced."""
 
     name = models.CharField(max_length=50, primary_key=True)
+    # The (xact_id, id) of the last event applied: the log is read in that order.
+    last_xact_id = models.BigIntegerField(default=0)
     last_event_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -16,7 +16,7 @@ from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
 from products import events
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
 
 _COPY_PAGE = 2000
 
@@ -54,7 +54,13 @@ def on_category_created(event):
 
 def on_category_renamed(event):
     project(CATEGORIES, "c.slug = %s", [event.slug])
-    project(PRODUCTS, "c.slug = %s", [event.slug])
+    # Only the name: recomputing whole rows could undo a stock change committed meanwhile.
+    execute(rename_category_sql(PRODUCTS.name), {"slug": event.slug, "name": event.name})
+
+
+def rename_category_sql(table):
+    """Return the UPDATE that shows a category's new name on its products' read rows."""
+    return f"UPDATE {table} SET category_name = %(name)s WHERE category_slug = %(slug)s"
 
 
 def on_product_created(event):
@@ -72,22 +78,22 @@ def on_product_archived(event):
     execute(f"DELETE FROM {PRODUCTS.name} WHERE id = %s", [event.product_id])
 
 
-# A stock change touches only the stock columns of the read row: refresh those and copy the
-# new ledger row in one statement, rather than recomputing the whole row (search document
-# included) on the hottest path.
-_STOCK_CHANGED_SQL = f"""
-    WITH movement AS (
-        {MOVEMENTS.insert_sql(MOVEMENTS.expected_sql("m.id = %(movement_id)s"))}
-    )
-    UPDATE read_product r
-       SET quantity = s.quantity, in_stock = s.quantity > 0, version = p.version, updated_at = p.updated_at
-      FROM products_product p JOIN products_stocklevel s ON s.product_id = p.id
-     WHERE r.id = p.id AND p.id = %(product_id)s
-"""
+def stock_projection_steps(state, movement):
+    """Return the CTE steps that project a stock change inside the command's own statement.
 
-
-def on_stock_changed(event):
-    execute(_STOCK_CHANGED_SQL, {"movement_id": event.movement_id, "product_id": event.product_id})
+    A stock change moves only the stock columns of the read row (``STOCK_COLUMNS``) and adds
+    one ledger row, so the stock commands do it in the same SQL statement that changes the
+    write tables (``products.write.commands.stock``), from that statement's own rows:
+    ``state`` is the product's new read row, ``movement`` the new ledger row.
+    """
+    assignments = ", ".join(f"{column} = {state}.{column}" for column in STOCK_COLUMNS)
+    copy_movement = MOVEMENTS.insert_sql(MOVEMENTS.expected_sql(sources=f"{movement} m", scope="TRUE"))
+    return f"""
+    projected_product AS (
+        UPDATE {PRODUCTS.name} r SET {assignments} FROM {state} WHERE r.id = {state}.id
+    ), projected_movement AS (
+        {copy_movement}
+    )"""
 
 
 # The event table: which projections each event triggers in the command's transaction.
@@ -97,7 +103,8 @@ EVENT_HANDLERS = {
     events.ProductCreated: (on_product_created,),
     events.ProductDetailsUpdated: (on_product_details_updated,),
     events.ProductArchived: (on_product_archived,),
-    events.StockAdjusted: (on_stock_changed,),
-    events.StockSet: (on_stock_changed,),
+    # Projected by a step of the stock commands' own statement: see stock_projection_steps.
+    events.StockAdjusted: (),
+    events.StockSet: (),
 }
 SPLIT_MODE_EVENT_HANDLERS = {event_type: () for event_type in EVENT_HANDLERS}

@@ -12,6 +12,7 @@ from cqrs_demo.routers import read_store_alias
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import execute, project
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, READ_TABLES
+from products.sql import SNAPSHOT_XMIN
 
 
 def clear():
@@ -44,8 +45,8 @@ def rebuild_all(progress=None):
     """Rebuild every read table in its own transaction(s); return the row counts.
 
     In split mode the write side is read in one REPEATABLE READ snapshot, and the projector
-    worker's position is set to the last event in that snapshot, so it goes on with
-    exactly the events the rebuilt rows do not include yet.
+    worker's position is set to the start of the transactions that snapshot may not have
+    seen finished, so it goes on with every event the rebuilt rows may not include yet.
     """
     read = read_store_alias()
     with transaction.atomic(), transaction.atomic(using=read):
@@ -53,11 +54,14 @@ def rebuild_all(progress=None):
             return rebuild(progress)
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor.execute("SELECT coalesce(max(id), 0) FROM products_event")
-            (last_event_id,) = cursor.fetchone()
+            # Every transaction below the snapshot's xmin is in the rebuilt rows; those from
+            # xmin on may or may not be, so the worker goes on from there (re-applying one
+            # changes nothing: rows are upserted, and never moved to an older version).
+            cursor.execute(f"SELECT {SNAPSHOT_XMIN}")
+            (xmin,) = cursor.fetchone()
         counts = rebuild(progress)
         ProjectorPosition.objects.using(read).update_or_create(
-            name=PROJECTOR_POSITION, defaults={"last_event_id": last_event_id}
+            name=PROJECTOR_POSITION, defaults={"last_xact_id": xmin - 1, "last_event_id": 2**63 - 1}
         )
         return counts
 

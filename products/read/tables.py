@@ -26,6 +26,7 @@ class Column:
     api: str | None = None
     render: str = "{}"
     from_payload: str | None = None
+    json: str | None = None  # how an event payload renders it, when not as the API does
 
     def payload_expression(self):
         return self.from_payload or f"%({self.api})s"
@@ -46,10 +47,14 @@ class ReadTable:
     def column_names(self):
         return tuple(column.name for column in self.columns)
 
-    def expected_sql(self, where="TRUE"):
-        """Return a SELECT of the rows the write tables imply, narrowed by ``where``."""
+    def expected_sql(self, where="TRUE", sources=None, scope=None):
+        """Return a SELECT of the rows the write tables imply, narrowed by ``where``.
+
+        ``sources`` and ``scope`` replace the FROM clause and the filter, e.g. to compute the
+        row from a statement's own RETURNING rows under the same aliases.
+        """
         select = ", ".join(f"{column.source} AS {column.name}" for column in self.columns)
-        return f"SELECT {select} FROM {self.sources} WHERE {self.scope} AND ({where})"
+        return f"SELECT {select} FROM {sources or self.sources} WHERE {scope or self.scope} AND ({where})"
 
     def conflict_clause(self, guard=""):
         """Return the ON CONFLICT clause of an upsert; ``guard`` is an optional WHERE."""
@@ -75,6 +80,18 @@ class ReadTable:
         select = ", ".join(f"{column.render.format(column.name)} AS {column.api}" for column in shown)
         return f"SELECT {select} FROM {source or self.name}"
 
+    def api_json(self, alias):
+        """Return a SQL ``jsonb`` object of the API fields of row ``alias``, as event payloads carry them."""
+        fields = ", ".join(
+            f"'{column.api}', {(column.json or column.render).format(f'{alias}.{column.name}')}"
+            for column in self.columns
+            if column.api
+        )
+        return f"jsonb_build_object({fields})"
+
+
+# A timestamp in an event payload: UTC, microseconds, "Z" (as event_log renders them in Python).
+UTC_TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 # Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is searchable.
 SEARCH_DOCUMENT = "to_tsvector('simple', translate({sku} || ' ' || {name} || ' ' || {description}, '-._/', '    '))"
@@ -93,8 +110,8 @@ PRODUCTS = ReadTable(
         Column("quantity", "s.quantity", "quantity"),
         Column("in_stock", "s.quantity > 0", "in_stock"),
         Column("version", "p.version", "version"),
-        Column("created_at", "p.created_at", "created_at"),
-        Column("updated_at", "p.updated_at", "updated_at"),
+        Column("created_at", "p.created_at", "created_at", json=UTC_TIMESTAMP),
+        Column("updated_at", "p.updated_at", "updated_at", json=UTC_TIMESTAMP),
         Column(
             "search_document",
             SEARCH_DOCUMENT.format(sku="p.sku", name="p.name", description="p.description"),
@@ -116,7 +133,7 @@ MOVEMENTS = ReadTable(
         Column("delta", "m.delta", "delta"),
         Column("quantity_after", "m.quantity_after", "quantity_after"),
         Column("reason", "m.reason", "reason"),
-        Column("created_at", "m.created_at", "created_at"),
+        Column("created_at", "m.created_at", "created_at", json=UTC_TIMESTAMP),
     ),
     sources="products_stockmovement m JOIN products_product p ON p.id = m.product_id",
     scope="NOT p.is_archived",
@@ -136,3 +153,6 @@ CATEGORIES = ReadTable(
 )
 
 READ_TABLES = (CATEGORIES, PRODUCTS, MOVEMENTS)
+
+# The columns of a product's read row that a stock change moves; nothing else of the row changes.
+STOCK_COLUMNS = ("quantity", "in_stock", "version", "updated_at")

@@ -1,7 +1,9 @@
 """The log-following projector: apply the event log to a separate read database, in order (split mode).
 
-Each batch of events and the position of the last one applied commit together in one
-transaction of the read database, so a crash or a restart never skips an event nor
+It reads the events of finished transactions only, in (xact_id, id) order (see
+``products.sql.FINISHED_EVENTS``), so an event committed later can never land behind its
+position. Each batch of events and the position of the last one applied commit together in
+one transaction of the read database, so a crash or a restart never skips an event nor
 applies one twice (and applying one twice would change nothing: rows are upserted, and a
 product row only ever moves to a newer version). Events carry the state they left (see
 ``products.write.event_log``), so applying them needs no access to the write tables, and
@@ -17,15 +19,21 @@ from django.utils import timezone
 from cqrs_demo.routers import read_store_alias
 from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
+from products.read.projector import rename_category_sql
 from products.read.rebuild import clear
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
-from products.sql import fetch_dicts
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
+from products.sql import FINISHED_EVENTS, fetch_dicts
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql(
     # Never let an older state overwrite a newer one.
     guard="WHERE read_product.version <= EXCLUDED.version"
 )
 _INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
+_STOCK_CHANGED_SQL = (
+    f"UPDATE {PRODUCTS.name} SET "
+    + ", ".join(f"{column} = %({column})s" for column in STOCK_COLUMNS)
+    + " WHERE id = %(id)s AND version < %(version)s"
+)
 _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 
 
@@ -39,7 +47,7 @@ def _apply_category(cursor, data):
 
 def _apply_category_renamed(cursor, data):
     _apply_category(cursor, data)
-    cursor.execute("UPDATE read_product SET category_name = %(name)s WHERE category_slug = %(slug)s", data)
+    cursor.execute(rename_category_sql(PRODUCTS.name), data)
 
 
 def _apply_product_created(cursor, data):
@@ -54,7 +62,8 @@ def _apply_product_archived(cursor, data):
 
 
 def _apply_stock_changed(cursor, data):
-    _apply_product(cursor, data)
+    # As the same-transaction projection does: the stock columns only, never backwards.
+    cursor.execute(_STOCK_CHANGED_SQL, data["product"])
     cursor.execute(_INSERT_MOVEMENT_SQL, data["movement"])
 
 
@@ -70,12 +79,17 @@ APPLY = {
 }
 
 
-# The worker reads the log (products.write.models.EventRecord) by its table, as any consumer would.
-_NEXT_EVENTS_SQL = "SELECT id, type, payload FROM products_event WHERE id > %s ORDER BY id LIMIT %s"
+# The worker reads the log (products.write.models.EventRecord) by its table, as any consumer
+# would: the events of finished transactions after its position, in (xact_id, id) order.
+_NEXT_EVENTS_SQL = f"""
+    SELECT xact_id, id, type, payload FROM products_event
+     WHERE (xact_id, id) > (%s, %s) AND {FINISHED_EVENTS}
+     ORDER BY xact_id, id LIMIT %s
+"""
 _LAG_SQL = """
     SELECT (SELECT coalesce(max(id), 0) FROM products_event) AS latest_event_id,
            count(*) AS events_behind, min(created_at) AS oldest_pending_at
-      FROM products_event WHERE id > %s
+      FROM products_event WHERE (xact_id, id) > (%s, %s)
 """
 
 
@@ -86,13 +100,13 @@ def apply_batch(batch_size=500):
         ProjectorPosition.objects.using(read).get_or_create(name=PROJECTOR_POSITION)
         # The row lock keeps a second worker from applying the same events concurrently.
         position = ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
-        records = fetch_dicts(_NEXT_EVENTS_SQL, [position.last_event_id, batch_size])
+        records = fetch_dicts(_NEXT_EVENTS_SQL, [position.last_xact_id, position.last_event_id, batch_size])
         with connections[read].cursor() as cursor:
             for record in records:
                 APPLY[events.by_name(record["type"])](cursor, orjson.loads(record["payload"]))
         if records:
-            position.last_event_id = records[-1]["id"]
-            position.save(update_fields=["last_event_id", "updated_at"])
+            position.last_xact_id, position.last_event_id = records[-1]["xact_id"], records[-1]["id"]
+            position.save(update_fields=["last_xact_id", "last_event_id", "updated_at"])
     return len(records)
 
 
@@ -113,13 +127,13 @@ def run(*, follow=False, batch_size=500, poll_interval=0.5, on_batch=None, shoul
 
 def lag():
     """Return how far the read store is behind the log: events and seconds."""
-    position = (
+    last_xact_id, position = (
         ProjectorPosition.objects.using(read_store_alias())
         .filter(name=PROJECTOR_POSITION)
-        .values_list("last_event_id", flat=True)
+        .values_list("last_xact_id", "last_event_id")
         .first()
-    ) or 0
-    [log] = fetch_dicts(_LAG_SQL, [position])
+    ) or (0, 0)
+    [log] = fetch_dicts(_LAG_SQL, [last_xact_id, position])
     oldest = log["oldest_pending_at"]
     return {
         "last_applied_event_id": position,
@@ -134,7 +148,9 @@ def rebuild_from_log(batch_size=2000, progress=None):
     read = read_store_alias()
     with transaction.atomic(using=read):
         clear()
-        ProjectorPosition.objects.using(read).update_or_create(name=PROJECTOR_POSITION, defaults={"last_event_id": 0})
+        ProjectorPosition.objects.using(read).update_or_create(
+            name=PROJECTOR_POSITION, defaults={"last_xact_id": 0, "last_event_id": 0}
+        )
         total = 0
         while applied := apply_batch(batch_size):
             total += applied

@@ -1,28 +1,38 @@
 """The event log: every event is appended to ``products_event`` in the command's transaction, then published.
 
-A transaction-level advisory lock serializes appends, so event ids grow in commit order:
-a consumer that remembers the last id it applied never skips an event committed later.
-Payloads are built under that lock, from the write tables, so each one describes the
-state as of its place in the log (a rename committed just before is already visible).
+Appends take no lock, so commands on different products never wait for each other. Each
+row records the id of its transaction (``xact_id``, a column default); consumers read only
+the events of finished transactions, in (xact_id, id) order (``products.sql.FINISHED_EVENTS``),
+so none is ever skipped. A product's commands take that product's lock before their
+transaction gets an id (``products.write.commands.common``), so a product's events are in
+commit order; the catalogue lock does the same for a category rename against product
+writes. Payloads carry the state each event left, built from the write tables after the
+command's own writes, so the log alone can rebuild a read store. The stock commands write
+their event row in their own statement (``products.write.commands.stock``).
 """
 
 import dataclasses
+import datetime
 
 import orjson
-from django.db import connection
 
 from cqrs_demo.bus import bus
 from products import events
 from products.write import representation
 from products.write.models import EventRecord
 
-EVENT_LOG_LOCK = 7_401_001  # any constant shared by every writer of the log
 SCHEMA_VERSION = 1
 
 
+def _json_default(value):
+    if isinstance(value, datetime.datetime):
+        # UTC with all six digits of microseconds and "Z", as the stock statement writes them in SQL.
+        return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str(value)  # Decimal, UUID
+
+
 def _json_safe(value):
-    # µs precision and "Z", as the API renders datetimes; Decimal and UUID become strings.
-    return orjson.loads(orjson.dumps(value, option=orjson.OPT_UTC_Z, default=str))
+    return orjson.loads(orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME, default=_json_default))
 
 
 def _category(event):
@@ -37,19 +47,14 @@ def _created_product(event):
     return {**_product(event), "movements": representation.movements(event.product_id)}
 
 
-def _stock_change(event):
-    return {**_product(event), "movement": representation.movement(event.movement_id)}
-
-
 # The state each event carries besides its own fields, so the log alone rebuilds a read store.
+# (The stock events are written, with the same shape, by the stock commands' statement.)
 STATE = {
     events.CategoryCreated: _category,
     events.CategoryRenamed: _category,
     events.ProductCreated: _created_product,
     events.ProductDetailsUpdated: _product,
     events.ProductArchived: lambda event: {},
-    events.StockAdjusted: _stock_change,
-    events.StockSet: _stock_change,
 }
 
 
@@ -60,8 +65,6 @@ def payload_of(event):
 
 def append(event):
     """Write ``event`` to the log; return its record."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOG_LOCK])
     return EventRecord.objects.create(
         type=type(event).__name__,
         product_id=getattr(event, "product_id", None),

@@ -89,16 +89,24 @@ class StockMovement(models.Model):
         return f"{self.product_id} {self.delta:+d} -> {self.quantity_after}"
 
 
+class CurrentXactId(models.Func):
+    """The id of the current transaction, as a bigint (PostgreSQL's ``pg_current_xact_id()``)."""
+
+    template = "pg_current_xact_id()::text::bigint"
+    output_field = models.BigIntegerField()
+
+
 class EventRecord(models.Model):
     """Every domain event, appended in the transaction of the command that emitted it.
 
     The log is the audit trail, the outbox that ``publish_events`` relays to RabbitMQ, and
-    the feed of the projector worker in split mode. Events are appended under a
-    transaction-level advisory lock, so ids grow in commit order and a consumer that
-    remembers the last id it applied never skips an event that commits later.
+    the feed of the projector worker in split mode. Appends take no lock: each row records
+    the id of its transaction (``xact_id``), and consumers read only the events of finished
+    transactions, in (``xact_id``, ``id``) order (see ``products.write.event_log``).
     """
 
     id = models.BigAutoField(primary_key=True)
+    xact_id = models.BigIntegerField(db_default=CurrentXactId(), editable=False)
     type = models.CharField(max_length=100)
     product_id = models.UUIDField(null=True, db_index=True)
     payload = models.JSONField()
@@ -108,7 +116,8 @@ class EventRecord(models.Model):
     class Meta:
         db_table = "products_event"
         indexes = [
-            models.Index(fields=["id"], condition=models.Q(published_at=None), name="event_unpublished"),
+            models.Index(fields=["xact_id", "id"], name="event_log_order"),
+            models.Index(fields=["xact_id", "id"], condition=models.Q(published_at=None), name="event_unpublished"),
         ]
 
     def __str__(self):

@@ -4,8 +4,10 @@ An event is marked published only after the broker confirmed it (publisher confi
 the same transaction that read it, so each event reaches the broker at least once; a
 crash between the confirm and the commit publishes it again, and consumers drop the
 duplicate by its ``event_id`` (also the AMQP ``message_id``). One relay publishes at a
-time (an advisory lock), so messages leave in log order, which keeps each product's
-events in order on every queue.
+time (an advisory lock), and it publishes the events of finished transactions only, in
+(xact_id, id) order, so messages leave in log order, which keeps each product's events in
+order on every queue (a product's commands hold its lock before their transaction gets an
+id, so their ids follow their commit order: see ``products.write.commands.common``).
 """
 
 import contextlib
@@ -16,8 +18,11 @@ import orjson
 import pika
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from products.sql import FINISHED_EVENTS
 from products.write.event_log import message_of
 from products.write.models import EventRecord
 
@@ -45,7 +50,12 @@ def publish_batch(channel, batch_size=100):
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK])
             if not cursor.fetchone()[0]:
                 return 0  # another relay is publishing
-        records = list(EventRecord.objects.filter(published_at=None).order_by("id")[:batch_size])
+        # The events of finished transactions, in log order (see products.sql.FINISHED_EVENTS).
+        records = list(
+            EventRecord.objects.filter(
+                RawSQL(FINISHED_EVENTS, [], output_field=BooleanField()), published_at=None
+            ).order_by("xact_id", "id")[:batch_size]
+        )
         for record in records:
             # Blocks until the broker confirms; a nack or a lost connection raises and rolls back.
             channel.basic_publish(

@@ -20,11 +20,6 @@ def product(product_id):
     return _one(PRODUCTS, "p.id = %s", [product_id])
 
 
-def movement(movement_id):
-    """Return one ledger row in the shape of the event payloads."""
-    return _one(MOVEMENTS, "m.id = %s", [movement_id])
-
-
 def movements(product_id):
     """Return the ledger rows of a product, oldest first."""
     sql = MOVEMENTS.api_select(f"({MOVEMENTS.expected_sql('m.product_id = %s')}) AS {MOVEMENTS.name}")

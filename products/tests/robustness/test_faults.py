@@ -14,11 +14,13 @@ from decimal import Decimal
 import psutil
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
 from cqrs_demo.bus import bus
 from products.read import rebuild
 from products.tests.robustness.conftest import ROOT, server_environment
 from products.write import commands
+from products.write.models import StockLevel, StockMovement
 
 pytestmark = pytest.mark.slow
 
@@ -160,7 +162,16 @@ def _wait_for(predicate, timeout, message):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_token, snapshot):
+@pytest.mark.parametrize(
+    ("body", "committed"),
+    [
+        # SetStock runs two statements in a transaction: killed before COMMIT, it rolls back.
+        ({"quantity": 4}, False),
+        # AdjustStock is one statement in autocommit: once sent, it commits whole.
+        ({"delta": -3}, True),
+    ],
+)
+def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_token, snapshot, body, committed):
     product_id = bus.dispatch(
         commands.CreateProduct(sku="KILL-1", name="Killed", price=Decimal("1.00"), initial_stock=10)
     )["id"]
@@ -175,7 +186,7 @@ def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_
         client.request(
             "POST",
             path,
-            body=json.dumps({"delta": -3}),
+            body=json.dumps(body),
             headers={"Authorization": f"Token {admin_token}", "Content-Type": "application/json"},
         )
         # The version bump and the stock UPDATE have run; the ledger INSERT sleeps in the trigger.
@@ -196,9 +207,16 @@ def test_worker_killed_mid_command_leaves_no_partial_write(live_gunicorn, admin_
             cursor.execute("DROP TRIGGER IF EXISTS robustness_slow_insert ON products_stockmovement")
             cursor.execute("DROP FUNCTION IF EXISTS robustness_slow_insert()")
 
-    assert snapshot() == before
+    # All or nothing: every table the command writes changed, or none did.
+    after = snapshot()
+    changed = {table for table in before if after[table] != before[table]}
+    whole = {"products_product", "products_stocklevel", "products_stockmovement", "products_event"}
+    assert changed == (whole | {"read_product", "read_stock_movement"} if committed else set()), changed
     assert rebuild.differences() == []
-    # The master replaced the worker, and the same change now goes through once.
+    quantity = StockLevel.objects.get(product_id=product_id).quantity
+    assert quantity == StockMovement.objects.filter(product_id=product_id).aggregate(total=Sum("delta"))["total"]
+    assert quantity == (7 if committed else 10)
+    # The master replaced the worker, and the next change goes through once.
     reply = live_gunicorn.request("POST", path, {"delta": -3}, token=admin_token)
     assert reply.status == 200, reply.body
-    assert (reply.json()["quantity"], reply.json()["version"]) == (7, 2)
+    assert reply.json()["quantity"] == quantity - 3

@@ -9,6 +9,7 @@ from cqrs_demo.bus import Command
 from products import events
 from products.errors import CategoryNotFoundError, DuplicateCategoryError
 from products.write import representation
+from products.write.commands.common import lock_catalogue
 from products.write.event_log import publish
 from products.write.models import Category
 
@@ -37,6 +38,7 @@ def create_category(command):
 
 def rename_category(command):
     """Rename a category (every product in it shows the new name); return its representation."""
+    lock_catalogue(exclusive=True)  # no product write interleaves with the rename
     updated = Category.objects.filter(slug=command.slug).update(name=command.name, updated_at=timezone.now())
     if not updated:
         raise CategoryNotFoundError("Category not found.")

@@ -1,7 +1,22 @@
-"""What several command handlers share: locking a product by bumping its version, lookups, bounds."""
+"""What several command handlers share: the locks, bumping a product's version, lookups, bounds.
 
-from django.db import IntegrityError
-from django.db.models import F
+Two kinds of transaction-level advisory lock keep the event log in commit order where order
+matters, without a global lock (see ``products.write.event_log``):
+
+- a product's lock (``product_lock``), taken by every command that writes the product, in
+  the same statement as its first write and before it: the transaction gets its id only
+  after the previous writer of that product committed, so a product's events follow their
+  commit order in (xact_id, id) order. Commands on different products never wait for each
+  other (two products share a key only by a 64-bit hash collision, and then merely queue).
+- the catalogue lock (``CATALOGUE_LOCK``): shared by the commands that write a product's
+  category name into its read row (create, change details), exclusive for a category
+  rename, so a rename and those writes never interleave. Shared holders never wait for
+  each other.
+"""
+
+from uuid import UUID
+
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from products.errors import ProductNotFoundError, StockLimitError, UnknownCategoryError, VersionMismatchError
@@ -32,17 +47,61 @@ def category_id(slug):
     return found
 
 
-def bump_version(product_id, expected_version, **changes):
-    """Lock the product row by updating it (version + 1, and any ``changes``).
+CATALOGUE_LOCK = 7_401_003  # the relay's is 7_401_002; any constant shared by the writers
 
-    The expected version is compared in the UPDATE itself, so two writers holding the
-    same ETag cannot both succeed.
-    """
-    rows = Product.objects.filter(id=product_id, is_archived=False)
-    if expected_version is not None:
-        rows = rows.filter(version=expected_version)
-    if not rows.update(version=F("version") + 1, updated_at=timezone.now(), **changes):
-        raise_missing_or_stale(product_id)
+
+def product_lock(product_id):
+    """Return the advisory lock key of a product: the first 64 bits of its UUID."""
+    return int.from_bytes(UUID(str(product_id)).bytes[:8], "big", signed=True)
+
+
+def lock_catalogue(*, exclusive=False):
+    """Take the catalogue lock: shared for product writes, exclusive for a category rename."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [CATALOGUE_LOCK])
+
+
+# Lock the product, then bump its version, which locks the row and compares If-Match in the
+# UPDATE itself, so two writers holding the same ETag cannot both succeed. The lock's CTE is
+# joined, so it is taken before the UPDATE touches the row and the transaction gets an id.
+# Two steps of a WITH clause; ``product`` is the row as bumped.
+LOCK_AND_BUMP_STEPS = """
+    locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(product_lock)s)),
+    product AS (
+        UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s {changes}
+          FROM locked
+         WHERE p.id = %(product_id)s AND NOT p.is_archived {version_check}
+        RETURNING p.*
+    )"""
+
+
+def lock_and_bump_params(product_id, expected_version):
+    """Return the parameters of ``LOCK_AND_BUMP_STEPS``."""
+    return {
+        "product_id": product_id,
+        "product_lock": product_lock(product_id),
+        "now": timezone.now(),
+        "expected_version": expected_version,
+    }
+
+
+def version_check(expected_version):
+    """Return the SQL condition for ``If-Match`` (empty when any version will do)."""
+    return "" if expected_version is None else "AND p.version = %(expected_version)s"
+
+
+def bump_version(product_id, expected_version, **changes):
+    """Lock the product and update its row (version + 1, and any ``changes`` of its columns)."""
+    params = lock_and_bump_params(product_id, expected_version)
+    params.update({f"set_{column}": value for column, value in changes.items()})
+    steps = LOCK_AND_BUMP_STEPS.format(
+        changes="".join(f", {column} = %(set_{column})s" for column in changes),
+        version_check=version_check(expected_version),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {steps} SELECT count(*) FROM product", params)
+        if not cursor.fetchone()[0]:
+            raise_missing_or_stale(product_id)
 
 
 def raise_missing_or_stale(product_id):

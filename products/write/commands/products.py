@@ -10,7 +10,14 @@ from cqrs_demo.bus import Command
 from products import events
 from products.errors import DuplicateSkuError
 from products.write import representation
-from products.write.commands.common import UNSET, bump_version, category_id, check_quantity, constraint_name
+from products.write.commands.common import (
+    UNSET,
+    bump_version,
+    category_id,
+    check_quantity,
+    constraint_name,
+    lock_catalogue,
+)
 from products.write.event_log import publish
 from products.write.models import Product, StockLevel, StockMovement
 
@@ -45,6 +52,7 @@ class ArchiveProduct(Command):
 def create_product(command):
     """Create a product with its stock level and first ledger row; return its representation."""
     check_quantity(command.initial_stock, "initial_stock")
+    lock_catalogue()  # its read row shows its category's name: no rename in between
     category = category_id(command.category)
     try:
         product = Product.objects.create(
@@ -78,6 +86,7 @@ def update_product_details(command):
         for field in ("name", "description", "price")
         if getattr(command, field) is not UNSET
     }
+    lock_catalogue()  # its read row shows its category's name: no rename in between
     if command.category is not UNSET:
         changes["category_id"] = category_id(command.category)
     bump_version(command.product_id, command.expected_version, **changes)
