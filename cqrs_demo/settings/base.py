@@ -1,11 +1,13 @@
 """Settings for every environment, read from environment variables (see README)."""
 
+import logging
 from pathlib import Path
 
 import dj_database_url
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 
+from cqrs_demo import logs
 from cqrs_demo.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -242,23 +244,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
+# JSON lines on stderr, in the format gunicorn's own log uses too (cqrs_demo/logs.py); Python
+# warnings become such lines as well (logger "py.warnings").
+logging.captureWarnings(True)
+LOGGING = logs.config(
+    LOG_LEVEL,
+    {
         # The request middleware logs every request once; Django's own copy would double it.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "pika": {"level": "WARNING"},
     },
-}
+)
