@@ -61,7 +61,8 @@ WSGI_APPLICATION = "cqrs_demo.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project overrides of app templates (ReDoc's page without its Google Fonts links).
+        "DIRS": [BASE_DIR / "cqrs_demo" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
