@@ -1,9 +1,9 @@
 """Liveness and readiness probes for orchestrators and load balancers.
 
 A ready call costs one ``SELECT 1`` per database once its migrations are known to be applied
-(in split mode, plus the projector-lag queries). The migrations on disk are read once per
-process; while a database still lacks some, each call compares them with its
-``django_migrations`` table, which is two small queries, not a migration loader.
+(in split mode, plus the projector-lag queries). The migration files are read once per
+process, at its first probe; while a database still lacks some migrations, each call compares
+them with its ``django_migrations`` table: two small queries, no migration loader.
 """
 
 import functools

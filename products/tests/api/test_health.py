@@ -68,7 +68,7 @@ def test_pending_migrations_answer_503_without_loading_migrations_per_call(anon_
     def no_loader(*args, **kwargs):
         raise AssertionError("a migration loader was built for a probe")
 
-    health.expected_migrations()  # read from disk once, as at worker start
+    health.expected_migrations()  # read from disk once per process, at its first probe
     monkeypatch.setattr(health, "MigrationLoader", no_loader)
     for _ in range(2):
         response, queries = _ready_capturing_queries(anon_client)
