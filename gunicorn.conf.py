@@ -8,17 +8,25 @@ GUNICORN_GRACEFUL_TIMEOUT     seconds workers get to finish in-flight requests a
 GUNICORN_KEEPALIVE            seconds an idle keep-alive connection is held open (5)
 GUNICORN_MAX_REQUESTS         requests after which a worker is recycled; 0 never recycles (1000)
 GUNICORN_MAX_REQUESTS_JITTER  random extra requests, so workers do not all recycle at once (100)
-GUNICORN_ACCESS_LOG           true: one JSON line per request on stdout; false: none (true)
-LOG_LEVEL                     level of gunicorn's own log on stderr, shared with Django (INFO)
+GUNICORN_ACCESS_LOG           true: gunicorn logs each request too, besides the app's own request
+                              line; false: only the app's line (false)
+LOG_LEVEL                     level of gunicorn's own log, shared with Django (INFO)
 FORWARDED_ALLOW_IPS           proxies whose X-Forwarded-* headers gunicorn trusts (127.0.0.1,::1);
                               read by gunicorn itself
+
+Every line gunicorn logs is a JSON line on stderr in the app's format (cqrs_demo/logs.py): the
+same fields and the same timestamp format as Django's lines.
 """
 
-import json
 import os
-from datetime import UTC, datetime
+import sys
 
-from gunicorn.glogging import Logger, SafeAtoms
+from gunicorn.glogging import Logger
+
+# cqrs_demo/logs.py sits beside this file; gunicorn reads this file before it imports the app.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cqrs_demo import logs
 
 
 def _int(name, default):
@@ -37,27 +45,27 @@ def _bool(name, default):
     raise ValueError(f"{name} must be true or false, not {raw!r}.")
 
 
-class JsonSafeAtoms(SafeAtoms):
-    """Escape every string atom for a JSON string; gunicorn itself escapes only quotes."""
+class JsonLogger(Logger):
+    """Gunicorn's logger, with the access line (when enabled) as a JSON record of named fields."""
 
-    def __init__(self, atoms):
-        dict.__init__(self)
-        for key, value in atoms.items():
-            if isinstance(value, str):
-                value = json.dumps(value)[1:-1]
-            elif value is None:
-                value = "null"
-            self[key] = value
-
-
-class JsonAccessLogger(Logger):
-    """Log requests as JSON lines with ISO 8601 UTC timestamps, like the Django log."""
-
-    atoms_wrapper_class = JsonSafeAtoms
-
-    def now(self):
-        """Return the current UTC time in ISO 8601."""
-        return datetime.now(UTC).isoformat(timespec="milliseconds")
+    def access(self, resp, req, environ, request_time):
+        """Log one request; no header but the user agent and referer, so never a credential."""
+        if not self.cfg.accesslog:
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        self.access_log.info(
+            "access",
+            extra={
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("PATH_INFO"),
+                "status": int(status),
+                "bytes": getattr(resp, "sent", None),
+                "duration_ms": round(request_time.total_seconds() * 1000, 2),
+                "user_agent": environ.get("HTTP_USER_AGENT"),
+                "referer": environ.get("HTTP_REFERER"),
+            },
+        )
 
 
 bind = f"0.0.0.0:{_int('PORT', 9000)}"
@@ -86,13 +94,16 @@ if os.path.isdir("/dev/shm"):
 # would be shared by every gunicorn of one user and is unwritable for the image's user.
 control_socket_disable = True
 
-logger_class = JsonAccessLogger
-accesslog = "-" if _bool("GUNICORN_ACCESS_LOG", True) else None
-# Numbers stay unquoted; JsonSafeAtoms makes every quoted atom a valid JSON string.
-access_log_format = (
-    '{"time": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "remote_addr": "%(h)s", '
-    '"method": "%(m)s", "path": "%(U)s", "query": "%(q)s", "status": %(s)s, "bytes": %(B)s, '
-    '"duration_ms": %(M)s, "referer": "%(f)s", "user_agent": "%(a)s"}'
-)
+logger_class = JsonLogger
+# The app logs one line per request (cqrs_demo/middleware.py); gunicorn's would be a second.
+accesslog = "-" if _bool("GUNICORN_ACCESS_LOG", False) else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+# Replaces gunicorn's plain-text handlers: its error log (and access log) in the app's format.
+logconfig_dict = logs.config(
+    loglevel.upper(),
+    {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+)

@@ -1,4 +1,4 @@
-"""Domain errors raised by command and query handlers (mapped to HTTP in cqrs_demo.errors)."""
+"""Domain errors raised by command and query handlers (mapped to HTTP in products.http.errors)."""
 
 
 class DomainError(Exception):

@@ -1,11 +1,13 @@
 """Settings for every environment, read from environment variables (see README)."""
 
+import logging
 from pathlib import Path
 
 import dj_database_url
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 
+from cqrs_demo import logs
 from cqrs_demo.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -59,7 +61,8 @@ WSGI_APPLICATION = "cqrs_demo.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project overrides of app templates (ReDoc's page without its Google Fonts links).
+        "DIRS": [BASE_DIR / "cqrs_demo" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -160,7 +163,21 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache holds DRF's throttle counts. With REDIS_URL every gunicorn worker (and every
+# replica) counts against the same limits; without it each worker process keeps its own.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "inventory"),
+            # Fail fast (503) rather than hang a worker when Redis is unreachable.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 API_READS_REQUIRE_AUTH = env_bool("API_READS_REQUIRE_AUTH", False)
 
@@ -228,23 +245,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
+# JSON lines on stderr, in the format gunicorn's own log uses too (cqrs_demo/logs.py); Python
+# warnings become such lines as well (logger "py.warnings").
+logging.captureWarnings(True)
+LOGGING = logs.config(
+    LOG_LEVEL,
+    {
         # The request middleware logs every request once; Django's own copy would double it.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "pika": {"level": "WARNING"},
     },
-}
+)

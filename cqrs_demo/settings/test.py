@@ -1,4 +1,4 @@
-"""Settings for the test suite: the base settings with throttling off by default."""
+"""Settings for the test suite: the base settings with throttling off by default and a local cache."""
 
 import os
 
@@ -23,3 +23,6 @@ from cqrs_demo.settings.base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# Tests that need Redis configure it themselves: the suite clears the cache, which must never
+# flush a Redis that REDIS_URL names in the developer's environment.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -4,6 +4,8 @@ import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -39,13 +41,22 @@ def domain_error_response(error):
 
 
 def exception_handler(exc, context):
-    """Extend DRF's handler with domain errors and an unreachable database (503)."""
+    """Extend DRF's handler with domain errors and an unreachable database or cache (503)."""
     if isinstance(exc, errors.DomainError):
         return domain_error_response(exc)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable", extra={"error": type(exc).__name__})
         response = Response(
             {"detail": "The database is unavailable; try again shortly.", "code": "database_unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "5"
+        return response
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        # REDIS_URL's cache (throttle counts) is unreachable.
+        logger.warning("cache unavailable", extra={"error": type(exc).__name__})
+        response = Response(
+            {"detail": "The cache is unavailable; try again shortly.", "code": "cache_unavailable"},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
         response["Retry-After"] = "5"

@@ -17,8 +17,8 @@ from products.write import commands
 
 @pytest.fixture
 def json_formatter():
-    """Return the formatter of the stdout handler that settings.LOGGING installs on the root logger."""
-    handlers = [handler for handler in logging.getLogger().handlers if handler.get_name() == "stdout"]
+    """Return the formatter of the console handler that settings.LOGGING installs on the root logger."""
+    handlers = [handler for handler in logging.getLogger().handlers if handler.get_name() == "console"]
     assert len(handlers) == 1, logging.getLogger().handlers
     return handlers[0].formatter
 

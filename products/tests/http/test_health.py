@@ -1,0 +1,88 @@
+"""Readiness costs one query per database once migrations are known applied, and still tells
+when they are not."""
+
+import contextlib
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from products.http import health
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """Forget what this process learned about the databases' migrations, as a new worker would."""
+    monkeypatch.setattr(health, "_migrated", set())
+
+
+@contextlib.contextmanager
+def _capture_queries():
+    """Yield ``{alias: [sql, ...]}``, filled with each database's queries when the block ends."""
+    queries = {}
+    with contextlib.ExitStack() as stack:
+        contexts = {
+            alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in settings.DATABASES
+        }
+        yield queries
+    queries.update({alias: [query["sql"] for query in context.captured_queries] for alias, context in contexts.items()})
+
+
+def _ready_capturing_queries(client):
+    with _capture_queries() as queries:
+        response = client.get("/health/ready")
+    return response, queries
+
+
+def _lag_queries():
+    """Return the queries, per database, of the split-mode lag report (none in single mode)."""
+    if settings.CQRS_MODE != "split":
+        return {alias: [] for alias in settings.DATABASES}
+    from products.read.worker import lag
+
+    with _capture_queries() as queries:
+        lag()
+    return queries
+
+
+def test_a_ready_call_is_one_select_per_database_once_migrations_are_known_applied(anon_client, fresh_process):
+    assert anon_client.get("/health/ready").status_code == 200  # learns that migrations are applied
+    lag_queries = _lag_queries()
+
+    for _ in range(3):
+        response, queries = _ready_capturing_queries(anon_client)
+        assert response.status_code == 200, response.content
+        assert response.json()["migrations"] == "applied"
+        for alias in settings.DATABASES:
+            assert queries[alias] == ["SELECT 1", *lag_queries[alias]], (alias, queries[alias])
+
+
+def test_pending_migrations_answer_503_without_loading_migrations_per_call(anon_client, fresh_process, monkeypatch):
+    with connections["default"].cursor() as cursor:
+        # Inside the test's transaction: rolled back afterwards.
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'products'")
+
+    def no_loader(*args, **kwargs):
+        raise AssertionError("a migration loader was built for a probe")
+
+    health.expected_migrations()  # read from disk once per process, at its first probe
+    monkeypatch.setattr(health, "MigrationLoader", no_loader)
+    for _ in range(2):
+        response, queries = _ready_capturing_queries(anon_client)
+        assert response.status_code == 503
+        assert response.json()["migrations"] == "pending"
+        assert len(queries["default"]) == 3, queries["default"]  # SELECT 1, the table exists, applied names
+    assert "default" not in health._migrated
+
+
+def test_a_database_without_the_migrations_table_is_pending(anon_client, fresh_process):
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ALTER TABLE django_migrations RENAME TO django_migrations_aside")
+
+    response = anon_client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["migrations"] == "pending"
