@@ -1,6 +1,9 @@
-"""An anonymous read costs one SQL query, whatever the page or filter."""
+"""An anonymous read costs one SQL query, whatever the page or filter; a stock write, one after the token."""
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +40,34 @@ def test_an_anonymous_get_costs_one_query(anon_client, product, path, django_ass
     if next_url:
         with django_assert_num_queries(1):
             assert anon_client.get(next_url).status_code == 200
+
+
+@pytest.mark.manual_projection  # in split mode, count the command's queries only
+@pytest.mark.django_db(transaction=True)
+def test_a_stock_adjustment_is_one_statement_after_the_token_lookup(client, make_product):
+    # transaction=True: autocommit as in production, so no savepoint of a test transaction counts.
+    product_id = make_product(initial_stock=5)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/api/products/{product_id}/stock/", {"delta": -2}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["quantity"] == 3
+    token, statement = (query["sql"] for query in queries.captured_queries)
+    assert "authtoken_token" in token
+    # Lock, bump, change, ledger row, event, projection and answer: one round trip, no BEGIN.
+    steps = ["pg_advisory_xact_lock", "products_stocklevel", "INSERT INTO products_stockmovement", "products_event"]
+    if settings.CQRS_MODE == "single":  # in split mode the worker projects it
+        steps += ["UPDATE read_product", "INSERT INTO read_stock_movement"]
+    assert [step for step in steps if step not in statement] == []
+
+
+@pytest.mark.manual_projection
+@pytest.mark.django_db(transaction=True)
+def test_a_recount_is_two_statements_in_a_transaction_after_the_token_lookup(client, make_product):
+    product_id = make_product(initial_stock=5)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/api/products/{product_id}/stock/", {"quantity": 9}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["quantity"] == 9
+    _token, begin, lock_and_bump, statement, commit = (query["sql"].strip() for query in queries.captured_queries)
+    assert (begin, commit) == ("BEGIN", "COMMIT")
+    assert "pg_advisory_xact_lock" in lock_and_bump and "INSERT INTO products_event" in statement
