@@ -189,7 +189,7 @@ IDEMPOTENCY_IN_FLIGHT_TIMEOUT = env_int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT", 120)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so a missing or bad credential answers 401 rather than 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "products.http.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["products.http.permissions.ReadOpenWriteWithModelPermission"],

@@ -1,9 +1,10 @@
 """Who may read and write: open reads, token auth first (401), model permissions (403)."""
 
 import pytest
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from products.write.models import Category, Product, StockLevel
+from products.write.models import Category, Product, StockLevel, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,19 @@ def test_an_invalid_token_is_401_even_for_reads(make_product):
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert client.get("/api/products/").status_code == 401
     assert client.post("/api/products/", {"sku": "A", "name": "A", "price": "1"}).status_code == 401
+
+
+def test_a_deactivated_users_token_is_401_and_an_active_ones_names_the_user(django_user_model, writes, product):
+    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    response = client.post(f"/api/products/{product}/stock/", {"delta": 1}, format="json")
+    assert response.status_code == 200
+    assert StockMovement.objects.filter(product_id=product).latest("id").created_by == user
+    user.is_active = False
+    user.save()
+    response = client.post(f"/api/products/{product}/stock/", {"delta": 1}, format="json")
+    assert (response.status_code, response.json()["detail"]) == (401, "User inactive or deleted.")
 
 
 def test_users_without_permission_get_403_and_change_nothing(plain_client, writes, product):
