@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 
@@ -82,8 +83,10 @@ def _refusal(kind, sku, category):
 
 def bulk_import_products(command):
     """Load the rows; return the counts of products created, updated, unchanged, and the refused rows."""
+    now = timezone.now()
     params = {
-        "now": timezone.now(),
+        "now": now,
+        "now_iso": orjson.loads(orjson.dumps(now, option=orjson.OPT_UTC_Z)),
         "has_description": "description" in command.columns,
         "has_category": "category" in command.columns,
     }

@@ -4,7 +4,8 @@ The rows are copied into the TEMP table ``bulk_row``; every later step is one st
 over all rows. Payloads are built in SQL with the shapes ``products.read.tables`` defines
 (the same ones ``event_log.payload_of`` renders from ``representation``), timestamps as
 ISO 8601 UTC with a ``Z`` and microseconds only when there are some, as orjson writes them.
-Statement parameters: ``now`` (the one timestamp of the import), ``has_description`` and
+Statement parameters: ``now`` (the one timestamp of the import) and ``now_iso`` (it as the
+payloads show it), ``has_description`` and
 ``has_category`` (whether the file has those columns; absent ones are left alone).
 """
 
@@ -22,16 +23,19 @@ STAGE = """
     ) ON COMMIT DROP;
     CREATE TEMP TABLE bulk_movement (id bigint, product_id uuid, opening boolean) ON COMMIT DROP;
     SET LOCAL work_mem = '64MB';
+    SET LOCAL jit = off;
 """
 COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
 
 
 def _iso(value):
+    # Most timestamps of an import are its own ``now``, rendered once in Python (``now_iso``).
     return (
-        f"to_char({value} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f"CASE WHEN {value} = %(now)s THEN %(now_iso)s ELSE"
+        f" to_char({value} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
         f" || CASE WHEN date_trunc('second', {value}) = {value} THEN ''"
-        f" ELSE to_char({value} AT TIME ZONE 'UTC', '.US') END || 'Z'"
+        f" ELSE to_char({value} AT TIME ZONE 'UTC', '.US') END || 'Z' END"
     )
 
 
