@@ -90,17 +90,14 @@ def _checked_row(cells, header):
 def checked_rows(reader, header, problems, progress=None):
     """Yield ``(line, *staged cells)`` of the good rows of ``reader``; append (line, problem) of bad ones.
 
-    Lines are counted as the row-by-row import counts them (csv.DictReader's ``line_num``).
+    Lines are counted as the row-by-row import counts them (from csv.DictReader's ``line_num``).
     """
     at = {name: index for index, name in enumerate(header)}
     width, line, seen = len(header), 1, 0
     for cells in reader:
-        line_num = reader.line_num
-        while not cells:  # DictReader skips empty rows and keeps the line number it had
-            cells = next(reader, None)
-            if cells is None:
-                return
-        first_line, line = line + 1, line_num
+        if not cells:  # DictReader skips empty rows
+            continue
+        first_line, line = line + 1, reader.line_num
         staged = _plain_row(cells, at) if len(cells) == width else None
         if staged is None:
             staged, problem = _checked_row(cells, header)
