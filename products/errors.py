@@ -29,6 +29,16 @@ class UnknownCategoryError(DomainError):
     field = "category"
 
 
+class ArchivedSkuError(DomainError):
+    """An import names the SKU of an archived product: SKUs are never reused."""
+
+    code = "archived_sku"
+    field = "sku"
+
+    def __init__(self, sku):
+        super().__init__(f"SKU {sku!r} belongs to an archived product.")
+
+
 class DuplicateSkuError(DomainError):
     code = "duplicate_sku"
     field = "sku"

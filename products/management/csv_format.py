@@ -12,7 +12,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from cqrs_demo.bus import bus
-from products.errors import DomainError
+from products.errors import ArchivedSkuError, DomainError
 from products.http.serializers import SKU_PATTERN
 from products.write import commands
 from products.write.models import MAX_QUANTITY, Category, Product
@@ -66,6 +66,34 @@ def _messages(detail, prefix=""):
         yield f"{prefix}{detail}"
 
 
+def describe(error):
+    """Return how a refused row is reported: ``field: message``."""
+    prefix = f"{error.field}: " if error.field else ""
+    return prefix + error.message
+
+
+def check_columns(fieldnames):
+    """Return the set of columns of a header, or raise ImportFormatError."""
+    columns = set(fieldnames or ())
+    missing = REQUIRED_COLUMNS - columns
+    unknown = columns - set(EXPORT_COLUMNS)
+    if missing or unknown:
+        problems = [f"missing column(s): {', '.join(sorted(missing))}"] if missing else []
+        problems += [f"unknown column(s): {', '.join(sorted(unknown))}"] if unknown else []
+        raise ImportFormatError("; ".join(problems) + f". Expected: {','.join(EXPORT_COLUMNS)}.")
+    return columns
+
+
+def validate(row):
+    """Check one DictReader row by the API's rules; return (validated data, None) or (None, problem)."""
+    if None in row:
+        return None, "The row has more cells than the header."
+    serializer = ImportRowSerializer(data={k: v for k, v in row.items() if k is not None})
+    if not serializer.is_valid():
+        return None, "; ".join(_messages(serializer.errors))
+    return serializer.validated_data, None
+
+
 def _ensure_category(slug, name):
     if not slug or Category.objects.filter(slug=slug).exists() or not name:
         return
@@ -96,7 +124,7 @@ def _import_row(data, columns):
         )
         return "created"
     if existing["is_archived"]:
-        raise DomainError(f"SKU {data['sku']!r} belongs to an archived product.", field="sku")
+        raise ArchivedSkuError(data["sku"])
     wanted = {"name": data["name"], "price": data["price"]}
     if "description" in columns:
         wanted["description"] = data.get("description", "")
@@ -118,32 +146,23 @@ def import_products(lines, *, dry_run=False, on_row=None):
     With ``dry_run`` everything runs (so every rule is checked) and is then rolled back.
     """
     reader = csv.DictReader(lines)
-    columns = set(reader.fieldnames or ())
-    missing = REQUIRED_COLUMNS - columns
-    unknown = columns - set(EXPORT_COLUMNS)
-    if missing or unknown:
-        problems = [f"missing column(s): {', '.join(sorted(missing))}"] if missing else []
-        problems += [f"unknown column(s): {', '.join(sorted(unknown))}"] if unknown else []
-        raise ImportFormatError("; ".join(problems) + f". Expected: {','.join(EXPORT_COLUMNS)}.")
+    columns = check_columns(reader.fieldnames)
     report = ImportReport()
     with transaction.atomic():
         line = 1
         for row in reader:
             first_line, line = line + 1, reader.line_num
-            serializer = ImportRowSerializer(data={k: v for k, v in row.items() if k is not None})
+            data, problem = validate(row)
             try:
-                if None in row:
-                    raise DomainError("The row has more cells than the header.")
-                if not serializer.is_valid():
-                    report.errors.append((first_line, "; ".join(_messages(serializer.errors))))
+                if problem:
+                    report.errors.append((first_line, problem))
                     continue
                 # A savepoint per row: a failing row is undone alone and the import goes on.
                 with transaction.atomic():
-                    outcome = _import_row(serializer.validated_data, columns)
+                    outcome = _import_row(data, columns)
                 setattr(report, outcome, getattr(report, outcome) + 1)
             except DomainError as error:
-                prefix = f"{error.field}: " if error.field else ""
-                report.errors.append((first_line, prefix + error.message))
+                report.errors.append((first_line, describe(error)))
             if on_row:
                 on_row()
         if dry_run:

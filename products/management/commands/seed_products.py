@@ -1,14 +1,15 @@
-import logging
+"""seed_products: realistic demo products, loaded in bulk (one BulkImportProducts per batch)."""
+
 import random
 import sys
 import time
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from tqdm import tqdm
 
 from cqrs_demo.bus import bus
+from products.management.bulk_import import load
 from products.write import commands
 from products.write.models import Category, Product
 
@@ -81,12 +82,17 @@ CATEGORY_NAMES = [
 
 
 class Command(BaseCommand):
-    help = "Create realistic demo products (and categories) through the command handlers, in batches."
+    help = (
+        "Create realistic demo products (and categories) in bulk: one BulkImportProducts command "
+        "(COPY and set-based statements) per batch, rows generated as they are loaded."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, required=True, help="How many products to create.")
         parser.add_argument("--categories", type=int, default=8, help="How many categories (default 8).")
-        parser.add_argument("--batch-size", type=int, default=500, help="Products per transaction.")
+        parser.add_argument(
+            "--batch-size", type=int, default=100_000, help="Products per command (transaction), default 100,000."
+        )
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
 
     def handle(self, *args, count, categories, batch_size, seed, **options):
@@ -94,18 +100,13 @@ class Command(BaseCommand):
             raise CommandError("--count must be >= 0, --categories and --batch-size >= 1.")
         rng = random.Random(seed)
         started = time.perf_counter()
-        # One log line per command would be 100,000 lines here; the summary below replaces them.
-        logging.getLogger("cqrs_demo.bus").setLevel(logging.WARNING)
         slugs = self._categories(categories)
         # SKUs continue after the highest seeded one, so seeding twice adds products.
         start = Product.objects.filter(sku__startswith="SEED-").count() + 1
         with tqdm(total=count, desc="products", unit=" products", file=sys.stderr, disable=None) as bar:
             for offset in range(0, count, batch_size):
-                size = min(batch_size, count - offset)
-                with transaction.atomic():
-                    for number in range(start + offset, start + offset + size):
-                        bus.dispatch(self._product(rng, number, slugs))
-                bar.update(size)
+                numbers = range(start + offset, start + min(offset + batch_size, count))
+                load(self._rows(rng, numbers, slugs, bar), {"description", "category"})
         elapsed = time.perf_counter() - started
         rate = count / elapsed if elapsed else 0
         self.stdout.write(
@@ -125,13 +126,18 @@ class Command(BaseCommand):
             slugs.append(slug)
         return slugs
 
-    def _product(self, rng, number, slugs):
-        adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
-        return commands.CreateProduct(
-            sku=f"SEED-{number:07d}",
-            name=f"{adjective} {noun}",
-            description=f"{adjective} {noun} for the workshop, model {rng.randint(100, 999)}.",
-            category=rng.choice(slugs),
-            price=Decimal(rng.randint(99, 99999)) / 100,
-            initial_stock=rng.choice((0, 0, 5, 10, 25, 100, 250)),
-        )
+    def _rows(self, rng, numbers, slugs, bar):
+        """Yield the rows of BulkImportProducts for the products ``numbers``, generated as COPY reads them."""
+        for line, number in enumerate(numbers, start=2):
+            adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
+            yield (
+                line,
+                f"SEED-{number:07d}",
+                f"{adjective} {noun}",
+                f"{adjective} {noun} for the workshop, model {rng.randint(100, 999)}.",
+                rng.choice(slugs),
+                None,
+                Decimal(rng.randint(99, 99999)) / 100,
+                rng.choice((0, 0, 5, 10, 25, 100, 250)),
+            )
+            bar.update()

@@ -5,19 +5,22 @@ order (the product row first, then its stock), publishes the events that describ
 happened, and returns what the client is answered with.
 """
 
-from products.write.commands import categories, products, stock
+from products.write.commands import bulk, categories, products, stock
+from products.write.commands.bulk import BulkImportProducts, BulkImportResult
 from products.write.commands.categories import CreateCategory, RenameCategory
 from products.write.commands.common import UNSET
 from products.write.commands.products import ArchiveProduct, CreateProduct, UpdateProductDetails
 from products.write.commands.stock import AdjustStock, SetStock
 
-HANDLERS = {**categories.HANDLERS, **products.HANDLERS, **stock.HANDLERS}
+HANDLERS = {**bulk.HANDLERS, **categories.HANDLERS, **products.HANDLERS, **stock.HANDLERS}
 
 __all__ = [
     "HANDLERS",
     "UNSET",
     "AdjustStock",
     "ArchiveProduct",
+    "BulkImportProducts",
+    "BulkImportResult",
     "CreateCategory",
     "CreateProduct",
     "RenameCategory",

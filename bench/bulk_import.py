@@ -1,0 +1,132 @@
+"""Measure `import_products --bulk`: products/s and peak memory at 100,000 rows and at N.
+
+    .venv/bin/python -m bench.bulk_import [--rows 1000000] [--small 100000]
+
+For each size: a fresh database of its own (bench_bulk_import) on the local PostgreSQL
+(BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432), migrated; a generated CSV
+of that many new products in 20 categories (bench/.data/bulk-<n>.csv); the import run in a
+fresh process, timed, with its peak RSS; then the same file imported again (nothing may
+change). The database is dropped at the end. Writes bench/results/<date>-bulk-import.md.
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import random
+import subprocess
+import sys
+
+from bench import seed
+
+DATABASE = "bench_bulk_import"
+
+_PROBE = """
+import json, resource, sys, time
+import django
+django.setup()
+from django.core.management import call_command
+from products.write.models import EventRecord, Product, StockMovement
+started = time.perf_counter()
+call_command("import_products", sys.argv[1], "--bulk")
+seconds = time.perf_counter() - started
+print(json.dumps({"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                  "seconds": round(seconds, 2), "products": Product.objects.count(),
+                  "events": EventRecord.objects.count(), "movements": StockMovement.objects.count()}))
+"""
+
+
+def _admin(sql):
+    with seed.connect(f"{seed.SERVER_URL}/postgres") as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def write_csv(path, rows):
+    """Write ``rows`` generated products, streamed (tool-shop names, 20 categories, some empty quantities)."""
+    rng = random.Random(rows)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["sku", "name", "description", "category", "category_name", "price", "quantity"])
+        for number in range(1, rows + 1):
+            category = seed.CATEGORIES[number % len(seed.CATEGORIES)]
+            adjective, material, noun = rng.choice(seed.ADJECTIVES), rng.choice(seed.MATERIALS), rng.choice(seed.NOUNS)
+            writer.writerow(
+                [
+                    f"BULK-{number:08d}",
+                    f"{adjective} {material} {noun} {number % 1000}",
+                    f"A {adjective.lower()} {noun} made of {material} for {rng.choice(seed.USES)}.",
+                    category.lower().replace(" ", "-"),
+                    category,
+                    f"{rng.randint(99, 99999) / 100:.2f}",
+                    rng.choice(("", "0", "5", "12", "40", "250")),
+                ]
+            )
+
+
+def _import(path, env):
+    result = subprocess.run(
+        [seed.PYTHON, "-c", _PROBE, str(path)], cwd=seed.ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure(rows):
+    """Import a fresh CSV of ``rows`` products into an empty database, then again; return both runs."""
+    path = seed.ROOT / "bench" / ".data" / f"bulk-{rows}.csv"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        write_csv(path, rows)
+    _admin(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    _admin(f'CREATE DATABASE "{DATABASE}"')
+    env = {**seed.service_env(rows), "DATABASE_URL": f"{seed.SERVER_URL}/{DATABASE}"}
+    try:
+        subprocess.run([seed.PYTHON, "manage.py", "migrate", "-v0"], cwd=seed.ROOT, env=env, check=True)
+        first = _import(path, env)
+        again = _import(path, env)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    if first["products"] != rows or again["events"] != first["events"] or again["movements"] != first["movements"]:
+        raise SystemExit(f"unexpected counts: {first} then {again}")
+    return {"rows": rows, "first": first, "again": again, "rate": rows / first["seconds"]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000, help="the size the peak memory is compared with")
+    options = parser.parse_args(argv)
+    load_before = os.getloadavg()
+    results = [measure(size) for size in sorted({options.small, options.rows})]
+    load_after = os.getloadavg()
+    small, large = results[0], results[-1]
+    now = datetime.datetime.now(datetime.UTC)
+    server = seed.scalar(f"{seed.SERVER_URL}/postgres", "SHOW server_version")
+    lines = [
+        f"# import_products --bulk, {now:%Y-%m-%d %H:%M} UTC\n",
+        f"Machine: {os.cpu_count()} cores, shared with other work; PostgreSQL {server} on 127.0.0.1.",
+        f"Load average (1, 5, 15 min): {' / '.join(f'{v:.2f}' for v in load_before)} before,"
+        f" {' / '.join(f'{v:.2f}' for v in load_after)} after.\n",
+        "| rows | seconds | products/s | peak RSS MiB | again: seconds (nothing changes) | events | ledger rows |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r['rows']:,} | {r['first']['seconds']} | {r['rate']:,.0f} | {r['first']['peak_rss_mib']} |"
+            f" {r['again']['seconds']} | {r['first']['events']:,} | {r['first']['movements']:,} |"
+            for r in results
+        ),
+        "",
+        f"Peak RSS at {large['rows']:,} vs {small['rows']:,}: "
+        f"{large['first']['peak_rss_mib'] / small['first']['peak_rss_mib']:.2f}x (the file is streamed into COPY).",
+        "Targets: >= 10,000 products/s at 1,000,000 rows; peak memory flat in the row count.",
+        "Each run: a fresh empty database, migrated; one process per import; every row a new product with",
+        "a category (20, created by the import), its stock, an opening ledger row, a ProductCreated event",
+        "and its read rows. The second import of the same file must write nothing.",
+    ]
+    path = seed.ROOT / "bench" / "results" / f"{now:%Y-%m-%d}-bulk-import.md"
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

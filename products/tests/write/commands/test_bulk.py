@@ -1,0 +1,224 @@
+"""BulkImportProducts: the same writes, events and read rows as the row-by-row path, set-based."""
+
+import dataclasses
+import datetime
+import io
+import types
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from cqrs_demo.bus import bus
+from products import events
+from products.management.bulk_import import import_products_bulk
+from products.management.csv_format import import_products
+from products.read import worker
+from products.read.models import ProductView
+from products.read.rebuild import differences
+from products.write import commands
+from products.write.commands import bulk as bulk_module
+from products.write.event_log import payload_of
+from products.write.models import EventRecord, Product, StockMovement
+
+pytestmark = pytest.mark.django_db
+SPLIT = settings.CQRS_MODE == "split"
+row_by_row_only = pytest.mark.skipif(SPLIT, reason="rolls back a savepoint the split-mode read store is not part of")
+
+FILE = """sku,name,description,category,category_name,price,quantity
+ht-001,Claw hammer,16 oz,hand-tools,,12.50,40
+HT-002,Same,desc,hand-tools,,5.00,7
+HT-003,Stock only,,,,2.00,9
+PT-100,Cordless drill,18 V,power-tools,Power tools,89.90,8
+PT-101,Impact driver,,power-tools,,99.00,
+GN-001,Work gloves,,,,4.99,
+GONE-1,Back again,,,,1.00,1
+XX-1,Nowhere,,nowhere,,1.00,
+XX-2,Too early,,later,,1.00,
+XX-3,Names it,,later,Later,1.00,2
+bad sku,Bad,,,,1.00,
+"""
+_VOLATILE = {"id", "product_id", "movement_id", "created_at", "updated_at"}
+
+
+@pytest.fixture
+def existing(make_product, archived_product):
+    """The products and category FILE refers to before it is imported."""
+    bus.dispatch(commands.CreateCategory(slug="hand-tools", name="Hand tools"))
+    make_product(sku="HT-001", name="Old hammer", price=Decimal("10.00"), initial_stock=3, category="hand-tools")
+    make_product(
+        sku="HT-002", name="Same", description="desc", category="hand-tools", price=Decimal(5), initial_stock=7
+    )
+    make_product(sku="HT-003", name="Stock only", price=Decimal(2), initial_stock=1)
+
+
+def _normalized(value):
+    if isinstance(value, dict):
+        return {key: "*" if key in _VOLATILE else _normalized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normalized(item) for item in value]
+    return value
+
+
+def write_state(after_event_id):
+    """Return the write tables and the events after ``after_event_id``, keyed by SKU, ids and times left out."""
+    products = {
+        p["sku"]: p
+        for p in Product.objects.values(
+            "sku", "name", "description", "category__slug", "price", "stock__quantity", "version", "is_archived"
+        )
+    }
+    ledger = {}
+    for sku, delta, after, reason in StockMovement.objects.order_by("id").values_list(
+        "product__sku", "delta", "quantity_after", "reason"
+    ):
+        ledger.setdefault(sku, []).append((delta, after, reason))
+    skus = dict(Product.objects.values_list("id", "sku"))
+    logged = {}
+    for record in EventRecord.objects.filter(id__gt=after_event_id).order_by("id"):
+        key = skus.get(record.product_id, record.payload.get("slug"))
+        logged.setdefault(key, []).append((record.type, _normalized(record.payload)))
+    return products, ledger, logged
+
+
+def ledger_mismatches():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.product_id FROM products_stocklevel s"
+            " JOIN (SELECT product_id, sum(delta) AS total FROM products_stockmovement GROUP BY product_id) m"
+            " USING (product_id) WHERE m.total <> s.quantity"
+        )
+        return cursor.fetchall()
+
+
+def rows(count, prefix="B", quantity=5, category=None, category_name=None):
+    for number in range(count):
+        yield (number + 2, f"{prefix}-{number}", f"Product {number}", "", category, category_name, "1.50", quantity)
+
+
+def last_event_id():
+    return EventRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+@row_by_row_only
+def test_bulk_writes_what_the_row_by_row_import_writes(existing):
+    mark = last_event_id()
+    with transaction.atomic():
+        expected_report = import_products(io.StringIO(FILE))
+        expected = write_state(mark)
+        transaction.set_rollback(True)
+    report = import_products_bulk(io.StringIO(FILE))
+    assert write_state(mark) == expected
+    assert report == expected_report
+    assert (report.created, report.updated, report.unchanged) == (4, 2, 1)
+    assert differences() == []
+    assert ledger_mismatches() == []
+
+
+def test_event_payloads_are_what_the_event_log_renders(existing, monkeypatch):
+    # A whole second: orjson leaves out the fraction then, and so must the SQL.
+    now = datetime.datetime(2026, 12, 1, 9, 30, tzinfo=datetime.UTC)
+    monkeypatch.setattr(bulk_module, "timezone", types.SimpleNamespace(now=lambda: now))
+    mark = last_event_id()
+    source = (row for row in rows(3, category="new-cat", category_name="New"))
+    updates = [(10, "HT-003", "Stock only", "", None, None, "2.00", 4)]  # stock only: one event
+    bus.dispatch(commands.BulkImportProducts(rows=[*source, *updates]))
+    records = list(EventRecord.objects.filter(id__gt=mark).order_by("id"))
+    assert [r.type for r in records] == [
+        "CategoryCreated",
+        "StockSet",
+        "ProductCreated",
+        "ProductCreated",
+        "ProductCreated",
+    ]
+    for record in records:
+        event_type = events.by_name(record.type)
+        event = event_type(**{f.name: record.payload[f.name] for f in dataclasses.fields(event_type)})
+        assert record.payload == payload_of(event)
+    assert records[-1].payload["product"]["created_at"] == "2026-12-01T09:30:00Z"
+    assert differences() == []
+
+
+def test_loading_the_same_rows_again_changes_nothing(existing):
+    bus.dispatch(commands.BulkImportProducts(rows=rows(50)))
+    before = (last_event_id(), StockMovement.objects.count(), sorted(Product.objects.values_list("sku", "version")))
+    result = bus.dispatch(commands.BulkImportProducts(rows=rows(50)))
+    after = (last_event_id(), StockMovement.objects.count(), sorted(Product.objects.values_list("sku", "version")))
+    assert after == before
+    assert (result.created, result.updated, result.unchanged, result.errors) == (0, 0, 50, [])
+
+
+def test_existing_skus_are_updated_regardless_of_case_and_absent_columns_left_alone(existing):
+    hammer = Product.objects.get(sku="HT-001")
+    result = bus.dispatch(
+        commands.BulkImportProducts(
+            rows=[(2, "ht-001", "Claw hammer XL", None, None, None, "13.00", 35)], columns=frozenset()
+        )
+    )
+    assert (result.created, result.updated) == (0, 1)
+    row = ProductView.objects.get(id=hammer.id)
+    assert (row.sku, row.name, str(row.price), row.quantity, row.category_slug) == (
+        "HT-001",
+        "Claw hammer XL",
+        "13.00",
+        35,
+        "hand-tools",
+    )
+    assert row.version == hammer.version + 2  # details, then stock: as the two commands would
+    last = StockMovement.objects.filter(product_id=hammer.id).latest("id")
+    assert (last.delta, last.quantity_after, last.reason) == (32, 35, "import")
+    types_logged = list(EventRecord.objects.filter(product_id=hammer.id).order_by("id").values_list("type", flat=True))
+    assert types_logged[-2:] == ["ProductDetailsUpdated", "StockSet"]
+    assert differences() == []
+    assert ledger_mismatches() == []
+
+
+def test_a_sku_repeated_in_the_rows_is_applied_once_with_its_last_values():
+    result = bus.dispatch(
+        commands.BulkImportProducts(
+            rows=[
+                (2, "Dup-1", "First", "", None, None, "1.00", 4),
+                (3, "DUP-1", "Second", "", None, None, "2.00", None),
+                (4, "dup-1", "Third", "", None, None, "3.00", None),
+            ]
+        )
+    )
+    assert (result.created, result.updated, result.unchanged) == (1, 0, 0)
+    product = Product.objects.get()
+    assert (product.sku, product.name, product.price, product.stock.quantity) == ("Dup-1", "Third", 3, 4)
+    assert differences() == []
+
+
+@pytest.mark.manual_projection  # in split mode, the worker's reads of the log are not the command's
+def test_the_number_of_statements_does_not_grow_with_the_rows(django_assert_max_num_queries):
+    with CaptureQueriesContext(connection) as small:
+        bus.dispatch(commands.BulkImportProducts(rows=rows(10, "S", category="c", category_name="C")))
+    with CaptureQueriesContext(connection) as large, django_assert_max_num_queries(30, connection=connection):
+        bus.dispatch(commands.BulkImportProducts(rows=rows(1000, "L", category="c", category_name="C")))
+    assert len(large) == len(small)
+    assert Product.objects.count() == 1010
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.skipif(
+    not SPLIT, reason="split mode only: CQRS_TEST_SPLIT=1 scripts/test products/tests/write/commands/test_bulk.py"
+)
+@pytest.mark.manual_projection
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_split_mode_the_worker_applies_a_bulk_import():
+    bus.dispatch(commands.BulkImportProducts(rows=rows(40, "SPLIT", category="split", category_name="Split")))
+    assert not ProductView.objects.filter(sku__startswith="SPLIT-").exists()
+    worker.run()
+    assert ProductView.objects.filter(sku__startswith="SPLIT-").count() == 40
+    assert differences() == []
+    changed = [
+        (2, "split-0", "Renamed", "", "split", None, "9.00", 1),
+        (3, "SPLIT-1", "Product 1", "", "split", None, "1.50", 0),
+    ]
+    bus.dispatch(commands.BulkImportProducts(rows=changed))
+    worker.run()
+    assert ProductView.objects.get(sku="SPLIT-0").name == "Renamed"
+    assert ProductView.objects.get(sku="SPLIT-1").quantity == 0
+    assert differences() == []

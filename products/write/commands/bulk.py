@@ -1,0 +1,124 @@
+"""Bulk loading: upsert many products by SKU in one command, with COPY and set-based statements.
+
+``BulkImportProducts`` does what importing the rows one by one through ``CreateProduct``,
+``UpdateProductDetails``, ``SetStock`` and ``CreateCategory`` does, in the one transaction
+the bus opens, in a number of statements that does not grow with the rows: the rows are
+streamed into a TEMP staging table with ``COPY``, then every step (checks, categories,
+products, stock, ledger, event log, read rows) is one statement over all of them
+(``bulk_sql``). Rows the domain refuses (an archived SKU, an unknown category) are returned
+by line and skipped. Unchanged products get no write, no event and no ledger row, so
+loading the same rows twice changes nothing.
+
+Each product gets the events the row-by-row path appends, with the same payloads: one
+``ProductCreated``, or a ``ProductDetailsUpdated`` and/or a ``StockSet``. A SKU repeated in
+the rows is applied once, with its last row's values (the row-by-row path applies each row
+in turn and ends in the same state, with an event per row).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+
+import orjson
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.utils import timezone
+
+from cqrs_demo.bus import Command
+from cqrs_demo.routers import read_store_alias
+from products.errors import ArchivedSkuError, UnknownCategoryError
+from products.read.projector import project
+from products.write.commands import bulk_sql
+
+_CHUNK_ROWS = 5000
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@dataclass(frozen=True)
+class BulkImportProducts(Command):
+    """Create or update products by SKU (case-insensitively) from validated rows.
+
+    ``rows`` yields ``(line, sku, name, description, category, category_name, price,
+    quantity)`` tuples whose cells already follow the API's rules (see
+    ``products.management.csv_format``); it is consumed once, as it streams into COPY.
+    ``columns`` names the optional columns the rows carry ("description", "category"): an
+    absent one leaves existing products' value alone. A ``None`` quantity leaves the stock alone.
+    """
+
+    rows: Iterable = field(compare=False)
+    columns: frozenset = frozenset({"description", "category"})
+
+
+@dataclass
+class BulkImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list = field(default_factory=list)  # (line, DomainError), by line
+
+
+def _copy_value(value):
+    if value is None:
+        return "\\N"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+class _CopyStream:
+    """A file-like view of ``rows`` in COPY's text format, read a chunk of rows at a time."""
+
+    def __init__(self, rows):
+        self._rows = iter(rows)
+
+    def read(self, size=-1):
+        chunk = islice(self._rows, _CHUNK_ROWS)
+        return "".join("\t".join(map(_copy_value, row)) + "\n" for row in chunk)
+
+    readline = read
+
+
+def _refusal(kind, sku, category):
+    if kind == "archived":
+        return ArchivedSkuError(sku)
+    return UnknownCategoryError(f"Category {category!r} does not exist.")
+
+
+def bulk_import_products(command):
+    """Load the rows; return the counts of products created, updated, unchanged, and the refused rows."""
+    now = timezone.now()
+    params = {
+        "now": now,
+        "now_iso": orjson.loads(orjson.dumps(now, option=orjson.OPT_UTC_Z)),
+        "has_description": "description" in command.columns,
+        "has_category": "category" in command.columns,
+    }
+    steps = [
+        *bulk_sql.CATEGORIES_SQL,
+        bulk_sql.CATEGORY_EVENTS_SQL,
+        *bulk_sql.ITEMS_SQL,
+        # Details before stock, as the row-by-row path orders them: each event's payload is
+        # the state it left, so a product changed in both gets version + 1, then + 2.
+        bulk_sql.UPDATE_DETAILS_SQL,
+        bulk_sql.DETAILS_EVENTS_SQL,
+        bulk_sql.LOCK_STOCK_CHANGES_SQL,
+        bulk_sql.SET_STOCK_SQL,
+        bulk_sql.STOCK_EVENTS_SQL,
+        *bulk_sql.CREATE_SQL,
+        bulk_sql.CREATED_EVENTS_SQL,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(bulk_sql.STAGE)
+        cursor.copy_expert(bulk_sql.COPY, _CopyStream(command.rows))
+        cursor.execute(bulk_sql.ANALYZE_ROWS)
+        for statement in steps:
+            cursor.execute(statement, params)
+        cursor.execute(bulk_sql.ERRORS_SQL)
+        errors = [(line, _refusal(kind, sku, category)) for line, kind, sku, category in cursor.fetchall()]
+        cursor.execute(bulk_sql.COUNTS_SQL)
+        created, updated, unchanged = cursor.fetchone()
+    # In split mode the projector worker applies the events appended above instead.
+    if read_store_alias() == DEFAULT_DB_ALIAS:
+        for table, where in bulk_sql.PROJECTED.items():
+            project(table, where)
+    return BulkImportResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
+
+
+HANDLERS = {BulkImportProducts: bulk_import_products}

@@ -1,0 +1,222 @@
+"""The set-based SQL of ``BulkImportProducts``: staging, checks, writes, event payloads.
+
+The rows are copied into the TEMP table ``bulk_row``; every later step is one statement
+over all rows. Payloads are built in SQL with the shapes ``products.read.tables`` defines
+(the same ones ``event_log.payload_of`` renders from ``representation``), timestamps as
+ISO 8601 UTC with a ``Z`` and microseconds only when there are some, as orjson writes them.
+Statement parameters: ``now`` (the one timestamp of the import) and ``now_iso`` (it as the
+payloads show it), ``has_description`` and
+``has_category`` (whether the file has those columns; absent ones are left alone).
+"""
+
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
+
+STAGED_COLUMNS = ("line", "sku", "name", "description", "category", "category_name", "price", "quantity")
+_TIMESTAMP_COLUMNS = {"created_at", "updated_at"}
+
+STAGE = """
+    DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_category, pg_temp.bulk_item,
+                         pg_temp.bulk_product, pg_temp.bulk_movement;
+    CREATE TEMP TABLE bulk_row (
+        line integer, sku text, name text, description text, category text, category_name text,
+        price numeric(10, 2), quantity integer
+    ) ON COMMIT DROP;
+    CREATE TEMP TABLE bulk_movement (id bigint, product_id uuid, opening boolean) ON COMMIT DROP;
+    SET LOCAL work_mem = '64MB';
+    SET LOCAL jit = off;
+"""
+COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
+
+
+def _iso(value):
+    # Most timestamps of an import are its own ``now``, rendered once in Python (``now_iso``).
+    return (
+        f"CASE WHEN {value} = %(now)s THEN %(now_iso)s ELSE"
+        f" to_char({value} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || CASE WHEN date_trunc('second', {value}) = {value} THEN ''"
+        f" ELSE to_char({value} AT TIME ZONE 'UTC', '.US') END || 'Z' END"
+    )
+
+
+def json_of(table, alias):
+    """Return a jsonb expression of the API shape of ``table``'s row ``alias`` (a SELECT of expected_sql)."""
+    pairs = []
+    for column in table.columns:
+        if column.api is None:
+            continue
+        value = f"{alias}.{column.name}"
+        value = _iso(value) if column.name in _TIMESTAMP_COLUMNS else column.render.format(value)
+        pairs.append(f"'{column.api}', {value}")
+    return f"jsonb_build_object({', '.join(pairs)})"
+
+
+# Categories the rows name: those that exist (available from line 0), then the ones this
+# import creates, each from the first row that gives it a name (and whose SKU is not archived),
+# available from that row on: as the row-by-row import creates them.
+CATEGORIES_SQL = [
+    """CREATE TEMP TABLE bulk_category ON COMMIT DROP AS
+       SELECT c.id, c.slug, 0 AS line FROM products_category c
+        WHERE c.slug IN (SELECT category FROM pg_temp.bulk_row)""",
+    """WITH creators AS (
+           SELECT DISTINCT ON (r.category) r.category AS slug, r.category_name AS name, r.line
+             FROM pg_temp.bulk_row r
+            WHERE %(has_category)s AND r.category IS NOT NULL AND r.category_name <> ''
+              AND r.category NOT IN (SELECT slug FROM pg_temp.bulk_category)
+              AND lower(r.sku) NOT IN (SELECT lower(sku) FROM products_product WHERE is_archived)
+            ORDER BY r.category, r.line
+       ), created AS (
+           INSERT INTO products_category (slug, name, created_at, updated_at)
+           SELECT slug, name, %(now)s, %(now)s FROM creators ORDER BY line
+           RETURNING id, slug
+       )
+       INSERT INTO pg_temp.bulk_category (id, slug, line)
+       SELECT created.id, created.slug, creators.line FROM created JOIN creators USING (slug)""",
+]
+
+_NEW_CATEGORIES = "c.id IN (SELECT id FROM pg_temp.bulk_category WHERE line > 0)"
+CATEGORY_EVENTS_SQL = f"""
+    INSERT INTO products_event (type, product_id, payload, created_at)
+    SELECT 'CategoryCreated', NULL, jsonb_build_object('slug', e.slug, 'category', {json_of(CATEGORIES, "e")}), %(now)s
+      FROM ({CATEGORIES.expected_sql(_NEW_CATEGORIES)}) e JOIN pg_temp.bulk_category b ON b.slug = e.slug
+     ORDER BY b.line
+"""
+
+# Each row checked as the row-by-row import checks it: its SKU must not be archived, and its
+# category must exist by its line. ``key`` (the SKU regardless of case) sorts in "C" order: fast.
+ITEMS_SQL = [
+    """CREATE TEMP TABLE bulk_item ON COMMIT DROP AS
+       SELECT r.*, lower(r.sku) COLLATE "C" AS key, p.id AS existing_id, b.id AS category_id,
+              CASE WHEN p.is_archived THEN 'archived'
+                   WHEN %(has_category)s AND r.category IS NOT NULL AND (b.id IS NULL OR b.line > r.line)
+                   THEN 'category' END AS error
+         FROM pg_temp.bulk_row r
+         LEFT JOIN products_product p ON lower(p.sku) = lower(r.sku)
+         LEFT JOIN pg_temp.bulk_category b ON b.slug = r.category""",
+    # One product per SKU: the last good row's values, the first good row's spelling of the
+    # SKU, and the last quantity given (an empty one leaves the stock as the rows before left it).
+    """CREATE TEMP TABLE bulk_product ON COMMIT DROP AS
+       SELECT DISTINCT ON (key) key, line, sku, name, description, category_id, price, quantity, existing_id,
+              coalesce(existing_id, gen_random_uuid()) AS product_id,
+              false AS details_changed, false AS stock_changed
+         FROM pg_temp.bulk_item WHERE error IS NULL ORDER BY key, line DESC""",
+    """UPDATE pg_temp.bulk_product b SET sku = d.sku, quantity = coalesce(b.quantity, d.quantity)
+         FROM (SELECT key, (array_agg(sku ORDER BY line))[1] AS sku,
+                      (array_agg(quantity ORDER BY line DESC) FILTER (WHERE quantity IS NOT NULL))[1] AS quantity
+                 FROM pg_temp.bulk_item
+                WHERE error IS NULL AND key IN (
+                      SELECT key FROM pg_temp.bulk_item WHERE error IS NULL GROUP BY key HAVING count(*) > 1)
+                GROUP BY key) d
+        WHERE d.key = b.key""",
+    "ANALYZE pg_temp.bulk_product",
+]
+ERRORS_SQL = "SELECT line, error, sku, category FROM pg_temp.bulk_item WHERE error IS NOT NULL ORDER BY line"
+
+# Existing products whose details differ: version + 1 (which locks the row, as every writer
+# does first), as UpdateProductDetails does.
+UPDATE_DETAILS_SQL = """
+    WITH changed AS (
+        UPDATE products_product p
+           SET name = b.name, price = b.price,
+               description = CASE WHEN %(has_description)s THEN b.description ELSE p.description END,
+               category_id = CASE WHEN %(has_category)s THEN b.category_id ELSE p.category_id END,
+               version = p.version + 1, updated_at = %(now)s
+          FROM pg_temp.bulk_product b
+         WHERE p.id = b.existing_id
+           AND (p.name <> b.name OR p.price <> b.price
+                OR (%(has_description)s AND p.description <> b.description)
+                OR (%(has_category)s AND p.category_id IS DISTINCT FROM b.category_id))
+        RETURNING p.id
+    )
+    UPDATE pg_temp.bulk_product b SET details_changed = true FROM changed WHERE b.product_id = changed.id
+"""
+
+# Existing products whose quantity differs: lock them (version + 1) first, then set the stock
+# from the quantity as it is under that lock, with one "import" ledger row each (SetStock).
+LOCK_STOCK_CHANGES_SQL = """
+    WITH changed AS (
+        UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s
+          FROM pg_temp.bulk_product b JOIN products_stocklevel s ON s.product_id = b.existing_id
+         WHERE p.id = b.existing_id AND b.quantity <> s.quantity
+        RETURNING p.id
+    )
+    UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
+"""
+SET_STOCK_SQL = """
+    WITH current AS (
+        SELECT b.product_id, b.line, b.quantity, s.quantity AS before
+          FROM pg_temp.bulk_product b JOIN products_stocklevel s ON s.product_id = b.product_id
+         WHERE b.stock_changed
+    ), stock AS (
+        UPDATE products_stocklevel s SET quantity = c.quantity FROM current c WHERE s.product_id = c.product_id
+    ), movement AS (
+        INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
+        SELECT product_id, quantity - before, quantity, 'import', %(now)s, NULL FROM current ORDER BY line
+        RETURNING id, product_id
+    )
+    INSERT INTO pg_temp.bulk_movement (id, product_id, opening) SELECT id, product_id, false FROM movement
+"""
+
+# New products, their stock and opening ledger rows, as CreateProduct writes them.
+CREATE_SQL = [
+    """INSERT INTO products_product
+              (id, sku, name, description, category_id, price, version, is_archived, created_at, updated_at)
+       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 1, false, %(now)s, %(now)s
+         FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line""",
+    """INSERT INTO products_stocklevel (product_id, quantity)
+       SELECT product_id, coalesce(quantity, 0) FROM pg_temp.bulk_product WHERE existing_id IS NULL""",
+    """WITH movement AS (
+           INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
+           SELECT product_id, coalesce(quantity, 0), coalesce(quantity, 0), 'initial stock', %(now)s, NULL
+             FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line
+           RETURNING id, product_id
+       )
+       INSERT INTO pg_temp.bulk_movement (id, product_id, opening) SELECT id, product_id, true FROM movement""",
+]
+
+
+def _product_events(event_type, which, fields="", movements=""):
+    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``."""
+    join = ""
+    if movements:
+        join = f"JOIN ({MOVEMENTS.expected_sql(movements)}) m ON m.product_id = e.id"
+    return f"""
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT '{event_type}', e.id,
+               jsonb_build_object('product_id', e.id::text, 'product', {json_of(PRODUCTS, "e")}{fields}), %(now)s
+          FROM ({PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")}) e
+          JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
+         ORDER BY b.line
+    """
+
+
+DETAILS_EVENTS_SQL = _product_events("ProductDetailsUpdated", "details_changed")
+STOCK_EVENTS_SQL = _product_events(
+    "StockSet",
+    "stock_changed",
+    fields=(
+        f", 'movement_id', m.id, 'delta', m.delta, 'quantity', m.quantity_after, 'movement', {json_of(MOVEMENTS, 'm')}"
+    ),
+    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE NOT opening)",
+)
+CREATED_EVENTS_SQL = _product_events(
+    "ProductCreated",
+    "existing_id IS NULL",
+    fields=f", 'movements', jsonb_build_array({json_of(MOVEMENTS, 'm')})",
+    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE opening)",
+)
+
+COUNTS_SQL = """
+    SELECT count(*) FILTER (WHERE existing_id IS NULL),
+           count(*) FILTER (WHERE details_changed OR stock_changed),
+           count(*) FILTER (WHERE existing_id IS NOT NULL AND NOT details_changed AND NOT stock_changed)
+      FROM pg_temp.bulk_product
+"""
+
+# What the same-transaction projector refreshes (single-database mode): the touched rows only.
+PROJECTED = {
+    CATEGORIES: _NEW_CATEGORIES,
+    PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR stock_changed"
+    " OR existing_id IS NULL)",
+    MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
+}
