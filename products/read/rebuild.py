@@ -1,17 +1,32 @@
-"""Rebuild the read tables from the write tables, compare them with it, repair them.
+"""Rebuild the read tables by swap; compare them with the write tables, repair them.
 
-In split mode the write side is read from ``default`` and the read tables written in the
-read database, so rows are copied across (``projector.project``) and compared by key.
+``rebuild_all`` fills fresh, unindexed copies of the read tables, gives them the live
+tables' indexes, analyzes them and swaps them in (``products.read.swap``): readers keep the
+old rows and wait only for the swap. In single-database mode each copy is one
+``INSERT … SELECT``, and writers (the same-transaction projector) wait for the rebuild, so
+no write falls between the copy and the swap. In split mode the write side is read in one
+REPEATABLE READ snapshot and streamed across in pages; the worker goes on writing the old
+tables, and its position is set back to the snapshot in the swap's transaction, so it
+applies to the new tables exactly the events they do not include yet.
+
+In split mode rows are compared by key across the two databases.
 """
 
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
+from products.read import swap
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import execute, project
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, READ_TABLES
+
+CHUNK = 2000  # rows per page copied across, per round trip of a comparison
+MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of a rebuild
+FILL_STEPS = ((CATEGORIES, "categories"), (PRODUCTS, "products"), (MOVEMENTS, "stock movements"))
+UNITS = {"indexes": "indexes", "analyze": "tables", "swap": "lock attempt(s)"}  # what each step counts (else rows)
 
 
 def clear():
@@ -19,46 +34,79 @@ def clear():
     return sum(execute(f"DELETE FROM {table.name}") for table in READ_TABLES)
 
 
-def rebuild(progress=None):
-    """Recompute every read table from the write tables; the caller provides the transaction.
-
-    Rows are deleted rather than truncated: TRUNCATE would lock readers out, while DELETE
-    lets concurrent reads keep seeing the old rows until the rebuild commits.
-    """
-    steps = [
-        ("clear read tables", clear),
-        ("categories", lambda: project(CATEGORIES)),
-        ("products", lambda: project(PRODUCTS)),
-        ("stock movements", lambda: project(MOVEMENTS)),
-    ]
-    counts = {}
-    for index, (label, step) in enumerate(steps, start=1):
-        result = step()
-        counts[label] = result
-        if progress:
-            progress(index, len(steps), label, result)
-    return counts
+# The split-mode worker's position: the last event of the snapshot the rebuild copies,
+# stored in the read database's transaction of the swap.
 
 
-def rebuild_all(progress=None):
-    """Rebuild every read table in its own transaction(s); return the row counts.
+def _snapshot_last_event_id():
+    """Start the write side's REPEATABLE READ snapshot; return the last event it includes."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT coalesce(max(id), 0) FROM products_event")
+        (last_event_id,) = cursor.fetchone()
+    return last_event_id
 
-    In split mode the write side is read in one REPEATABLE READ snapshot, and the projector
-    worker's position is set to the last event in that snapshot, so it goes on with
-    exactly the events the rebuilt rows do not include yet.
+
+def _set_worker_position(read, last_event_id):
+    # Before the tables are locked: the worker locks this row first, then the tables.
+    ProjectorPosition.objects.using(read).update_or_create(
+        name=PROJECTOR_POSITION, defaults={"last_event_id": last_event_id}
+    )
+
+
+def _fill(table, cursor):
+    """Create the unindexed copy of ``table`` and fill it from the write tables; return the row count."""
+    insert = f"INSERT INTO {swap.create(cursor, table.name)} ({', '.join(table.column_names)}) "
+    if read_store_alias() == DEFAULT_DB_ALIAS:
+        cursor.execute(insert + table.expected_sql())
+        return cursor.rowcount
+    copied = 0
+    with connections[DEFAULT_DB_ALIAS].chunked_cursor() as source:
+        source.execute(table.expected_sql())
+        while rows := source.fetchmany(CHUNK):
+            execute_values(cursor.cursor, insert + "VALUES %s", rows, page_size=CHUNK)
+            copied += len(rows)
+    return copied
+
+
+def rebuild_all(progress=None, lock_attempts=None):
+    """Recompute every read table from the write tables into new tables and swap them in.
+
+    Returns the row counts by step. ``progress(step, total, label, result)`` is called after
+    each step, the last ("swap") while the swap's locks are still held. ``lock_attempts``
+    bounds the tries to lock the live tables (default: until the long readers are gone).
     """
     read = read_store_alias()
-    with transaction.atomic(), transaction.atomic(using=read):
-        if read == DEFAULT_DB_ALIAS:
-            return rebuild(progress)
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor.execute("SELECT coalesce(max(id), 0) FROM products_event")
-            (last_event_id,) = cursor.fetchone()
-        counts = rebuild(progress)
-        ProjectorPosition.objects.using(read).update_or_create(
-            name=PROJECTOR_POSITION, defaults={"last_event_id": last_event_id}
-        )
+    split = read != DEFAULT_DB_ALIAS
+    live = [table.name for table in READ_TABLES]
+    indexes = {}
+    with transaction.atomic(), transaction.atomic(using=read), connections[read].cursor() as cursor:
+        last_event_id = _snapshot_last_event_id() if split else None
+        if not split:  # the projector writes in the commands' transactions: they wait for the copy
+            cursor.execute(f"LOCK TABLE {', '.join(live)} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [MAINTENANCE_WORK_MEM])
+
+        def add_indexes():
+            indexes.update({name: swap.add_indexes(cursor, name) for name in live})
+            return sum(map(len, indexes.values()))
+
+        def analyze():
+            for name in live:
+                cursor.execute(f"ANALYZE {swap.shadow(name)}")
+            return len(live)
+
+        def swap_in():
+            if split:
+                _set_worker_position(read, last_event_id)
+            return swap.swap(cursor, indexes, read, lock_attempts)
+
+        steps = [(label, lambda table=table: _fill(table, cursor)) for table, label in FILL_STEPS]
+        steps += [("indexes", add_indexes), ("analyze", analyze), ("swap", swap_in)]
+        counts = {}
+        for number, (label, step) in enumerate(steps, start=1):
+            counts[label] = step()
+            if progress:
+                progress(number, len(steps), label, counts[label])
         return counts
 
 
