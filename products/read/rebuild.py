@@ -9,7 +9,9 @@ REPEATABLE READ snapshot and streamed across in pages; the worker goes on writin
 tables, and its position is set back to the snapshot in the swap's transaction, so it
 applies to the new tables exactly the events they do not include yet.
 
-In split mode rows are compared by key across the two databases.
+``iter_differences`` compares in ordered chunks through server-side cursors, so memory
+stays flat in the row count: one FULL JOIN in SQL with one database, a merge join of two
+key-ordered streams with two.
 """
 
 from dataclasses import dataclass
@@ -137,7 +139,15 @@ def _compare(table, pairs):
                 yield Difference(table.name, str(want[0]), "wrong", wrong)
 
 
-def _pairs_in_sql(table):
+def _stream(alias, sql, chunk_size):
+    """Yield the rows of ``sql`` from a server-side cursor, ``chunk_size`` per round trip."""
+    with connections[alias].chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows
+
+
+def _pairs_in_sql(table, chunk_size):
     # Key first in every column list, so row[0] is the key on both sides.
     expected = ", ".join(f"e.{column}" for column in table.column_names)
     actual = ", ".join(f"r.{column}" for column in table.column_names)
@@ -148,30 +158,80 @@ def _pairs_in_sql(table):
         f" ORDER BY coalesce(e.{table.key}, r.{table.key})"
     )
     width = len(table.column_names)
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(sql)
-        for row in cursor.fetchall():
-            want, have = row[:width], row[width:]
-            yield (None if want[0] is None else want), (None if have[0] is None else have)
+    for row in _stream(DEFAULT_DB_ALIAS, sql, chunk_size):
+        want, have = row[:width], row[width:]
+        yield (None if want[0] is None else want), (None if have[0] is None else have)
 
 
-def _pairs_across_databases(table):
-    # Two databases cannot be joined: fetch both sides and match them by key.
-    columns = ", ".join(table.column_names)
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM ({table.expected_sql()}) e")
-        expected = {row[0]: row for row in cursor.fetchall()}
-    with connections[read_store_alias()].cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {table.name}")
-        actual = {row[0]: row for row in cursor.fetchall()}
-    for key in sorted(expected.keys() | actual.keys(), key=str):
-        yield expected.get(key), actual.get(key)
+def _key_order(table, read):
+    """Return the ORDER BY of ``table``'s key that both databases and Python agree on."""
+    with connections[read].cursor() as cursor:
+        cursor.execute(
+            "SELECT t.typcategory FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+            " WHERE a.attrelid = %s::regclass AND a.attname = %s",
+            [table.name, table.key],
+        )
+        (category,) = cursor.fetchone()
+    # Text in byte order ("C"), which is Python's order of str; uuid and integers sort alike anyway.
+    return f'{table.key} COLLATE "C"' if category == "S" else table.key
 
 
-def differences():
-    """Compare every read table with what the write tables imply; return the differences."""
+def _pairs_across_databases(table, chunk_size):
+    # Two databases cannot be joined: merge two streams ordered by key, like a sorted merge.
+    read = read_store_alias()
+    order, columns = _key_order(table, read), ", ".join(table.column_names)
+    expected_sql = f"SELECT {columns} FROM ({table.expected_sql()}) e ORDER BY {order}"
+    expected = _stream(DEFAULT_DB_ALIAS, expected_sql, chunk_size)
+    actual = _stream(read, f"SELECT {columns} FROM {table.name} ORDER BY {order}", chunk_size)
+    want, have = next(expected, None), next(actual, None)
+    while want is not None or have is not None:
+        if have is None or (want is not None and want[0] < have[0]):
+            yield want, None
+            want = next(expected, None)
+        elif want is None or have[0] < want[0]:
+            yield None, have
+            have = next(actual, None)
+        else:
+            yield want, have
+            want, have = next(expected, None), next(actual, None)
+
+
+def iter_differences(chunk_size=CHUNK):
+    """Yield every difference between the read tables and the write tables, table by table, in key order.
+
+    Run it inside a transaction of both databases: the server-side cursors then read
+    ``chunk_size`` rows at a time (outside one, Django declares them WITH HOLD, which makes
+    the server materialize each result first).
+    """
     pairs = _pairs_in_sql if read_store_alias() == DEFAULT_DB_ALIAS else _pairs_across_databases
-    return [d for table in READ_TABLES for d in _compare(table, pairs(table))]
+    for table in READ_TABLES:
+        yield from _compare(table, pairs(table, chunk_size))
+
+
+def differences(chunk_size=CHUNK):
+    """Return every difference as a list (for tests and small stores; the command streams)."""
+    with transaction.atomic(), transaction.atomic(using=read_store_alias()):
+        return list(iter_differences(chunk_size))
+
+
+def verify(report, fix=False, chunk_size=CHUNK):
+    """Pass each difference to ``report``; with ``fix``, repair them chunk by chunk. Return how many.
+
+    Call it inside a transaction of both databases. The cursors read the snapshot of their
+    start, so repairing rows behind them changes nothing they still have to read.
+    """
+    found, pending = 0, []
+    for difference in iter_differences(chunk_size):
+        report(difference)
+        found += 1
+        if fix:
+            pending.append(difference)
+        if len(pending) >= chunk_size:
+            repair(pending)
+            pending = []
+    if pending:
+        repair(pending)
+    return found
 
 
 def repair(found):

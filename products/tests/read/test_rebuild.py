@@ -1,4 +1,4 @@
-"""The rebuild by swap, against PostgreSQL (in both modes).
+"""The rebuild by swap, and the streamed verify, against PostgreSQL (in both modes).
 
 Concurrency is made deterministic with the rebuild's ``progress`` callback, which runs in
 the rebuild's thread after each step: the test pauses the rebuild there (while it fills
@@ -9,6 +9,8 @@ A reader that must not wait gets a ``lock_timeout``, so a wrong wait fails inste
 import io
 import threading
 import time
+import uuid
+from decimal import Decimal
 
 import psycopg2
 import pytest
@@ -18,7 +20,7 @@ from django.db import OperationalError, connections
 from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
 from products.read import rebuild, swap, worker
-from products.read.models import ProductView
+from products.read.models import CategoryView, ProductView, StockMovementView
 from products.read.tables import READ_TABLES
 from products.tests.conftest import SPLIT
 from products.write import commands
@@ -226,4 +228,51 @@ def test_a_write_during_the_rebuild_reaches_the_new_tables(make_product):
     if SPLIT:
         worker.run()  # the swap set the position back to the rebuild's snapshot
     assert ProductView.objects.get(id=product_id).quantity == 5
+    assert rebuild.differences() == []
+
+
+@pytest.fixture
+def scattered_differences(make_category, make_product):
+    """Differences of every kind in every table, spread over many chunks of 2 rows."""
+    category = make_category()
+    ids = sorted(make_product(category=category, initial_stock=1) for _ in range(9))
+    wrong, missing = ids[1], ids[6]
+    ProductView.objects.filter(id=wrong).update(price=Decimal("1.23"), quantity=77)
+    ProductView.objects.filter(id=missing).delete()
+    extra = ProductView.objects.get(id=ids[3])
+    extra.id, extra.sku = uuid.uuid4(), "GHOST-1"
+    extra.save(force_insert=True)
+    StockMovementView.objects.filter(product_id=ids[8]).delete()
+    CategoryView.objects.filter(slug=category).update(name="Renamed behind its back")
+    return {
+        ("read_category", category, "wrong", ("name",)),
+        ("read_product", str(wrong), "wrong", ("price", "quantity")),
+        ("read_product", str(missing), "missing", ()),
+        ("read_product", str(extra.id), "extra", ()),
+        ("read_stock_movement", None, "missing", ()),
+    }
+
+
+def _shape(found):
+    return {(d.table, None if d.table == "read_stock_movement" else d.key, d.kind, d.fields) for d in found}
+
+
+@pytest.mark.django_db
+def test_verify_finds_every_kind_of_difference_across_chunk_boundaries(scattered_differences):
+    small, large = rebuild.differences(chunk_size=2), rebuild.differences(chunk_size=10_000)
+    assert small == large
+    assert _shape(small) == scattered_differences
+    products = [d.key for d in small if d.table == "read_product"]
+    assert len(products) == 3
+
+
+@pytest.mark.django_db
+def test_verify_command_repairs_in_chunks(scattered_differences):
+    out = io.StringIO()
+    with pytest.raises(Exception, match="5 difference"):
+        call_command("verify_read_models", "--chunk-size", "2", stdout=out)
+    assert out.getvalue().count(": ") == 5
+    out = io.StringIO()
+    call_command("verify_read_models", "--repair", "--chunk-size", "2", stdout=out)
+    assert "Repaired 5" in out.getvalue()
     assert rebuild.differences() == []
