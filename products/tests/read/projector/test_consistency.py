@@ -55,6 +55,7 @@ def random_command(rng, category_slugs, product_ids):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.django_db(transaction=True)  # split mode: the rebuild starts its own REPEATABLE READ transaction
 def test_read_tables_equal_a_fresh_rebuild_after_random_commands(seed, snapshot_read_tables):
     rng = random.Random(seed)
     category_slugs, product_ids = [], []
