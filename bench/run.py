@@ -441,14 +441,22 @@ def render(size, data, small=None):
     if rebuild:
         lines += [
             "",
-            f"Read-model rebuild at {size:,} products: `rebuild.rebuild()` in one transaction over"
+            f"Read-model rebuild at {size:,} products: `rebuild.rebuild_all()` (fill copies without indexes,"
+            " index them, swap them in) over"
             f" {rebuild.get('rebuild_on', 'full read tables')} {rebuild['rebuild_s']:.2f} s;"
             " a bare `INSERT ... SELECT` of the same rows into empty copies"
             f" of the read tables with the same indexes {rebuild['bare_insert_s']:.2f} s"
             f" (ratio {rebuild['rebuild_s'] / rebuild['bare_insert_s']:.2f}x, target <= 2x); into copies without"
             f" indexes {rebuild['bare_insert_no_index_s']:.2f} s"
             f" (ratio {rebuild['rebuild_s'] / rebuild['bare_insert_no_index_s']:.2f}x)."
-            + (f" (Measured in the run of {rebuild['measured']}.)" if rebuild.get("measured") else ""),
+            + (f" (Measured in the run of {rebuild['measured']}.)" if rebuild.get("measured") else "")
+            + (
+                " The DELETE + `INSERT ... ON CONFLICT` rebuild it replaced, same run:"
+                f" {rebuild['delete_rebuild_s']:.2f} s"
+                f" (swap / delete: {rebuild['rebuild_s'] / rebuild['delete_rebuild_s']:.2f}x, target <= 0.5x)."
+                if rebuild.get("delete_rebuild_s")
+                else ""
+            ),
         ]
     seeded = data.get("last_seed") or {}
     parts = []

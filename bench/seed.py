@@ -3,7 +3,7 @@
 Each size has its own pair of databases (bench_service_<n>, bench_baseline_<n>) on the local
 PostgreSQL, so a seeded million stays in place while 10,000 is benchmarked, and is reused
 when its counts still match. Rows come from generate_series in a handful of INSERT ... SELECT
-statements; the service's read tables are then filled by its own ``rebuild.rebuild()``.
+statements; the service's read tables are then filled by its own ``rebuild.rebuild_all()``.
 
 ``python -m bench.seed time-rebuild`` runs inside the service's Django settings (run.py calls
 it in a subprocess) and prints the timings as JSON.
@@ -273,7 +273,7 @@ def ensure_seeded(size, log=print, force=False):
         started = time.perf_counter()
         _run_sql(service, SERVICE_SEED, size, log)
         timings["service_write_seed_s"] = time.perf_counter() - started
-        log("  filling the read tables with rebuild.rebuild()")
+        log("  filling the read tables with rebuild.rebuild_all()")
         timings["service_first_rebuild"] = time_rebuild(size, with_bare=False)
         vacuum(service)
     else:
@@ -303,28 +303,40 @@ def vacuum(url):
         cursor.execute("VACUUM ANALYZE")
 
 
-def time_rebuild(size, with_bare=True, with_rebuild=True):
-    """Time rebuild() and a bare INSERT ... SELECT of the same rows in a Django subprocess."""
+def time_rebuild(size, with_bare=True, with_rebuild=True, with_delete=False):
+    """Time rebuild_all() and a bare INSERT ... SELECT of the same rows in a Django subprocess.
+
+    ``with_delete`` also times the rebuild it replaced (DELETE, then INSERT ... ON CONFLICT
+    into the indexed tables, in one transaction), for a comparison in the same run.
+    """
     command = [PYTHON, "-m", "bench.seed", "time-rebuild"]
     command += ([] if with_bare else ["--no-bare"]) + ([] if with_rebuild else ["--no-rebuild"])
+    command += ["--delete"] if with_delete else []
     output = subprocess.run(command, cwd=ROOT, env=service_env(size), check=True, capture_output=True, text=True)
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
-def _time_rebuild_here(with_bare, with_rebuild):
+def _time_rebuild_here(with_bare, with_rebuild, with_delete):
     import django
 
     django.setup()
     from django.db import connection, transaction
 
     from products.read import rebuild
+    from products.read.projector import project
     from products.read.tables import READ_TABLES
 
     result = {}
-    if with_rebuild:
+    if with_delete:
         started = time.perf_counter()
         with transaction.atomic():
-            result["rebuild_counts"] = rebuild.rebuild()
+            rebuild.clear()
+            for table in READ_TABLES:
+                project(table)
+        result["delete_rebuild_s"] = time.perf_counter() - started
+    if with_rebuild:
+        started = time.perf_counter()
+        result["rebuild_counts"] = rebuild.rebuild_all()
         result["rebuild_s"] = time.perf_counter() - started
     if with_bare:
         # The same rows into empty copies of the read tables, no DELETE, no ON CONFLICT: once
@@ -346,7 +358,11 @@ def _time_rebuild_here(with_bare, with_rebuild):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["time-rebuild"]:
-        _time_rebuild_here(with_bare="--no-bare" not in sys.argv, with_rebuild="--no-rebuild" not in sys.argv)
+        _time_rebuild_here(
+            with_bare="--no-bare" not in sys.argv,
+            with_rebuild="--no-rebuild" not in sys.argv,
+            with_delete="--delete" in sys.argv,
+        )
     else:
         sizes = [int(value) for value in (sys.argv[1:] or ["10000"])]
         for size in sizes:

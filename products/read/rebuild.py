@@ -1,18 +1,35 @@
-"""Rebuild the read tables from the write tables, compare them with it, repair them.
+"""Rebuild the read tables by swap; compare them with the write tables, repair them.
 
-In split mode the write side is read from ``default`` and the read tables written in the
-read database, so rows are copied across (``projector.project``) and compared by key.
+``rebuild_all`` fills fresh, unindexed copies of the read tables, gives them the live
+tables' indexes, analyzes them and swaps them in (``products.read.swap``): readers keep the
+old rows and wait only for the swap. In single-database mode each copy is one
+``INSERT … SELECT``, and writers (the same-transaction projector) wait for the rebuild, so
+no write falls between the copy and the swap. In split mode the write side is read in one
+REPEATABLE READ snapshot and streamed across in pages; the worker goes on writing the old
+tables, and its position is set back to the snapshot in the swap's transaction, so it
+applies to the new tables exactly the events they do not include yet.
+
+``iter_differences`` compares in ordered chunks through server-side cursors, so memory
+stays flat in the row count: one FULL JOIN in SQL with one database, a merge join of two
+key-ordered streams with two.
 """
 
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
+from products.read import swap
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import execute, project
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, READ_TABLES
 from products.sql import SNAPSHOT_XMIN
+
+CHUNK = 2000  # rows per page copied across, per round trip of a comparison
+MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of a rebuild
+FILL_STEPS = ((CATEGORIES, "categories"), (PRODUCTS, "products"), (MOVEMENTS, "stock movements"))
+UNITS = {"indexes": "indexes", "analyze": "tables", "swap": "lock attempt(s)"}  # what each step counts (else rows)
 
 
 def clear():
@@ -20,49 +37,81 @@ def clear():
     return sum(execute(f"DELETE FROM {table.name}") for table in READ_TABLES)
 
 
-def rebuild(progress=None):
-    """Recompute every read table from the write tables; the caller provides the transaction.
-
-    Rows are deleted rather than truncated: TRUNCATE would lock readers out, while DELETE
-    lets concurrent reads keep seeing the old rows until the rebuild commits.
-    """
-    steps = [
-        ("clear read tables", clear),
-        ("categories", lambda: project(CATEGORIES)),
-        ("products", lambda: project(PRODUCTS)),
-        ("stock movements", lambda: project(MOVEMENTS)),
-    ]
-    counts = {}
-    for index, (label, step) in enumerate(steps, start=1):
-        result = step()
-        counts[label] = result
-        if progress:
-            progress(index, len(steps), label, result)
-    return counts
+# The split-mode worker's position, stored in the read database's transaction of the swap.
+# Every transaction below the snapshot's xmin is in the rebuilt rows; those from xmin on may
+# or may not be, so the worker goes on from there (re-applying an event changes nothing:
+# rows are upserted, and never moved to an older version).
 
 
-def rebuild_all(progress=None):
-    """Rebuild every read table in its own transaction(s); return the row counts.
+def _snapshot_horizon():
+    """Start the write side's REPEATABLE READ snapshot; return its xmin."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute(f"SELECT {SNAPSHOT_XMIN}")
+        (xmin,) = cursor.fetchone()
+    return xmin
 
-    In split mode the write side is read in one REPEATABLE READ snapshot, and the projector
-    worker's position is set to the start of the transactions that snapshot may not have
-    seen finished, so it goes on with every event the rebuilt rows may not include yet.
+
+def _set_worker_position(read, xmin):
+    # Before the tables are locked: the worker locks this row first, then the tables.
+    ProjectorPosition.objects.using(read).update_or_create(
+        name=PROJECTOR_POSITION, defaults={"last_xact_id": xmin - 1, "last_event_id": 2**63 - 1}
+    )
+
+
+def _fill(table, cursor):
+    """Create the unindexed copy of ``table`` and fill it from the write tables; return the row count."""
+    insert = f"INSERT INTO {swap.create(cursor, table.name)} ({', '.join(table.column_names)}) "
+    if read_store_alias() == DEFAULT_DB_ALIAS:
+        cursor.execute(insert + table.expected_sql())
+        return cursor.rowcount
+    copied = 0
+    with connections[DEFAULT_DB_ALIAS].chunked_cursor() as source:
+        source.execute(table.expected_sql())
+        while rows := source.fetchmany(CHUNK):
+            execute_values(cursor.cursor, insert + "VALUES %s", rows, page_size=CHUNK)
+            copied += len(rows)
+    return copied
+
+
+def rebuild_all(progress=None, lock_attempts=None):
+    """Recompute every read table from the write tables into new tables and swap them in.
+
+    Returns the row counts by step. ``progress(step, total, label, result)`` is called after
+    each step, the last ("swap") while the swap's locks are still held. ``lock_attempts``
+    bounds the tries to lock the live tables (default: until the long readers are gone).
     """
     read = read_store_alias()
-    with transaction.atomic(), transaction.atomic(using=read):
-        if read == DEFAULT_DB_ALIAS:
-            return rebuild(progress)
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            # Every transaction below the snapshot's xmin is in the rebuilt rows; those from
-            # xmin on may or may not be, so the worker goes on from there (re-applying one
-            # changes nothing: rows are upserted, and never moved to an older version).
-            cursor.execute(f"SELECT {SNAPSHOT_XMIN}")
-            (xmin,) = cursor.fetchone()
-        counts = rebuild(progress)
-        ProjectorPosition.objects.using(read).update_or_create(
-            name=PROJECTOR_POSITION, defaults={"last_xact_id": xmin - 1, "last_event_id": 2**63 - 1}
-        )
+    split = read != DEFAULT_DB_ALIAS
+    live = [table.name for table in READ_TABLES]
+    indexes = {}
+    with transaction.atomic(), transaction.atomic(using=read), connections[read].cursor() as cursor:
+        xmin = _snapshot_horizon() if split else None
+        if not split:  # the projector writes in the commands' transactions: they wait for the copy
+            cursor.execute(f"LOCK TABLE {', '.join(live)} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [MAINTENANCE_WORK_MEM])
+
+        def add_indexes():
+            indexes.update({name: swap.add_indexes(cursor, name) for name in live})
+            return sum(map(len, indexes.values()))
+
+        def analyze():
+            for name in live:
+                cursor.execute(f"ANALYZE {swap.shadow(name)}")
+            return len(live)
+
+        def swap_in():
+            if split:
+                _set_worker_position(read, xmin)
+            return swap.swap(cursor, indexes, read, lock_attempts)
+
+        steps = [(label, lambda table=table: _fill(table, cursor)) for table, label in FILL_STEPS]
+        steps += [("indexes", add_indexes), ("analyze", analyze), ("swap", swap_in)]
+        counts = {}
+        for number, (label, step) in enumerate(steps, start=1):
+            counts[label] = step()
+            if progress:
+                progress(number, len(steps), label, counts[label])
         return counts
 
 
@@ -93,7 +142,15 @@ def _compare(table, pairs):
                 yield Difference(table.name, str(want[0]), "wrong", wrong)
 
 
-def _pairs_in_sql(table):
+def _stream(alias, sql, chunk_size):
+    """Yield the rows of ``sql`` from a server-side cursor, ``chunk_size`` per round trip."""
+    with connections[alias].chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows
+
+
+def _pairs_in_sql(table, chunk_size):
     # Key first in every column list, so row[0] is the key on both sides.
     expected = ", ".join(f"e.{column}" for column in table.column_names)
     actual = ", ".join(f"r.{column}" for column in table.column_names)
@@ -104,30 +161,80 @@ def _pairs_in_sql(table):
         f" ORDER BY coalesce(e.{table.key}, r.{table.key})"
     )
     width = len(table.column_names)
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(sql)
-        for row in cursor.fetchall():
-            want, have = row[:width], row[width:]
-            yield (None if want[0] is None else want), (None if have[0] is None else have)
+    for row in _stream(DEFAULT_DB_ALIAS, sql, chunk_size):
+        want, have = row[:width], row[width:]
+        yield (None if want[0] is None else want), (None if have[0] is None else have)
 
 
-def _pairs_across_databases(table):
-    # Two databases cannot be joined: fetch both sides and match them by key.
-    columns = ", ".join(table.column_names)
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM ({table.expected_sql()}) e")
-        expected = {row[0]: row for row in cursor.fetchall()}
-    with connections[read_store_alias()].cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {table.name}")
-        actual = {row[0]: row for row in cursor.fetchall()}
-    for key in sorted(expected.keys() | actual.keys(), key=str):
-        yield expected.get(key), actual.get(key)
+def _key_order(table, read):
+    """Return the ORDER BY of ``table``'s key that both databases and Python agree on."""
+    with connections[read].cursor() as cursor:
+        cursor.execute(
+            "SELECT t.typcategory FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+            " WHERE a.attrelid = %s::regclass AND a.attname = %s",
+            [table.name, table.key],
+        )
+        (category,) = cursor.fetchone()
+    # Text in byte order ("C"), which is Python's order of str; uuid and integers sort alike anyway.
+    return f'{table.key} COLLATE "C"' if category == "S" else table.key
 
 
-def differences():
-    """Compare every read table with what the write tables imply; return the differences."""
+def _pairs_across_databases(table, chunk_size):
+    # Two databases cannot be joined: merge two streams ordered by key, like a sorted merge.
+    read = read_store_alias()
+    order, columns = _key_order(table, read), ", ".join(table.column_names)
+    expected_sql = f"SELECT {columns} FROM ({table.expected_sql()}) e ORDER BY {order}"
+    expected = _stream(DEFAULT_DB_ALIAS, expected_sql, chunk_size)
+    actual = _stream(read, f"SELECT {columns} FROM {table.name} ORDER BY {order}", chunk_size)
+    want, have = next(expected, None), next(actual, None)
+    while want is not None or have is not None:
+        if have is None or (want is not None and want[0] < have[0]):
+            yield want, None
+            want = next(expected, None)
+        elif want is None or have[0] < want[0]:
+            yield None, have
+            have = next(actual, None)
+        else:
+            yield want, have
+            want, have = next(expected, None), next(actual, None)
+
+
+def iter_differences(chunk_size=CHUNK):
+    """Yield every difference between the read tables and the write tables, table by table, in key order.
+
+    Run it inside a transaction of both databases: the server-side cursors then read
+    ``chunk_size`` rows at a time (outside one, Django declares them WITH HOLD, which makes
+    the server materialize each result first).
+    """
     pairs = _pairs_in_sql if read_store_alias() == DEFAULT_DB_ALIAS else _pairs_across_databases
-    return [d for table in READ_TABLES for d in _compare(table, pairs(table))]
+    for table in READ_TABLES:
+        yield from _compare(table, pairs(table, chunk_size))
+
+
+def differences(chunk_size=CHUNK):
+    """Return every difference as a list (for tests and small stores; the command streams)."""
+    with transaction.atomic(), transaction.atomic(using=read_store_alias()):
+        return list(iter_differences(chunk_size))
+
+
+def verify(report, fix=False, chunk_size=CHUNK):
+    """Pass each difference to ``report``; with ``fix``, repair them chunk by chunk. Return how many.
+
+    Call it inside a transaction of both databases. The cursors read the snapshot of their
+    start, so repairing rows behind them changes nothing they still have to read.
+    """
+    found, pending = 0, []
+    for difference in iter_differences(chunk_size):
+        report(difference)
+        found += 1
+        if fix:
+            pending.append(difference)
+        if len(pending) >= chunk_size:
+            repair(pending)
+            pending = []
+    if pending:
+        repair(pending)
+    return found
 
 
 def repair(found):

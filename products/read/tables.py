@@ -146,8 +146,8 @@ CATEGORIES = ReadTable(
     columns=(
         Column("slug", "c.slug", "slug"),
         Column("name", "c.name", "name"),
-        Column("created_at", "c.created_at", "created_at"),
-        Column("updated_at", "c.updated_at", "updated_at"),
+        Column("created_at", "c.created_at", "created_at", json=UTC_TIMESTAMP),
+        Column("updated_at", "c.updated_at", "updated_at", json=UTC_TIMESTAMP),
     ),
     sources="products_category c",
 )

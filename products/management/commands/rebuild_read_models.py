@@ -1,3 +1,5 @@
+"""rebuild_read_models: rebuild every read table into new tables and swap them in, or replay the log."""
+
 import time
 
 from django.core.management.base import BaseCommand
@@ -7,8 +9,9 @@ from products.read import rebuild, worker
 
 class Command(BaseCommand):
     help = (
-        "Rebuild every read table from the write tables in one transaction, set-based. "
-        "Readers keep seeing the old rows until it commits. --from-events replays the event log instead."
+        "Rebuild every read table from the write tables into new, unindexed tables (one INSERT ... SELECT "
+        "each), index them, and swap them in: readers keep the old rows and wait only for the swap. "
+        "--from-events replays the event log instead."
     )
 
     def add_arguments(self, parser):
@@ -27,8 +30,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Read models rebuilt from {total} events."))
             return
 
-        def progress(step, total, label, rows):
-            self.stdout.write(f"[{step}/{total}] {label}: {rows} rows ({time.perf_counter() - started:.1f}s)")
+        def progress(step, total, label, count):
+            unit = rebuild.UNITS.get(label, "rows")
+            self.stdout.write(f"[{step}/{total}] {label}: {count} {unit} ({time.perf_counter() - started:.1f}s)")
 
         rebuild.rebuild_all(progress=progress)
         self.stdout.write(self.style.SUCCESS(f"Read models rebuilt in {time.perf_counter() - started:.1f}s."))

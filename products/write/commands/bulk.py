@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
-import orjson
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 
@@ -86,7 +85,6 @@ def bulk_import_products(command):
     now = timezone.now()
     params = {
         "now": now,
-        "now_iso": orjson.loads(orjson.dumps(now, option=orjson.OPT_UTC_Z)),
         "has_description": "description" in command.columns,
         "has_category": "category" in command.columns,
     }

@@ -2,17 +2,14 @@
 
 The rows are copied into the TEMP table ``bulk_row``; every later step is one statement
 over all rows. Payloads are built in SQL with the shapes ``products.read.tables`` defines
-(the same ones ``event_log.payload_of`` renders from ``representation``), timestamps as
-ISO 8601 UTC with a ``Z`` and microseconds only when there are some, as orjson writes them.
-Statement parameters: ``now`` (the one timestamp of the import) and ``now_iso`` (it as the
-payloads show it), ``has_description`` and
+(the same ones ``event_log.payload_of`` renders from ``representation``: ``api_json``).
+Statement parameters: ``now`` (the one timestamp of the import), ``has_description`` and
 ``has_category`` (whether the file has those columns; absent ones are left alone).
 """
 
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
 
 STAGED_COLUMNS = ("line", "sku", "name", "description", "category", "category_name", "price", "quantity")
-_TIMESTAMP_COLUMNS = {"created_at", "updated_at"}
 
 STAGE = """
     DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_category, pg_temp.bulk_item,
@@ -27,28 +24,6 @@ STAGE = """
 """
 COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
-
-
-def _iso(value):
-    # Most timestamps of an import are its own ``now``, rendered once in Python (``now_iso``).
-    return (
-        f"CASE WHEN {value} = %(now)s THEN %(now_iso)s ELSE"
-        f" to_char({value} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_trunc('second', {value}) = {value} THEN ''"
-        f" ELSE to_char({value} AT TIME ZONE 'UTC', '.US') END || 'Z' END"
-    )
-
-
-def json_of(table, alias):
-    """Return a jsonb expression of the API shape of ``table``'s row ``alias`` (a SELECT of expected_sql)."""
-    pairs = []
-    for column in table.columns:
-        if column.api is None:
-            continue
-        value = f"{alias}.{column.name}"
-        value = _iso(value) if column.name in _TIMESTAMP_COLUMNS else column.render.format(value)
-        pairs.append(f"'{column.api}', {value}")
-    return f"jsonb_build_object({', '.join(pairs)})"
 
 
 # Categories the rows name: those that exist (available from line 0), then the ones this
@@ -77,7 +52,7 @@ CATEGORIES_SQL = [
 _NEW_CATEGORIES = "c.id IN (SELECT id FROM pg_temp.bulk_category WHERE line > 0)"
 CATEGORY_EVENTS_SQL = f"""
     INSERT INTO products_event (type, product_id, payload, created_at)
-    SELECT 'CategoryCreated', NULL, jsonb_build_object('slug', e.slug, 'category', {json_of(CATEGORIES, "e")}), %(now)s
+    SELECT 'CategoryCreated', NULL, jsonb_build_object('slug', e.slug, 'category', {CATEGORIES.api_json("e")}), %(now)s
       FROM ({CATEGORIES.expected_sql(_NEW_CATEGORIES)}) e JOIN pg_temp.bulk_category b ON b.slug = e.slug
      ORDER BY b.line
 """
@@ -183,7 +158,7 @@ def _product_events(event_type, which, fields="", movements=""):
     return f"""
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type}', e.id,
-               jsonb_build_object('product_id', e.id::text, 'product', {json_of(PRODUCTS, "e")}{fields}), %(now)s
+               jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
           FROM ({PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")}) e
           JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
          ORDER BY b.line
@@ -195,14 +170,14 @@ STOCK_EVENTS_SQL = _product_events(
     "StockSet",
     "stock_changed",
     fields=(
-        f", 'movement_id', m.id, 'delta', m.delta, 'quantity', m.quantity_after, 'movement', {json_of(MOVEMENTS, 'm')}"
+        f", 'movement_id', m.id, 'delta', m.delta, 'quantity', m.quantity_after, 'movement', {MOVEMENTS.api_json('m')}"
     ),
     movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE NOT opening)",
 )
 CREATED_EVENTS_SQL = _product_events(
     "ProductCreated",
     "existing_id IS NULL",
-    fields=f", 'movements', jsonb_build_array({json_of(MOVEMENTS, 'm')})",
+    fields=f", 'movements', jsonb_build_array({MOVEMENTS.api_json('m')})",
     movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE opening)",
 )
 

@@ -3,9 +3,10 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connections
 
 from cqrs_demo.bus import bus
+from cqrs_demo.routers import read_store_alias
 from products.read import rebuild
 from products.read.models import CategoryView, ProductView, StockMovementView
 from products.write import commands
@@ -84,6 +85,8 @@ def test_archive_removes_the_read_row_and_its_movements(make_product, read_row):
     assert StockMovementView.objects.filter(product_id=kept).count() == 1
 
 
+# transaction=True: in split mode the rebuild starts the write side's REPEATABLE READ transaction itself.
+@pytest.mark.django_db(transaction=True)
 def test_rebuild_recreates_every_read_table_after_they_are_emptied(
     make_category, make_product, archived_product, snapshot_read_tables
 ):
@@ -93,11 +96,11 @@ def test_rebuild_recreates_every_read_table_after_they_are_emptied(
     make_product(description="Long description words")
     bus.dispatch(commands.SetStock(product_id=first, quantity=1))
     before = snapshot_read_tables()
-    with connection.cursor() as cursor:
+    with connections[read_store_alias()].cursor() as cursor:
         for table in rebuild.READ_TABLES:
             cursor.execute(f"DELETE FROM {table.name}")
     assert not ProductView.objects.exists()
-    counts = rebuild.rebuild()
+    counts = rebuild.rebuild_all()
     assert snapshot_read_tables() == before
     assert counts["products"] == 2
     assert counts["categories"] == 2
@@ -105,20 +108,26 @@ def test_rebuild_recreates_every_read_table_after_they_are_emptied(
     assert not ProductView.objects.filter(id=archived_product).exists()
 
 
+# transaction=True: in split mode the rebuild starts the write side's REPEATABLE READ transaction itself.
+@pytest.mark.django_db(transaction=True)
 def test_rebuild_reports_progress_for_each_step(make_product):
     make_product()
     calls = []
-    rebuild.rebuild(progress=lambda *args: calls.append(args))
+    rebuild.rebuild_all(progress=lambda *args: calls.append(args))
     assert [(index, total, label) for index, total, label, _ in calls] == [
-        (1, 4, "clear read tables"),
-        (2, 4, "categories"),
-        (3, 4, "products"),
-        (4, 4, "stock movements"),
+        (1, 6, "categories"),
+        (2, 6, "products"),
+        (3, 6, "stock movements"),
+        (4, 6, "indexes"),
+        (5, 6, "analyze"),
+        (6, 6, "swap"),
     ]
 
 
+# transaction=True: in split mode the rebuild starts the write side's REPEATABLE READ transaction itself.
+@pytest.mark.django_db(transaction=True)
 def test_rebuild_repairs_a_drifted_read_row(make_product, expected_read_row, read_row):
     product_id = make_product(name="Right")
     ProductView.objects.filter(id=product_id).update(name="Wrong", quantity=99)
-    rebuild.rebuild()
+    rebuild.rebuild_all()
     assert read_row(product_id) == expected_read_row(product_id)

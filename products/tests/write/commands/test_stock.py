@@ -1,14 +1,17 @@
 """AdjustStock and SetStock, and the ledger they write."""
 
+import dataclasses
 import uuid
 
 import pytest
 from django.db.models import Sum
 
 from cqrs_demo.bus import bus
+from products import events
 from products.errors import InsufficientStockError, ProductNotFoundError, StockLimitError, VersionMismatchError
 from products.write import commands
-from products.write.models import MAX_QUANTITY, Product, StockLevel, StockMovement
+from products.write.event_log import payload_of
+from products.write.models import MAX_QUANTITY, EventRecord, Product, StockLevel, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +133,28 @@ def test_every_stock_change_writes_one_ledger_row_and_the_deltas_add_up(make_pro
     assert state(product_id)[0] == 8
     quantities_after = [row[1] for row in state(product_id)[2]]
     assert quantities_after == [3, 10, 4, 0, 9, 8]
+
+
+@pytest.mark.parametrize(
+    ("command", "event_type"),
+    [
+        (lambda product_id: commands.AdjustStock(product_id=product_id, delta=-2, reason="sale"), "StockAdjusted"),
+        (lambda product_id: commands.SetStock(product_id=product_id, quantity=7), "StockSet"),
+    ],
+)
+def test_the_statement_writes_the_event_payload_in_the_shape_the_event_log_renders(make_product, command, event_type):
+    product_id = make_product(initial_stock=5)
+    answer = bus.dispatch(command(product_id))
+    record = EventRecord.objects.latest("id")
+    event = events.by_name(record.type)(
+        **{field.name: record.payload[field.name] for field in dataclasses.fields(events.by_name(event_type))}
+    )
+    # The state, as event_log renders it in Python for the other events.
+    state = payload_of(events.ProductCreated(product_id=product_id))
+    assert record.type == event_type
+    assert record.payload == {
+        **dataclasses.asdict(event),
+        "product": state["product"],
+        "movement": state["movements"][-1],
+    }
+    assert (record.payload["quantity"], answer["quantity"], answer["version"]) == (answer["quantity"],) * 2 + (2,)
