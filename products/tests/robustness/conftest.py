@@ -41,8 +41,8 @@ def snapshot_tables():
 
 
 def server_environment(database_url, **extra):
-    """Return a clean production-like environment (DEBUG off), not the test settings'."""
-    return {
+    """Return a clean production-like environment (DEBUG off), not the test settings'; ``NAME=None`` unsets."""
+    environment = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": "C.UTF-8",
@@ -61,6 +61,7 @@ def server_environment(database_url, **extra):
         "DB_CONNECT_TIMEOUT": "2",
         **{key: str(value) for key, value in extra.items()},
     }
+    return {key: value for key, value in environment.items() if value != "None"}  # None: unset
 
 
 @dataclass
@@ -133,22 +134,19 @@ def start_gunicorn(tmp_path):
     """Return a function that starts gunicorn against a database URL; every server stops at teardown."""
     servers = []
 
-    def start(database_url, *, workers=3, **env):
+    def start(database_url, *, workers=3, entrypoint=False, **env):
+        """Start gunicorn; ``entrypoint``: with gunicorn.conf.py, as docker/entrypoint.sh execs it."""
         port = free_port()
         log_path = tmp_path / f"gunicorn-{port}.log"
+        gunicorn = [sys.executable, "-m", "gunicorn", "cqrs_demo.wsgi:application"]
+        if entrypoint:
+            command = [*gunicorn, "-c", "gunicorn.conf.py"]
+            env = {"PORT": port, "WEB_CONCURRENCY": workers, **env}
+        else:
+            command = [*gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--no-control-socket"]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "cqrs_demo.wsgi:application",
-                    "-w",
-                    str(workers),
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "--no-control-socket",
-                ],
+                command,
                 cwd=ROOT,
                 env=server_environment(database_url, **env),
                 stdout=log,
