@@ -152,6 +152,19 @@ CATEGORIES = ReadTable(
     sources="products_category c",
 )
 
+LOCATIONS = ReadTable(
+    name="read_location",
+    key="code",
+    columns=(
+        Column("code", "l.code", "code"),
+        Column("name", "l.name", "name"),
+        Column("is_active", "l.is_active", "is_active"),
+        Column("created_at", "l.created_at", "created_at"),
+        Column("updated_at", "l.updated_at", "updated_at"),
+    ),
+    sources="products_location l",
+)
+
 READ_TABLES = (CATEGORIES, PRODUCTS, MOVEMENTS)
 
 # The columns of a product's read row that a stock change moves; nothing else of the row changes.
