@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from cqrs_demo.bus import bus
 from products.errors import DomainError
 from products.write import commands
-from products.write.models import MAX_QUANTITY, Category, Product, StockMovement
+from products.write.models import MAX_QUANTITY, Category, Location, Product, StockMovement
 
 
 @admin.register(Category)
@@ -27,6 +27,27 @@ class CategoryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "created_at", "updated_at") if obj else ("is_active", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            bus.dispatch(commands.ChangeLocation(code=obj.code, name=obj.name, is_active=obj.is_active))
+        else:
+            bus.dispatch(commands.CreateLocation(code=obj.code, name=obj.name))
+            obj.pk = Location.objects.values_list("pk", flat=True).get(code=obj.code)
+        obj.refresh_from_db()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a location is never deleted; make it inactive
 
 
 class ProductAdminForm(forms.ModelForm):

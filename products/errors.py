@@ -22,6 +22,10 @@ class CategoryNotFoundError(DomainError):
     code = "not_found"
 
 
+class LocationNotFoundError(DomainError):
+    code = "not_found"
+
+
 class UnknownCategoryError(DomainError):
     """A product refers to a category that does not exist."""
 
@@ -47,6 +51,11 @@ class DuplicateSkuError(DomainError):
 class DuplicateCategoryError(DomainError):
     code = "duplicate_category"
     field = "slug"
+
+
+class DuplicateLocationError(DomainError):
+    code = "duplicate_location"
+    field = "code"
 
 
 class InsufficientStockError(DomainError):

@@ -5,8 +5,8 @@ The write tables and the event log are in ``products.write.models``, the read ta
 """
 
 from products.http.models import IdempotencyKey
-from products.read.models import CategoryView, ProductView, ProjectorPosition, StockMovementView
-from products.write.models import MAX_QUANTITY, Category, EventRecord, Product, StockLevel, StockMovement
+from products.read.models import CategoryView, LocationView, ProductView, ProjectorPosition, StockMovementView
+from products.write.models import MAX_QUANTITY, Category, EventRecord, Location, Product, StockLevel, StockMovement
 
 __all__ = [
     "MAX_QUANTITY",
@@ -14,6 +14,8 @@ __all__ = [
     "CategoryView",
     "EventRecord",
     "IdempotencyKey",
+    "Location",
+    "LocationView",
     "Product",
     "ProductView",
     "ProjectorPosition",

@@ -6,12 +6,15 @@ code reacts to each one is the event table on the bus (``products.read.projector
 
 from cqrs_demo.bus import Event
 from products.events.categories import CategoryCreated, CategoryRenamed
+from products.events.locations import LocationChanged, LocationCreated
 from products.events.products import ProductArchived, ProductCreated, ProductDetailsUpdated
 from products.events.stock import StockAdjusted, StockSet
 
 EVENT_TYPES = (
     CategoryCreated,
     CategoryRenamed,
+    LocationCreated,
+    LocationChanged,
     ProductCreated,
     ProductDetailsUpdated,
     ProductArchived,

@@ -17,9 +17,11 @@ logger = logging.getLogger("cqrs_demo.errors")
 STATUS_BY_ERROR = {
     errors.ProductNotFoundError: status.HTTP_404_NOT_FOUND,
     errors.CategoryNotFoundError: status.HTTP_404_NOT_FOUND,
+    errors.LocationNotFoundError: status.HTTP_404_NOT_FOUND,
     errors.UnknownCategoryError: status.HTTP_400_BAD_REQUEST,
     errors.DuplicateSkuError: status.HTTP_400_BAD_REQUEST,
     errors.DuplicateCategoryError: status.HTTP_400_BAD_REQUEST,
+    errors.DuplicateLocationError: status.HTTP_400_BAD_REQUEST,
     errors.StockLimitError: status.HTTP_400_BAD_REQUEST,
     errors.InvalidCursorError: status.HTTP_400_BAD_REQUEST,
     errors.InsufficientStockError: status.HTTP_409_CONFLICT,

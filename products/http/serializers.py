@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products.read.queries.products import PRODUCT_ORDERINGS
-from products.write.models import MAX_QUANTITY
+from products.write.models import LOCATION_CODE_PATTERN, MAX_QUANTITY
 
 SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
@@ -60,13 +60,15 @@ _NOT_WRITABLE = {
 def _type_error(field, value):
     """Return why ``value`` has the wrong JSON type for ``field``, or None.
 
-    DRF would coerce 5 to "5" or "5" to 5; the schema promises strings and integers, so other
-    JSON types are refused rather than guessed at.
+    DRF would coerce 5 to "5", "5" to 5 or "true" to True; the schema promises strings,
+    integers and booleans, so other JSON types are refused rather than guessed at.
     """
     if isinstance(field, serializers.DecimalField):
         return None if isinstance(value, str) else 'Send a decimal string such as "12.50".'
     if isinstance(field, serializers.CharField):
         return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be a boolean."
     if isinstance(field, serializers.IntegerField):
         integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         return None if integral and not isinstance(value, bool) else "Must be an integer."
@@ -109,6 +111,26 @@ class CategoryRenameSerializer(StrictSerializer):
 class CategorySerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class LocationCreateSerializer(StrictSerializer):
+    code = serializers.RegexField(
+        LOCATION_CODE_PATTERN, min_length=1, max_length=32, help_text="a-z 0-9 _ -; cannot be changed later."
+    )
+    name = serializers.CharField(min_length=1, max_length=100)
+
+
+class LocationChangeSerializer(StrictSerializer):
+    name = serializers.CharField(min_length=1, max_length=100, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class LocationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -263,5 +285,6 @@ def page_serializer(name, item):
 
 ProductPageSerializer = page_serializer("ProductPage", ProductSerializer)
 CategoryPageSerializer = page_serializer("CategoryPage", CategorySerializer)
+LocationPageSerializer = page_serializer("LocationPage", LocationSerializer)
 StockMovementPageSerializer = page_serializer("StockMovementPage", StockMovementSerializer)
 ProductEventPageSerializer = page_serializer("ProductEventPage", ProductEventSerializer)

@@ -4,10 +4,11 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from products.http import health
-from products.http.views import CategoryViewSet, ProductViewSet
+from products.http.views import CategoryViewSet, LocationViewSet, ProductViewSet
 
 router = DefaultRouter()
 router.register("categories", CategoryViewSet, basename="category")
+router.register("locations", LocationViewSet, basename="location")
 router.register("products", ProductViewSet, basename="product")
 
 urlpatterns = [

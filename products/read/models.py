@@ -79,6 +79,22 @@ class CategoryView(models.Model):
         return self.slug
 
 
+class LocationView(models.Model):
+    """One row per location."""
+
+    code = models.CharField(max_length=32, primary_key=True)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "read_location"
+
+    def __str__(self):
+        return self.code
+
+
 class ProjectorPosition(models.Model):
     """The last event a projector applied, stored with the rows it produced."""
 

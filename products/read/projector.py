@@ -16,7 +16,7 @@ from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
 from products import events
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
 
 _COPY_PAGE = 2000
 
@@ -63,6 +63,10 @@ def rename_category_sql(table):
     return f"UPDATE {table} SET category_name = %(name)s WHERE category_slug = %(slug)s"
 
 
+def on_location_written(event):
+    project(LOCATIONS, "l.code = %s", [event.code])
+
+
 def on_product_created(event):
     project(PRODUCTS, "p.id = %s", [event.product_id])
     project(MOVEMENTS, "m.product_id = %s", [event.product_id])
@@ -100,6 +104,8 @@ def stock_projection_steps(state, movement):
 EVENT_HANDLERS = {
     events.CategoryCreated: (on_category_created,),
     events.CategoryRenamed: (on_category_renamed,),
+    events.LocationCreated: (on_location_written,),
+    events.LocationChanged: (on_location_written,),
     events.ProductCreated: (on_product_created,),
     events.ProductDetailsUpdated: (on_product_details_updated,),
     events.ProductArchived: (on_product_archived,),

@@ -23,12 +23,11 @@ from cqrs_demo.routers import read_store_alias
 from products.read import swap
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import execute, project
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, READ_TABLES
+from products.read.tables import READ_TABLES
 from products.sql import SNAPSHOT_XMIN
 
 CHUNK = 2000  # rows per page copied across, per round trip of a comparison
 MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of a rebuild
-FILL_STEPS = ((CATEGORIES, "categories"), (PRODUCTS, "products"), (MOVEMENTS, "stock movements"))
 UNITS = {"indexes": "indexes", "analyze": "tables", "swap": "lock attempt(s)"}  # what each step counts (else rows)
 
 
@@ -105,7 +104,7 @@ def rebuild_all(progress=None, lock_attempts=None):
                 _set_worker_position(read, xmin)
             return swap.swap(cursor, indexes, read, lock_attempts)
 
-        steps = [(label, lambda table=table: _fill(table, cursor)) for table, label in FILL_STEPS]
+        steps = [(table.label, lambda table=table: _fill(table, cursor)) for table in READ_TABLES]
         steps += [("indexes", add_indexes), ("analyze", analyze), ("swap", swap_in)]
         counts = {}
         for number, (label, step) in enumerate(steps, start=1):
@@ -239,11 +238,10 @@ def verify(report, fix=False, chunk_size=CHUNK):
 
 def repair(found):
     """Fix the given differences: delete extra rows, recompute missing and wrong ones."""
-    write_keys = {CATEGORIES: ("c.slug", "text"), PRODUCTS: ("p.id", "uuid"), MOVEMENTS: ("m.id", "bigint")}
-    for table, (column, sql_type) in write_keys.items():
+    for table in READ_TABLES:
         extra = [d.key for d in found if d.table == table.name and d.kind == "extra"]
         stale = [d.key for d in found if d.table == table.name and d.kind != "extra"]
         if extra:
             execute(f"DELETE FROM {table.name} WHERE {table.key}::text = ANY(%s)", [extra])
         if stale:
-            project(table, f"{column} = ANY(%s::{sql_type}[])", [stale])
+            project(table, f"{table.key_source} = ANY(%s::{table.key_type}[])", [stale])

@@ -37,11 +37,18 @@ class ReadTable:
     """A read table, and how its rows follow from the write tables."""
 
     name: str
+    label: str  # what its rows are, for people: "products"
     key: str
+    key_type: str  # the SQL type of the key
     columns: tuple
     sources: str  # FROM clause over the write tables
     scope: str = "TRUE"  # which write rows have a read row
     on_conflict: str = "update"  # "update" (replace the row) or "nothing" (rows never change)
+
+    @property
+    def key_source(self):
+        """Return the SQL expression of the key over the write tables."""
+        return next(column.source for column in self.columns if column.name == self.key)
 
     @property
     def column_names(self):
@@ -98,6 +105,8 @@ SEARCH_DOCUMENT = "to_tsvector('simple', translate({sku} || ' ' || {name} || ' '
 
 PRODUCTS = ReadTable(
     name="read_product",
+    label="products",
+    key_type="uuid",
     key="id",
     columns=(
         Column("id", "p.id", "id", "{}::text"),
@@ -126,6 +135,8 @@ PRODUCTS = ReadTable(
 
 MOVEMENTS = ReadTable(
     name="read_stock_movement",
+    label="stock movements",
+    key_type="bigint",
     key="id",
     columns=(
         Column("id", "m.id", "id"),
@@ -142,6 +153,8 @@ MOVEMENTS = ReadTable(
 
 CATEGORIES = ReadTable(
     name="read_category",
+    label="categories",
+    key_type="text",
     key="slug",
     columns=(
         Column("slug", "c.slug", "slug"),
@@ -152,7 +165,23 @@ CATEGORIES = ReadTable(
     sources="products_category c",
 )
 
-READ_TABLES = (CATEGORIES, PRODUCTS, MOVEMENTS)
+LOCATIONS = ReadTable(
+    name="read_location",
+    label="locations",
+    key_type="text",
+    key="code",
+    columns=(
+        Column("code", "l.code", "code"),
+        Column("name", "l.name", "name"),
+        Column("is_active", "l.is_active", "is_active"),
+        Column("created_at", "l.created_at", "created_at", json=UTC_TIMESTAMP),
+        Column("updated_at", "l.updated_at", "updated_at", json=UTC_TIMESTAMP),
+    ),
+    sources="products_location l",
+)
+
+# Every read table, in the order a rebuild fills them.
+READ_TABLES = (CATEGORIES, LOCATIONS, PRODUCTS, MOVEMENTS)
 
 # The columns of a product's read row that a stock change moves; nothing else of the row changes.
 STOCK_COLUMNS = ("quantity", "in_stock", "version", "updated_at")

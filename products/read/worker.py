@@ -21,7 +21,7 @@ from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import rename_category_sql
 from products.read.rebuild import clear
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
 from products.sql import FINISHED_EVENTS, fetch_dicts
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql(
@@ -35,6 +35,7 @@ _STOCK_CHANGED_SQL = (
     + " WHERE id = %(id)s AND version < %(version)s"
 )
 _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
+_UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 
 
 def _apply_product(cursor, data):
@@ -48,6 +49,10 @@ def _apply_category(cursor, data):
 def _apply_category_renamed(cursor, data):
     _apply_category(cursor, data)
     cursor.execute(rename_category_sql(PRODUCTS.name), data)
+
+
+def _apply_location(cursor, data):
+    cursor.execute(_UPSERT_LOCATION_SQL, data["location"])
 
 
 def _apply_product_created(cursor, data):
@@ -71,6 +76,8 @@ def _apply_stock_changed(cursor, data):
 APPLY = {
     events.CategoryCreated: _apply_category,
     events.CategoryRenamed: _apply_category_renamed,
+    events.LocationCreated: _apply_location,
+    events.LocationChanged: _apply_location,
     events.ProductCreated: _apply_product_created,
     events.ProductDetailsUpdated: _apply_product,
     events.ProductArchived: _apply_product_archived,

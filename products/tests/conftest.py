@@ -147,6 +147,7 @@ def snapshot_read_tables(db):
             "read_product": _rows(f"SELECT {_PRODUCT_COLUMNS}, search_document::text FROM read_product ORDER BY id"),
             "read_stock_movement": _rows("SELECT * FROM read_stock_movement ORDER BY id"),
             "read_category": _rows("SELECT * FROM read_category ORDER BY slug"),
+            "read_location": _rows("SELECT * FROM read_location ORDER BY code"),
         }
 
     return snapshot

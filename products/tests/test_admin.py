@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
-from products.read.models import ProductView
+from products.read.models import LocationView, ProductView
 from products.read.rebuild import differences
-from products.write.models import Category, Product, StockMovement
+from products.write.models import Category, EventRecord, Location, Product, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +84,18 @@ def test_the_ledger_cannot_be_edited_in_the_admin(admin_client, make_product):
     )
     assert response.status_code == 403
     assert StockMovement.objects.get(id=movement.id).delta == 1
+
+
+def test_locations_are_added_and_changed_in_the_admin_through_the_handlers(admin_client):
+    response = admin_client.post("/admin/products/location/add/", {"code": "east", "name": "East warehouse"})
+    assert response.status_code == 302, response.content[:2000]
+    assert EventRecord.objects.latest("id").type == "LocationCreated"
+    location = Location.objects.get(code="east")
+    response = admin_client.post(f"/admin/products/location/{location.pk}/change/", {"name": "East depot"})
+    assert response.status_code == 302, response.content[:2000]
+    assert EventRecord.objects.latest("id").type == "LocationChanged"
+    row = LocationView.objects.get(code="east")
+    assert (row.name, row.is_active) == ("East depot", False)  # an unticked box: inactive
+    assert admin_client.get("/admin/products/location/").status_code == 200
+    assert admin_client.post(f"/admin/products/location/{location.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Location.objects.filter(code="east").exists()

@@ -39,6 +39,10 @@ def _category(event):
     return {"category": representation.category(event.slug)}
 
 
+def _location(event):
+    return {"location": representation.location(event.code)}
+
+
 def _product(event):
     return {"product": representation.product(event.product_id)}
 
@@ -52,6 +56,8 @@ def _created_product(event):
 STATE = {
     events.CategoryCreated: _category,
     events.CategoryRenamed: _category,
+    events.LocationCreated: _location,
+    events.LocationChanged: _location,
     events.ProductCreated: _created_product,
     events.ProductDetailsUpdated: _product,
     events.ProductArchived: lambda event: {},

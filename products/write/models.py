@@ -3,11 +3,14 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 MAX_QUANTITY = 1_000_000_000
 MAX_PRICE_DIGITS = 10  # 99,999,999.99
+LOCATION_CODE_PATTERN = r"^[a-z0-9_-]+$"  # 1-32 characters (max_length)
+MAIN_LOCATION = "main"  # created by the migration that creates the table; the default location
 
 
 class Category(models.Model):
@@ -19,6 +22,25 @@ class Category(models.Model):
     class Meta:
         verbose_name_plural = "categories"
         ordering = ["slug"]
+
+    def __str__(self):
+        return self.name
+
+
+class Location(models.Model):
+    """A place stock is kept. Locations are never deleted; an inactive one is kept for its history."""
+
+    code = models.CharField(max_length=32, unique=True, validators=[RegexValidator(LOCATION_CODE_PATTERN)])
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(code__regex=LOCATION_CODE_PATTERN), name="location_code_format"),
+        ]
 
     def __str__(self):
         return self.name

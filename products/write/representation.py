@@ -6,7 +6,7 @@ event log alone can rebuild a read store). The shapes come from ``products.read.
 the representation of a product is its read row as it would be projected right now.
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS
 from products.sql import fetch_dicts
 
 
@@ -29,3 +29,8 @@ def movements(product_id):
 def category(slug):
     """Return a category as the API shows it, or None."""
     return _one(CATEGORIES, "c.slug = %s", [slug])
+
+
+def location(code):
+    """Return a location as the API shows it, or None."""
+    return _one(LOCATIONS, "l.code = %s", [code])

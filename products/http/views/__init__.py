@@ -6,6 +6,7 @@ stays right in split mode, where the read store catches up a moment later.
 """
 
 from products.http.views.categories import CategoryViewSet
+from products.http.views.locations import LocationViewSet
 from products.http.views.products import ProductViewSet
 
-__all__ = ["CategoryViewSet", "ProductViewSet"]
+__all__ = ["CategoryViewSet", "LocationViewSet", "ProductViewSet"]

@@ -10,6 +10,8 @@ pytestmark = pytest.mark.django_db
 API_PATHS = {
     "/api/categories/",
     "/api/categories/{slug}/",
+    "/api/locations/",
+    "/api/locations/{code}/",
     "/api/products/",
     "/api/products/{id}/",
     "/api/products/{id}/stock/",
@@ -22,6 +24,7 @@ def test_the_api_root_lists_the_collections(anon_client):
     assert response.status_code == 200
     assert response.json() == {
         "categories": "http://testserver/api/categories/",
+        "locations": "http://testserver/api/locations/",
         "products": "http://testserver/api/products/",
     }
 

@@ -29,6 +29,9 @@ def product(make_category, make_product, client):
         "/api/products/{id}/stock/movements/",
         "/api/products/{id}/stock/movements/?page_size=2",
         "/api/categories/",
+        "/api/locations/",
+        "/api/locations/?page_size=1",
+        "/api/locations/main/",
     ],
 )
 def test_an_anonymous_get_costs_one_query(anon_client, product, path, django_assert_num_queries):

@@ -10,9 +10,9 @@ from django.db import connections
 
 from cqrs_demo.bus import bus
 from products.read import rebuild, worker
-from products.read.models import PROJECTOR_POSITION, ProductView, ProjectorPosition, StockMovementView
+from products.read.models import PROJECTOR_POSITION, LocationView, ProductView, ProjectorPosition, StockMovementView
 from products.write import commands
-from products.write.models import EventRecord
+from products.write.models import EventRecord, Location
 
 pytestmark = [
     pytest.mark.skipif(
@@ -126,3 +126,19 @@ def test_ready_reports_the_projection_lag(client):
     body = client.get("/health/ready").json()
     assert body["mode"] == "split"
     assert body["projection"]["events_behind"] == 1
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_location_events_reach_the_read_database_and_the_log_alone_rebuilds_them():
+    bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
+    bus.dispatch(commands.ChangeLocation(code="east", is_active=False))
+    assert not LocationView.objects.filter(code="east").exists()  # the read store lags
+    worker.run()
+    written = Location.objects.values("code", "name", "is_active", "created_at", "updated_at")
+    read = LocationView.objects.values("code", "name", "is_active", "created_at", "updated_at")
+    assert list(read.order_by("code")) == list(written.order_by("code"))
+    assert read.get(code="east")["is_active"] is False
+    with connections["read"].cursor() as cursor:
+        cursor.execute("DELETE FROM read_location")
+    worker.rebuild_from_log()
+    assert list(read.order_by("code")) == list(written.order_by("code"))  # main's event is in the log too

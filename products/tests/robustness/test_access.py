@@ -17,6 +17,8 @@ WRITE_METHODS = ("post", "put", "patch", "delete")
 BODIES = {
     ("post", "/api/categories/"): {"name": "New category"},
     ("patch", "/api/categories/{slug}/"): {"name": "Renamed"},
+    ("post", "/api/locations/"): {"code": "new", "name": "New location"},
+    ("patch", "/api/locations/{code}/"): {"name": "Renamed", "is_active": False},
     ("post", "/api/products/"): {"sku": "NEW-1", "name": "New", "price": "1.00", "initial_stock": 3},
     ("put", "/api/products/{id}/"): {"name": "Replaced", "description": "", "category": None, "price": "2.00"},
     ("patch", "/api/products/{id}/"): {"name": "Changed"},
@@ -54,7 +56,7 @@ def test_every_write_operation_refuses_anonymous_and_unpermitted_clients(anon_cl
 
     before = snapshot()
     for method, template in operations:
-        path = _fill(template, {"id": str(product_id), "slug": category, "pk": str(product_id)})
+        path = _fill(template, {"id": str(product_id), "slug": category, "pk": str(product_id), "code": "main"})
         body = BODIES.get((method, template), {})
         for client, expected in ((anon_client, 401), (plain_client, 403)):
             response = getattr(client, method)(path, body, format="json")

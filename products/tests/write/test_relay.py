@@ -9,6 +9,7 @@ import orjson
 import pika
 import pytest
 from django.conf import settings as django_settings
+from django.db.models import Max
 
 from cqrs_demo.bus import bus
 from products.write import commands, relay
@@ -40,6 +41,13 @@ def exchange(settings):
     connection.close()
 
 
+def _publish_earlier_events(drain):
+    """Publish and drop what the log held before the test (the migration's LocationCreated of main)."""
+    relay.run()
+    drain()
+    return EventRecord.objects.aggregate(last=Max("id"))["last"] or 0
+
+
 def _history(products=3, adjustments=5):
     ids = [
         bus.dispatch(
@@ -55,11 +63,12 @@ def _history(products=3, adjustments=5):
 
 @pytest.mark.django_db
 def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
+    mark = _publish_earlier_events(exchange[1])
     _history()
     assert relay.backlog() == 18
     assert relay.run() == 18
     messages = exchange[1]()
-    ids = list(EventRecord.objects.order_by("id").values_list("id", flat=True))
+    ids = list(EventRecord.objects.filter(id__gt=mark).order_by("id").values_list("id", flat=True))
     assert [body["event_id"] for _, _, body in messages] == ids
     routing_key, properties, body = messages[-1]
     assert routing_key == body["type"] == properties.type == "StockAdjusted"
@@ -74,12 +83,26 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
 
 @pytest.mark.django_db
 def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchange):
+    _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)  # commands never need the broker
     with pytest.raises(pika.exceptions.AMQPConnectionError):
         relay.run(url="amqp://guest:guest@127.0.0.1:1/%2F")  # nothing listens on port 1
     assert relay.backlog() == 3
     assert relay.run() == 3  # the broker is back: the backlog drains
     assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
+
+
+@pytest.mark.django_db
+def test_location_events_are_published_with_their_state(exchange):
+    _publish_earlier_events(exchange[1])
+    bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
+    bus.dispatch(commands.ChangeLocation(code="east", is_active=False))
+    assert relay.run() == 2
+    messages = exchange[1]()
+    assert [routing_key for routing_key, _, _ in messages] == ["LocationCreated", "LocationChanged"]
+    body = messages[-1][2]
+    assert (body["product_id"], body["data"]["code"]) == (None, "east")
+    assert body["data"]["location"]["is_active"] is False
 
 
 @pytest.mark.slow

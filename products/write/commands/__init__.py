@@ -5,14 +5,15 @@ order (the product row first, then its stock), publishes the events that describ
 happened, and returns what the client is answered with.
 """
 
-from products.write.commands import bulk, categories, products, stock
+from products.write.commands import bulk, categories, locations, products, stock
 from products.write.commands.bulk import BulkImportProducts, BulkImportResult
 from products.write.commands.categories import CreateCategory, RenameCategory
 from products.write.commands.common import UNSET
+from products.write.commands.locations import ChangeLocation, CreateLocation
 from products.write.commands.products import ArchiveProduct, CreateProduct, UpdateProductDetails
 from products.write.commands.stock import AdjustStock, SetStock
 
-HANDLERS = {**bulk.HANDLERS, **categories.HANDLERS, **products.HANDLERS, **stock.HANDLERS}
+HANDLERS = {**bulk.HANDLERS, **categories.HANDLERS, **locations.HANDLERS, **products.HANDLERS, **stock.HANDLERS}
 
 __all__ = [
     "HANDLERS",
@@ -21,7 +22,9 @@ __all__ = [
     "ArchiveProduct",
     "BulkImportProducts",
     "BulkImportResult",
+    "ChangeLocation",
     "CreateCategory",
+    "CreateLocation",
     "CreateProduct",
     "RenameCategory",
     "SetStock",

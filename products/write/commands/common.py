@@ -1,6 +1,6 @@
 """What several command handlers share: the locks, bumping a product's version, lookups, bounds.
 
-Two kinds of transaction-level advisory lock keep the event log in commit order where order
+Three kinds of transaction-level advisory lock keep the event log in commit order where order
 matters, without a global lock (see ``products.write.event_log``):
 
 - a product's lock (``product_lock``), taken by every command that writes the product, in
@@ -12,6 +12,8 @@ matters, without a global lock (see ``products.write.event_log``):
   category name into its read row (create, change details), exclusive for a category
   rename, so a rename and those writes never interleave. Shared holders never wait for
   each other.
+- a location's lock (``lock_location``), taken before a change writes its row, so the
+  changes of one location reach the log in commit order, as a product's do.
 """
 
 from uuid import UUID
@@ -59,6 +61,15 @@ def lock_catalogue(*, exclusive=False):
     """Take the catalogue lock: shared for product writes, exclusive for a category rename."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [CATALOGUE_LOCK])
+
+
+LOCATION_LOCK = 7_401_004  # the first key of a location's lock; the second is a hash of its code
+
+
+def lock_location(code):
+    """Take the lock of location ``code`` (before its row is written, so before the transaction has an id)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCATION_LOCK, code])
 
 
 # Lock the product, then bump its version, which locks the row and compares If-Match in the

@@ -115,12 +115,13 @@ def test_rebuild_reports_progress_for_each_step(make_product):
     calls = []
     rebuild.rebuild_all(progress=lambda *args: calls.append(args))
     assert [(index, total, label) for index, total, label, _ in calls] == [
-        (1, 6, "categories"),
-        (2, 6, "products"),
-        (3, 6, "stock movements"),
-        (4, 6, "indexes"),
-        (5, 6, "analyze"),
-        (6, 6, "swap"),
+        (1, 7, "categories"),
+        (2, 7, "locations"),
+        (3, 7, "products"),
+        (4, 7, "stock movements"),
+        (5, 7, "indexes"),
+        (6, 7, "analyze"),
+        (7, 7, "swap"),
     ]
 
 
