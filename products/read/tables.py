@@ -44,6 +44,7 @@ class ReadTable:
     sources: str  # FROM clause over the write tables
     scope: str = "TRUE"  # which write rows have a read row
     on_conflict: str = "update"  # "update" (replace the row) or "nothing" (rows never change)
+    version: str | None = None  # a column that only grows: an upsert never moves a row back
 
     @property
     def key_source(self):
@@ -63,22 +64,24 @@ class ReadTable:
         select = ", ".join(f"{column.source} AS {column.name}" for column in self.columns)
         return f"SELECT {select} FROM {sources or self.sources} WHERE {scope or self.scope} AND ({where})"
 
-    def conflict_clause(self, guard=""):
-        """Return the ON CONFLICT clause of an upsert; ``guard`` is an optional WHERE."""
+    def conflict_clause(self, update=None):
+        """Return the ON CONFLICT clause of an upsert of all columns (or of ``update``), never backwards."""
         if self.on_conflict == "nothing":
             return f"ON CONFLICT ({self.key}) DO NOTHING"
-        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in self.column_names if name != self.key)
-        return f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments} {guard}".rstrip()
+        names = update or [name for name in self.column_names if name != self.key]
+        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
+        guard = f" WHERE {self.name}.{self.version} <= EXCLUDED.{self.version}" if self.version else ""
+        return f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments}{guard}"
 
     def insert_sql(self, select):
         """Return an upsert of the rows ``select`` yields (in column order)."""
         return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select} {self.conflict_clause()}"
 
-    def upsert_sql(self, guard=""):
-        """Return an upsert of one row from a payload in API shape (named parameters)."""
+    def upsert_sql(self, update=None):
+        """Return an upsert of one row from a payload in API shape (named parameters); see conflict_clause."""
         values = ", ".join(column.payload_expression() for column in self.columns)
         return (
-            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) VALUES ({values}) {self.conflict_clause(guard)}"
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) VALUES ({values}) {self.conflict_clause(update)}"
         )
 
     def api_select(self, source=None, fields=None):
@@ -131,6 +134,7 @@ PRODUCTS = ReadTable(
       JOIN products_stocklevel s ON s.product_id = p.id
       LEFT JOIN products_category c ON c.id = p.category_id""",
     scope="NOT p.is_archived",
+    version="version",
 )
 
 MOVEMENTS = ReadTable(

@@ -19,21 +19,16 @@ from django.utils import timezone
 from cqrs_demo.routers import read_store_alias
 from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
-from products.read.projector import rename_category_sql
+from products.read.projector import ARCHIVE_SQL, rename_category_sql
 from products.read.rebuild import clear
 from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
 from products.sql import FINISHED_EVENTS, fetch_dicts
 
-_UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql(
-    # Never let an older state overwrite a newer one.
-    guard="WHERE read_product.version <= EXCLUDED.version"
-)
+_UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql()  # never to an older version
 _INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
-_STOCK_CHANGED_SQL = (
-    f"UPDATE {PRODUCTS.name} SET "
-    + ", ".join(f"{column} = %({column})s" for column in STOCK_COLUMNS)
-    + " WHERE id = %(id)s AND version < %(version)s"
-)
+# The stock columns only, never backwards; the whole row from the payload if it has none yet
+# (an import's event may come before the product's creation in the log: see the README).
+_STOCK_CHANGED_SQL = PRODUCTS.upsert_sql(update=STOCK_COLUMNS)
 _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 
@@ -62,8 +57,8 @@ def _apply_product_created(cursor, data):
 
 
 def _apply_product_archived(cursor, data):
-    cursor.execute("DELETE FROM read_stock_movement WHERE product_id = %(product_id)s", data)
-    cursor.execute("DELETE FROM read_product WHERE id = %(product_id)s", data)
+    for statement in ARCHIVE_SQL:
+        cursor.execute(statement, data)
 
 
 def _apply_stock_changed(cursor, data):
@@ -100,6 +95,19 @@ _LAG_SQL = """
 """
 
 
+def _upgrade(position):
+    """Give a position stored before events had transaction ids the one of its event.
+
+    Migration 0004 gave every event it found the id of its own transaction; without this,
+    ``(xact_id, id) > (0, N)`` would apply the whole log again.
+    """
+    rows = fetch_dicts(
+        "SELECT xact_id FROM products_event WHERE id <= %s ORDER BY id DESC LIMIT 1", [position.last_event_id]
+    )
+    if rows:
+        position.last_xact_id = rows[0]["xact_id"]
+
+
 def apply_batch(batch_size=500):
     """Apply the next events of the log to the read store; return how many were applied."""
     read = read_store_alias()
@@ -107,6 +115,8 @@ def apply_batch(batch_size=500):
         ProjectorPosition.objects.using(read).get_or_create(name=PROJECTOR_POSITION)
         # The row lock keeps a second worker from applying the same events concurrently.
         position = ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
+        if position.last_event_id and not position.last_xact_id:
+            _upgrade(position)
         records = fetch_dicts(_NEXT_EVENTS_SQL, [position.last_xact_id, position.last_event_id, batch_size])
         with connections[read].cursor() as cursor:
             for record in records:

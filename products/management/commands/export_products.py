@@ -1,3 +1,5 @@
+"""``manage.py export_products FILE``: the read side as CSV, streamed, importable again."""
+
 import csv
 import sys
 

@@ -1,3 +1,5 @@
+"""``manage.py project_events [--follow]``: run the split-mode worker, the event log into the read database."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,3 +1,5 @@
+"""``manage.py projection_lag``: how far the read store is behind the event log, as JSON."""
+
 import json
 
 from django.conf import settings

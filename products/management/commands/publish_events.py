@@ -1,3 +1,5 @@
+"""``manage.py publish_events [--follow]``: relay the event log to RabbitMQ."""
+
 import pika
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,3 +1,5 @@
+"""``manage.py purge_idempotency_keys``: delete idempotency keys older than their time to live."""
+
 from datetime import timedelta
 
 from django.conf import settings

@@ -41,6 +41,7 @@ def _position():
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_reads_lag_until_the_worker_applies_the_log():
+    worker.run()  # what the log already holds (the migration's default location)
     product_id = bus.dispatch(commands.CreateProduct(sku="LAG-1", name="Lagging", price=Decimal("2.00")))["id"]
     assert not ProductView.objects.filter(id=product_id).exists()
     assert worker.lag()["events_behind"] == 1
@@ -142,3 +143,13 @@ def test_location_events_reach_the_read_database_and_the_log_alone_rebuilds_them
         cursor.execute("DELETE FROM read_location")
     worker.rebuild_from_log()
     assert list(read.order_by("code")) == list(written.order_by("code"))  # main's event is in the log too
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_position_stored_before_events_had_transaction_ids_goes_on_without_replaying():
+    _create_products(3)
+    worker.run()
+    # As migration 0004 leaves a position the worker stored before it: the event id alone.
+    ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).update(last_xact_id=0)
+    assert worker.run() == 0
+    assert _position() == EventRecord.objects.latest("id").id

@@ -1,8 +1,9 @@
 """Commands and their handlers, one module per aggregate: the only code that writes the write model.
 
-Each handler runs inside the transaction the bus opens for it, changes rows in a fixed
-order (the product row first, then its stock), publishes the events that describe what
-happened, and returns what the client is answered with.
+Each handler runs inside the transaction the bus opens for it (a single-statement handler,
+such as AdjustStock's, runs as that one statement), takes its locks before its first write,
+changes rows in a fixed order (the product row first, then its stock), appends the events
+that describe what happened, and returns what the client is answered with.
 """
 
 from products.write.commands import bulk, categories, locations, products, stock

@@ -27,6 +27,7 @@ from cqrs_demo.routers import read_store_alias
 from products.errors import ArchivedSkuError, UnknownCategoryError
 from products.read.projector import project
 from products.write.commands import bulk_sql
+from products.write.commands.common import lock_catalogue
 
 _CHUNK_ROWS = 5000
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -102,6 +103,8 @@ def bulk_import_products(command):
         *bulk_sql.CREATE_SQL,
         bulk_sql.CREATED_EVENTS_SQL,
     ]
+    # Before anything gets a transaction id: no category rename interleaves with the import.
+    lock_catalogue()
     with connection.cursor() as cursor:
         cursor.execute(bulk_sql.STAGE)
         cursor.copy_expert(bulk_sql.COPY, _CopyStream(command.rows))

@@ -97,7 +97,7 @@ UPDATE_DETAILS_SQL = """
                category_id = CASE WHEN %(has_category)s THEN b.category_id ELSE p.category_id END,
                version = p.version + 1, updated_at = %(now)s
           FROM pg_temp.bulk_product b
-         WHERE p.id = b.existing_id
+         WHERE p.id = b.existing_id AND NOT p.is_archived  -- re-checked on the latest row after a wait
            AND (p.name <> b.name OR p.price <> b.price
                 OR (%(has_description)s AND p.description <> b.description)
                 OR (%(has_category)s AND p.category_id IS DISTINCT FROM b.category_id))
@@ -112,7 +112,7 @@ LOCK_STOCK_CHANGES_SQL = """
     WITH changed AS (
         UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s
           FROM pg_temp.bulk_product b JOIN products_stocklevel s ON s.product_id = b.existing_id
-         WHERE p.id = b.existing_id AND b.quantity <> s.quantity
+         WHERE p.id = b.existing_id AND NOT p.is_archived AND b.quantity <> s.quantity
         RETURNING p.id
     )
     UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
