@@ -55,7 +55,8 @@ def events_in_sql(*event_types, single_statement=False):
     Its events then need no handlers in the event table (``check_complete`` refuses any:
     they would run outside that SQL). A ``single_statement`` handler writes with one SQL
     statement, atomic by itself, so the bus runs it without opening a transaction (no BEGIN,
-    no COMMIT: one round trip), or in a savepoint inside a caller's transaction.
+    no COMMIT: one round trip); inside a caller's transaction, the handler itself keeps that
+    transaction usable when its statement is refused (a savepoint).
     """
 
     def mark(handler):
@@ -137,7 +138,7 @@ class MessageBus:
         """Run a command's handler in one transaction and log one line about it.
 
         A single-statement handler (``events_in_sql``) runs without a transaction block of its
-        own: its one statement is its transaction.
+        own: its one statement is its transaction, or part of the caller's.
         """
         if not isinstance(command, Command):
             raise TypeError(f"{command!r} is not a Command.")
@@ -145,8 +146,8 @@ class MessageBus:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            if getattr(handler, "single_statement", False) and not transaction.get_connection().in_atomic_block:
-                return handler(command)  # one statement is atomic by itself
+            if getattr(handler, "single_statement", False):
+                return handler(command)  # one statement: atomic by itself
             with transaction.atomic():
                 return handler(command)
         except Exception as exc:

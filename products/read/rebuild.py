@@ -43,18 +43,22 @@ def clear():
 
 
 def _snapshot_horizon():
-    """Start the write side's REPEATABLE READ snapshot; return its xmin."""
+    """Start the write side's REPEATABLE READ snapshot; return the worker position it implies.
+
+    That is (xmin - 1, the last event id it sees): every event of a transaction below xmin is
+    in the snapshot, so its id is at most that.
+    """
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute(f"SELECT {SNAPSHOT_XMIN}")
-        (xmin,) = cursor.fetchone()
-    return xmin
+        cursor.execute(f"SELECT {SNAPSHOT_XMIN} - 1, coalesce(max(id), 0) FROM products_event")
+        return cursor.fetchone()
 
 
-def _set_worker_position(read, xmin):
+def _set_worker_position(read, horizon):
     # Before the tables are locked: the worker locks this row first, then the tables.
+    last_xact_id, last_event_id = horizon
     ProjectorPosition.objects.using(read).update_or_create(
-        name=PROJECTOR_POSITION, defaults={"last_xact_id": xmin - 1, "last_event_id": 2**63 - 1}
+        name=PROJECTOR_POSITION, defaults={"last_xact_id": last_xact_id, "last_event_id": last_event_id}
     )
 
 
@@ -85,7 +89,7 @@ def rebuild_all(progress=None, lock_attempts=None):
     live = [table.name for table in READ_TABLES]
     indexes = {}
     with transaction.atomic(), transaction.atomic(using=read), connections[read].cursor() as cursor:
-        xmin = _snapshot_horizon() if split else None
+        horizon = _snapshot_horizon() if split else None
         if not split:  # the projector writes in the commands' transactions: they wait for the copy
             cursor.execute(f"LOCK TABLE {', '.join(live)} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [MAINTENANCE_WORK_MEM])
@@ -101,7 +105,7 @@ def rebuild_all(progress=None, lock_attempts=None):
 
         def swap_in():
             if split:
-                _set_worker_position(read, xmin)
+                _set_worker_position(read, horizon)
             return swap.swap(cursor, indexes, read, lock_attempts)
 
         steps = [(table.label, lambda table=table: _fill(table, cursor)) for table in READ_TABLES]

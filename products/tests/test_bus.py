@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
-from cqrs_demo.bus import Command, Event, HandlerNotFoundError, MessageBus, Query, _all_subclasses, bus
+from cqrs_demo.bus import Command, Event, HandlerNotFoundError, MessageBus, Query, _all_subclasses, bus, events_in_sql
 from products import events
 from products.read import projector, queries, worker
 from products.write import commands, event_log
@@ -233,3 +234,29 @@ def test_ask_returns_the_answer_without_a_log_line(caplog):
     caplog.set_level(logging.INFO, logger="cqrs_demo.bus")
     assert fresh.ask(Echo(text="quiet")) == "quiet"
     assert not [record for record in caplog.records if record.name == "cqrs_demo.bus"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_single_statement_handler_runs_without_a_transaction_block_of_its_own():
+    @dataclass(frozen=True)
+    class Probe(Command):
+        abstract = True
+
+    seen = []
+
+    @events_in_sql(single_statement=True)
+    def probe(command):
+        seen.append(transaction.get_connection().in_atomic_block)
+
+    def plain(command):
+        seen.append(transaction.get_connection().in_atomic_block)
+
+    fresh = MessageBus()
+    fresh.register(Probe, probe)
+    fresh.dispatch(Probe())  # autocommit: its one statement is its transaction
+    with transaction.atomic():
+        fresh.dispatch(Probe())  # part of the caller's transaction
+    other = MessageBus()
+    other.register(Probe, plain)
+    other.dispatch(Probe())  # any other handler gets a transaction from the bus
+    assert seen == [False, True, True]
