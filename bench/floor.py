@@ -93,7 +93,7 @@ def _list_sql(query):
     where, params = [], []
     words = re.findall(r"[^\W_]+", query.get("search", "").lower())
     if words:
-        where.append("search_document @@ to_tsquery('simple', %s)")
+        where.append("id IN (SELECT id FROM read_product_search WHERE search_document @@ to_tsquery('simple', %s))")
         params.append(" & ".join(f"{word}:*" for word in words))
     if "category" in query:
         where.append("category_slug = %s")

@@ -5,7 +5,13 @@ The write tables and the event log are in ``products.write.models``, the read ta
 """
 
 from products.http.models import IdempotencyKey
-from products.read.models import CategoryView, LocationView, ProductView, ProjectorPosition, StockMovementView
+from products.read.models import (
+    CategoryView,
+    LocationView,
+    ProductView,
+    ProjectorPosition,
+    StockMovementView,
+)
 from products.write.models import MAX_QUANTITY, Category, EventRecord, Location, Product, StockLevel, StockMovement
 
 __all__ = [

@@ -25,7 +25,6 @@ class ProductView(models.Model):
     version = models.IntegerField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
-    search_document = SearchVectorField()
 
     class Meta:
         db_table = "read_product"
@@ -39,11 +38,24 @@ class ProductView(models.Model):
             models.Index(fields=["created_at", "id"], name="read_product_created"),
             models.Index(fields=["category_slug", "sku", "id"], name="read_product_cat_sku"),
             models.Index(fields=["category_slug", "price", "id"], name="read_product_cat_price"),
-            GinIndex(fields=["search_document"], name="read_product_search"),
         ]
 
     def __str__(self):
         return self.sku
+
+
+class ProductSearchView(models.Model):
+    """The search document of each active product (``tsvector``, configuration ``simple``)."""
+
+    id = models.UUIDField(primary_key=True)
+    search_document = SearchVectorField()
+
+    class Meta:
+        db_table = "read_product_search"
+        indexes = [GinIndex(fields=["search_document"], name="read_search_document")]
+
+    def __str__(self):
+        return str(self.id)
 
 
 class StockMovementView(models.Model):

@@ -16,7 +16,7 @@ from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
 from products import events
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS
 
 _COPY_PAGE = 2000
 
@@ -69,17 +69,20 @@ def on_location_written(event):
 
 def on_product_created(event):
     project(PRODUCTS, "p.id = %s", [event.product_id])
+    project(SEARCH, "p.id = %s", [event.product_id])
     project(MOVEMENTS, "m.product_id = %s", [event.product_id])
 
 
 def on_product_details_updated(event):
     project(PRODUCTS, "p.id = %s", [event.product_id])
+    project(SEARCH, "p.id = %s", [event.product_id])
 
 
 # An archived product leaves the read side with its ledger; the product row first, in the
 # order a rebuild locks the tables (READ_TABLES), so the two never deadlock.
 ARCHIVE_SQL = (
     f"DELETE FROM {PRODUCTS.name} WHERE id = %(product_id)s",
+    f"DELETE FROM {SEARCH.name} WHERE id = %(product_id)s",
     f"DELETE FROM {MOVEMENTS.name} WHERE product_id = %(product_id)s",
 )
 

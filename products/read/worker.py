@@ -21,10 +21,11 @@ from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import ARCHIVE_SQL, rename_category_sql
 from products.read.rebuild import clear
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS
 from products.sql import FINISHED_EVENTS, fetch_dicts
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql()  # never to an older version
+_UPSERT_SEARCH_SQL = SEARCH.upsert_sql()
 _INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
 # The stock columns only, never backwards; the whole row from the payload if it has none yet
 # (an import's event may come before the product's creation in the log: see the README).
@@ -35,6 +36,7 @@ _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 
 def _apply_product(cursor, data):
     cursor.execute(_UPSERT_PRODUCT_SQL, data["product"])
+    cursor.execute(_UPSERT_SEARCH_SQL, data["product"])
 
 
 def _apply_category(cursor, data):

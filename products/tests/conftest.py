@@ -130,7 +130,7 @@ def archived_product(make_product):
     return product_id
 
 
-READ_ROW_FIELDS = [name for name in PRODUCTS.column_names if name != "search_document"]
+READ_ROW_FIELDS = list(PRODUCTS.column_names)
 _PRODUCT_COLUMNS = ", ".join(READ_ROW_FIELDS)
 
 
@@ -144,7 +144,8 @@ def snapshot_read_tables(db):
 
     def snapshot():
         return {
-            "read_product": _rows(f"SELECT {_PRODUCT_COLUMNS}, search_document::text FROM read_product ORDER BY id"),
+            "read_product": _rows(f"SELECT {_PRODUCT_COLUMNS} FROM read_product ORDER BY id"),
+            "read_product_search": _rows("SELECT id, search_document::text FROM read_product_search ORDER BY id"),
             "read_stock_movement": _rows("SELECT * FROM read_stock_movement ORDER BY id"),
             "read_category": _rows("SELECT * FROM read_category ORDER BY slug"),
             "read_location": _rows("SELECT * FROM read_location ORDER BY code"),

@@ -9,7 +9,7 @@ from cqrs_demo.bus import Query
 from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
-from products.read.tables import PRODUCTS
+from products.read.tables import PRODUCTS, SEARCH
 from products.sql import fetch_dicts
 
 PRODUCT_ORDERINGS = {
@@ -60,7 +60,7 @@ def list_products(query):
     where, params = [], []
     tsquery = search_tsquery(query.search)
     if tsquery:
-        where.append("search_document @@ to_tsquery('simple', %s)")
+        where.append(f"id IN (SELECT id FROM {SEARCH.name} WHERE search_document @@ to_tsquery('simple', %s))")
         params.append(tsquery)
     if query.category is not None:
         where.append("category_slug = %s")

@@ -7,7 +7,7 @@ Statement parameters: ``now`` (the one timestamp of the import), ``has_descripti
 ``has_category`` (whether the file has those columns; absent ones are left alone).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH
 
 STAGED_COLUMNS = ("line", "sku", "name", "description", "category", "category_name", "price", "quantity")
 
@@ -193,5 +193,6 @@ PROJECTED = {
     CATEGORIES: _NEW_CATEGORIES,
     PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR stock_changed"
     " OR existing_id IS NULL)",
+    SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR existing_id IS NULL)",
     MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
 }
