@@ -19,7 +19,7 @@ from products.write.commands.common import (
     lock_catalogue,
 )
 from products.write.event_log import publish
-from products.write.models import Product, StockLevel, StockMovement
+from products.write.models import MAIN_LOCATION, Location, Product, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class CreateProduct(Command):
     price: Decimal
     description: str = ""
     category: str | None = None  # category slug
-    initial_stock: int = 0
+    initial_stock: int = 0  # at the main location
+    reorder_point: int = 0
     actor_id: int | None = None
 
 
@@ -40,6 +41,7 @@ class UpdateProductDetails(Command):
     description: object = UNSET
     category: object = UNSET  # a slug, None for no category, or UNSET
     price: object = UNSET
+    reorder_point: object = UNSET
     expected_version: int | None = None
 
 
@@ -61,15 +63,18 @@ def create_product(command):
             description=command.description,
             category_id=category,
             price=command.price,
+            reorder_point=command.reorder_point,
         )
     except IntegrityError as error:
         if constraint_name(error) == "product_sku_ci_unique":
             raise DuplicateSkuError(f"A product with SKU {command.sku!r} already exists.") from None
         raise
-    StockLevel.objects.create(product=product, quantity=command.initial_stock)
+    main = Location.objects.values_list("id", flat=True).get(code=MAIN_LOCATION)
+    StockLevel.objects.create(product=product, location_id=main, quantity=command.initial_stock)
     # Every product's ledger starts here, so the deltas always add up to the quantity.
     StockMovement.objects.create(
         product=product,
+        location_id=main,
         delta=command.initial_stock,
         quantity_after=command.initial_stock,
         reason="initial stock",
@@ -80,10 +85,10 @@ def create_product(command):
 
 
 def update_product_details(command):
-    """Change any of name, description, category and price; return the representation."""
+    """Change any of name, description, category, price and reorder point; return the representation."""
     changes = {
         field: getattr(command, field)
-        for field in ("name", "description", "price")
+        for field in ("name", "description", "price", "reorder_point")
         if getattr(command, field) is not UNSET
     }
     lock_catalogue()  # its read row shows its category's name: no rename in between
