@@ -12,7 +12,14 @@ import random
 
 from django.conf import settings
 
-READ_MODEL_NAMES = {"productview", "stockmovementview", "categoryview", "locationview", "projectorposition"}
+READ_MODEL_NAMES = {
+    "productview",
+    "stocklevelview",
+    "stockmovementview",
+    "categoryview",
+    "locationview",
+    "projectorposition",
+}
 
 
 def is_read_model(model):

@@ -21,14 +21,18 @@ from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import rename_category_sql
 from products.read.rebuild import clear
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, STOCK_COLUMNS, STOCK_LEVELS
 from products.sql import FINISHED_EVENTS, fetch_dicts
+
+MAIN_LOCATION = "main"  # where all stock was before it had locations (the read side never imports the write side)
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql(
     # Never let an older state overwrite a newer one.
     guard="WHERE read_product.version <= EXCLUDED.version"
 )
 _INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
+# A ledger row carries its location and the quantity there after it: the stock level's read row.
+_UPSERT_STOCK_LEVEL_SQL = STOCK_LEVELS.upsert_sql()
 _STOCK_CHANGED_SQL = (
     f"UPDATE {PRODUCTS.name} SET "
     + ", ".join(f"{column} = %({column})s" for column in STOCK_COLUMNS)
@@ -38,8 +42,19 @@ _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 
 
+# Payloads logged before stock had locations lack these fields: their values then.
+_PRODUCT_DEFAULTS = {"reorder_point": 0}
+_MOVEMENT_DEFAULTS = {"location": MAIN_LOCATION, "reference": None}
+
+
 def _apply_product(cursor, data):
-    cursor.execute(_UPSERT_PRODUCT_SQL, data["product"])
+    cursor.execute(_UPSERT_PRODUCT_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
+
+
+def _apply_movement(cursor, product_id, movement):
+    movement = {**_MOVEMENT_DEFAULTS, **movement}
+    cursor.execute(_INSERT_MOVEMENT_SQL, movement)
+    cursor.execute(_UPSERT_STOCK_LEVEL_SQL, {**movement, "product_id": product_id})
 
 
 def _apply_category(cursor, data):
@@ -57,19 +72,21 @@ def _apply_location(cursor, data):
 
 def _apply_product_created(cursor, data):
     _apply_product(cursor, data)
-    for movement in data["movements"]:
-        cursor.execute(_INSERT_MOVEMENT_SQL, movement)
+    for movement in data["movements"]:  # the opening stock, at main
+        _apply_movement(cursor, data["product_id"], movement)
 
 
 def _apply_product_archived(cursor, data):
-    cursor.execute("DELETE FROM read_stock_movement WHERE product_id = %(product_id)s", data)
-    cursor.execute("DELETE FROM read_product WHERE id = %(product_id)s", data)
+    cursor.execute(f"DELETE FROM {MOVEMENTS.name} WHERE product_id = %(product_id)s", data)
+    cursor.execute(f"DELETE FROM {STOCK_LEVELS.name} WHERE product_id = %(product_id)s", data)
+    cursor.execute(f"DELETE FROM {PRODUCTS.name} WHERE id = %(product_id)s", data)
 
 
 def _apply_stock_changed(cursor, data):
-    # As the same-transaction projection does: the stock columns only, never backwards.
+    # As the same-transaction projection does: the stock columns only, never backwards; the
+    # stock level at the movement's location, and the ledger row.
     cursor.execute(_STOCK_CHANGED_SQL, data["product"])
-    cursor.execute(_INSERT_MOVEMENT_SQL, data["movement"])
+    _apply_movement(cursor, data["product_id"], data["movement"])
 
 
 # How each event's payload changes the read store: the log-following twin of the bus's event table.
