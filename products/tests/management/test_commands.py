@@ -147,8 +147,9 @@ def test_rebuild_read_models_restores_emptied_read_tables(make_product):
     with connections[read_store_alias()].cursor() as cursor:
         cursor.execute("DELETE FROM read_product")
     output = run("rebuild_read_models")
-    assert "[4/7] stock movements: 3 rows" in output
-    assert "[7/7] swap" in output
+    assert "[4/8] stock levels: 3 rows" in output
+    assert "[5/8] stock movements: 3 rows" in output
+    assert "[8/8] swap" in output
     assert ProductView.objects.count() == 3
     assert differences() == []
 

@@ -115,13 +115,14 @@ def test_rebuild_reports_progress_for_each_step(make_product):
     calls = []
     rebuild.rebuild_all(progress=lambda *args: calls.append(args))
     assert [(index, total, label) for index, total, label, _ in calls] == [
-        (1, 7, "categories"),
-        (2, 7, "locations"),
-        (3, 7, "products"),
-        (4, 7, "stock movements"),
-        (5, 7, "indexes"),
-        (6, 7, "analyze"),
-        (7, 7, "swap"),
+        (1, 8, "categories"),
+        (2, 8, "locations"),
+        (3, 8, "products"),
+        (4, 8, "stock levels"),
+        (5, 8, "stock movements"),
+        (6, 8, "indexes"),
+        (7, 8, "analyze"),
+        (8, 8, "swap"),
     ]
 
 
