@@ -51,15 +51,16 @@ def _main_location(request):
     if marker is None or not marker.kwargs.get("transaction"):
         return
     request.getfixturevalue("transactional_db")
-    if Location.objects.filter(code=MAIN_LOCATION).exists():
-        return
-    migration = _MAIN_MIGRATION
-    Location.objects.create(**migration.MAIN)
-    Location.objects.filter(code=MAIN_LOCATION).update(created_at=migration.CREATED_AT, updated_at=migration.CREATED_AT)
-    state = {**migration.MAIN, "created_at": migration.CREATED_AT_JSON, "updated_at": migration.CREATED_AT_JSON}
-    EventRecord.objects.create(type="LocationCreated", payload={"code": MAIN_LOCATION, "location": state})
-    LocationView.objects.create(**migration.MAIN, created_at=migration.CREATED_AT, updated_at=migration.CREATED_AT)
-    if SPLIT:  # as after migrating: the worker is past main's event
+    if not Location.objects.filter(code=MAIN_LOCATION).exists():
+        migration = _MAIN_MIGRATION
+        Location.objects.create(**migration.MAIN)
+        Location.objects.filter(code=MAIN_LOCATION).update(
+            created_at=migration.CREATED_AT, updated_at=migration.CREATED_AT
+        )
+        state = {**migration.MAIN, "created_at": migration.CREATED_AT_JSON, "updated_at": migration.CREATED_AT_JSON}
+        EventRecord.objects.create(type="LocationCreated", payload={"code": MAIN_LOCATION, "location": state})
+        LocationView.objects.create(**migration.MAIN, created_at=migration.CREATED_AT, updated_at=migration.CREATED_AT)
+    if SPLIT:  # the worker starts past main's event, the only one in the log
         from products.read import worker
 
         worker.run()
