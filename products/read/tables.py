@@ -106,10 +106,10 @@ UTC_TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z
 # Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is searchable.
 SEARCH_DOCUMENT = "to_tsvector('simple', translate({sku} || ' ' || {name} || ' ' || {description}, '-._/', '    '))"
 
-# A product's on-hand quantity: the sum over its locations (bigint: locations may add up past 2^31).
-# Every product has a stock level at main from its creation. A grouped subquery, not a LATERAL
-# one: PostgreSQL pushes a filter on p.id into it, and a rebuild aggregates in one pass.
-PRODUCT_TOTALS = "SELECT product_id, sum(quantity)::bigint AS quantity FROM products_stocklevel GROUP BY product_id"
+# A product's on-hand quantity: the sum over its locations (bigint: locations may add up past
+# 2^31), by an index lookup per product, so a few products cost a few lookups however many
+# rows the table holds.
+PRODUCT_TOTAL = "SELECT coalesce(sum(quantity), 0)::bigint AS quantity FROM products_stocklevel WHERE product_id = p.id"
 
 PRODUCTS = ReadTable(
     name="read_product",
@@ -137,7 +137,7 @@ PRODUCTS = ReadTable(
         ),
     ),
     sources=f"""products_product p
-      JOIN ({PRODUCT_TOTALS}) s ON s.product_id = p.id
+      CROSS JOIN LATERAL ({PRODUCT_TOTAL}) s
       LEFT JOIN products_category c ON c.id = p.category_id""",
     scope="NOT p.is_archived",
 )

@@ -163,16 +163,23 @@ CREATE_SQL = [
 
 
 def _product_events(event_type, which, fields="", movements=""):
-    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``."""
-    join = ""
+    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``.
+
+    The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
+    this transaction just wrote are not in the planner's statistics yet, and a state
+    subquery planned as the inner side of a nested loop would be recomputed per row.
+    """
+    products = PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")
+    steps, join = [f"e AS MATERIALIZED ({products})"], ""
     if movements:
-        join = f"JOIN ({MOVEMENTS.expected_sql(movements)}) m ON m.product_id = e.id"
+        steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
+        join = "JOIN m ON m.product_id = e.id"
     return f"""
+        WITH {", ".join(steps)}
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type}', e.id,
                jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
-          FROM ({PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")}) e
-          JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
+          FROM e JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
          ORDER BY b.line
     """
 
