@@ -2,11 +2,12 @@
 
 A product's stock is one row per (product, location) that ever held it; its on-hand quantity
 is their sum. Each command names a location by its code (default ``main``); an unknown or
-inactive one is refused. Each writes with one SQL statement (``_statement``): lock the product and bump its version
-(checking If-Match), change the quantity, append the ledger row, append the event with the
-state it left, project it to the read tables (single-database mode), and answer with the
-product as the API shows it. ``AdjustStock`` is that statement alone, in autocommit: one
-round trip, atomic by itself. ``SetStock`` first locks and bumps the product (the delta of a
+inactive one is refused. Each writes with one SQL statement (``_statement``): lock the
+product and the location and bump the product's version (checking If-Match), change the
+quantity at the location, append the ledger row, append the event with the state it left,
+project it to the read tables (single-database mode), and answer with the product as the
+API shows it. ``AdjustStock`` is that statement alone, in autocommit: one round trip,
+atomic by itself. ``SetStock`` first locks and bumps the product (the delta of a
 recount needs the quantity as the lock leaves it), then runs the statement: two.
 
 The database keeps the rules: the product row lock serializes writers of one product, the
@@ -64,9 +65,10 @@ class SetStock(Command):
     location: str = MAIN_LOCATION  # a location's code
 
 
-# Lock the location's row where it is active, after the product's lock (so before the
-# transaction has an id): a concurrent deactivation waits for this change to commit, and a
-# change that waited for a deactivation re-checks the latest row (FOR SHARE) and finds none.
+# Lock the location's row where it is active. After the product's lock (``after``), which
+# must come before the transaction has an id, and this row lock gives it one. A concurrent
+# deactivation waits for this change to commit; a change that waited for a deactivation
+# re-checks the latest row (FOR SHARE does) and finds none: no product bump, no row at all.
 _LOCATION_STEP = """
     location AS MATERIALIZED (
         SELECT l.id, l.code FROM products_location l{after}
