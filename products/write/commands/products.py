@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from cqrs_demo.bus import Command
 from products import events
-from products.errors import DuplicateSkuError
+from products.errors import DuplicateSkuError, InactiveLocationError
 from products.write import representation
 from products.write.commands.common import (
     UNSET,
@@ -19,7 +19,7 @@ from products.write.commands.common import (
     lock_catalogue,
 )
 from products.write.event_log import publish
-from products.write.models import MAIN_LOCATION, Location, Product, StockLevel, StockMovement
+from products.write.models import MAIN_LOCATION, Product, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,21 @@ class ArchiveProduct(Command):
     expected_version: int | None = None
 
 
+def _opening_location(initial_stock):
+    """Return the id of main, where the opening stock goes, locked FOR SHARE as a stock change locks it.
+
+    An inactive main takes no new stock: a product may still be created there with none.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, is_active FROM products_location WHERE code = %s FOR SHARE", [MAIN_LOCATION])
+        main, active = cursor.fetchone()
+    if initial_stock and not active:
+        raise InactiveLocationError(
+            f"Location {MAIN_LOCATION!r} is inactive: an inactive location takes no new stock.", field="initial_stock"
+        )
+    return main
+
+
 def create_product(command):
     """Create a product with its stock level and first ledger row; return its representation."""
     check_quantity(command.initial_stock, "initial_stock")
@@ -69,7 +84,7 @@ def create_product(command):
         if constraint_name(error) == "product_sku_ci_unique":
             raise DuplicateSkuError(f"A product with SKU {command.sku!r} already exists.") from None
         raise
-    main = Location.objects.values_list("id", flat=True).get(code=MAIN_LOCATION)
+    main = _opening_location(command.initial_stock)
     StockLevel.objects.create(product=product, location_id=main, quantity=command.initial_stock)
     # Every product's ledger starts here, so the deltas always add up to the quantity.
     StockMovement.objects.create(

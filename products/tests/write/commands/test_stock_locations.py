@@ -260,3 +260,14 @@ def test_an_adjustment_that_waited_for_the_product_counts_what_the_other_locatio
     # Its statement's snapshot predates east's first row; the total counts it anyway.
     assert second.result["quantity"] == 14
     assert EventRecord.objects.latest("id").payload["quantity"] == 14
+
+
+def test_a_product_gets_no_opening_stock_at_an_inactive_main(db):
+    bus.dispatch(commands.ChangeLocation(code="main", is_active=False))
+    before = snapshot_tables()
+    with pytest.raises(InactiveLocationError) as refused:
+        bus.dispatch(commands.CreateProduct(sku="NEW-1", name="New", price=Decimal(1), initial_stock=3))
+    assert refused.value.field == "initial_stock"
+    assert snapshot_tables() == before
+    product = bus.dispatch(commands.CreateProduct(sku="NEW-1", name="New", price=Decimal(1)))
+    assert levels(product["id"]) == {"main": 0}
