@@ -155,17 +155,19 @@ CATEGORY_ROWS = f"""
 
 SERVICE_SEED = [
     "TRUNCATE products_stockmovement, products_stocklevel, products_product, products_category,"
-    " read_stock_movement, read_product, read_category CASCADE",
+    " read_stock_movement, read_stock_level, read_product, read_category CASCADE",
     f"INSERT INTO products_category (id, slug, name, created_at, updated_at)"
     f" SELECT id, slug, name, now() - interval '500 days', now() - interval '500 days' FROM ({CATEGORY_ROWS}) c",
     "SELECT setval(pg_get_serial_sequence('products_category', 'id'), 100)",
-    f"INSERT INTO products_product (id, sku, name, description, category_id, price, version, is_archived,"
-    f" created_at, updated_at) SELECT uuid, sku, name, description, category_id, price, 1, false, created_at,"
-    f" created_at FROM ({PRODUCT_ROWS}) p",
-    "INSERT INTO products_stocklevel (product_id, quantity)"
-    " SELECT md5('product-' || i)::uuid, (i::bigint * 7919) %% 500 FROM generate_series(1, %(n)s) AS i",
-    "INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at)"
-    " SELECT p.id, s.quantity, s.quantity, 'initial stock', p.created_at"
+    f"INSERT INTO products_product (id, sku, name, description, category_id, price, reorder_point, version,"
+    f" is_archived, created_at, updated_at) SELECT uuid, sku, name, description, category_id, price, 0, 1, false,"
+    f" created_at, created_at FROM ({PRODUCT_ROWS}) p",
+    # All stock at the main location (its migration creates it).
+    "INSERT INTO products_stocklevel (product_id, location_id, quantity)"
+    " SELECT md5('product-' || i)::uuid, (SELECT id FROM products_location WHERE code = 'main'),"
+    " (i::bigint * 7919) %% 500 FROM generate_series(1, %(n)s) AS i",
+    "INSERT INTO products_stockmovement (product_id, location_id, delta, quantity_after, reason, created_at)"
+    " SELECT p.id, s.location_id, s.quantity, s.quantity, 'initial stock', p.created_at"
     " FROM products_product p JOIN products_stocklevel s ON s.product_id = p.id",
     """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,
         is_active, date_joined) VALUES ('!', true, 'bench', '', '', '', true, true, now())

@@ -15,6 +15,7 @@ from django.conf import settings
 READ_MODEL_NAMES = {
     "productview",
     "productsearchview",
+    "stocklevelview",
     "stockmovementview",
     "categoryview",
     "locationview",

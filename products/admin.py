@@ -3,6 +3,7 @@ so the read tables and the stock ledger stay right; stock is never edited direct
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Sum
 
 from cqrs_demo.bus import bus
 from products.errors import DomainError
@@ -66,7 +67,7 @@ class ProductAdminForm(forms.ModelForm):
 
 class StockMovementInline(admin.TabularInline):
     model = StockMovement
-    fields = ("created_at", "delta", "quantity_after", "reason", "created_by")
+    fields = ("created_at", "location", "delta", "quantity_after", "reason", "reference", "created_by")
     readonly_fields = fields
     ordering = ("-id",)
     extra = 0
@@ -80,12 +81,15 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "name", "category", "price", "quantity", "version", "is_archived")
     list_filter = ("is_archived", "category")
     search_fields = ("sku", "name")
-    list_select_related = ("category", "stock")
+    list_select_related = ("category",)
     inlines = (StockMovementInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(total_quantity=Sum("stock_levels__quantity", default=0))
 
     @admin.display(description="quantity")
     def quantity(self, obj):
-        return obj.stock.quantity
+        return obj.total_quantity  # summed over locations
 
     def get_readonly_fields(self, request, obj=None):
         return ("sku", "quantity", "version", "is_archived") if obj else ()
@@ -143,8 +147,8 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "product", "delta", "quantity_after", "reason", "created_by")
-    list_select_related = ("product", "created_by")
+    list_display = ("created_at", "product", "location", "delta", "quantity_after", "reason", "created_by")
+    list_select_related = ("product", "location", "created_by")
     search_fields = ("product__sku", "reason")
 
     def has_add_permission(self, request):

@@ -33,6 +33,20 @@ class UnknownCategoryError(DomainError):
     field = "category"
 
 
+class UnknownLocationError(DomainError):
+    """A stock change names a location that does not exist."""
+
+    code = "unknown_location"
+    field = "location"
+
+
+class InactiveLocationError(DomainError):
+    """A stock change names an inactive location: it takes no new stock."""
+
+    code = "inactive_location"
+    field = "location"
+
+
 class ArchivedSkuError(DomainError):
     """An import names the SKU of an archived product: SKUs are never reused."""
 

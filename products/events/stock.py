@@ -1,4 +1,8 @@
-"""Events of a product's stock: each names the ledger row it wrote."""
+"""Events of a product's stock: each names the ledger row it wrote, at a location.
+
+``quantity`` is the product's quantity over all its locations; the ledger row (``movement``
+in the payload) has the quantity at ``location``.
+"""
 
 from dataclasses import dataclass
 from uuid import UUID
@@ -12,6 +16,7 @@ class StockAdjusted(Event):
     movement_id: int
     delta: int
     quantity: int
+    location: str = "main"  # a location's code (events logged before locations: main)
 
 
 @dataclass(frozen=True)
@@ -22,3 +27,4 @@ class StockSet(Event):
     movement_id: int
     delta: int
     quantity: int
+    location: str = "main"  # a location's code (events logged before locations: main)

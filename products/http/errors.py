@@ -19,6 +19,8 @@ STATUS_BY_ERROR = {
     errors.CategoryNotFoundError: status.HTTP_404_NOT_FOUND,
     errors.LocationNotFoundError: status.HTTP_404_NOT_FOUND,
     errors.UnknownCategoryError: status.HTTP_400_BAD_REQUEST,
+    errors.UnknownLocationError: status.HTTP_400_BAD_REQUEST,
+    errors.InactiveLocationError: status.HTTP_400_BAD_REQUEST,
     errors.DuplicateSkuError: status.HTTP_400_BAD_REQUEST,
     errors.DuplicateCategoryError: status.HTTP_400_BAD_REQUEST,
     errors.DuplicateLocationError: status.HTTP_400_BAD_REQUEST,

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products.read.queries.products import PRODUCT_ORDERINGS
-from products.write.models import LOCATION_CODE_PATTERN, MAX_QUANTITY
+from products.write.models import LOCATION_CODE_PATTERN, MAIN_LOCATION, MAX_QUANTITY
 
 SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
@@ -140,10 +140,17 @@ class ProductDetailsSerializer(StrictSerializer):
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
     category = serializers.SlugField(max_length=100, allow_null=True, required=False, default=None)
     price = PriceField()
+    reorder_point = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        required=False,
+        default=0,
+        help_text="At or below it (the quantity over all locations), the product is low on stock.",
+    )
 
 
 class ProductReplaceSerializer(ProductDetailsSerializer):
-    """PUT: every detail field is required."""
+    """PUT: every detail field is required (reorder_point, newer than the others, defaults to 0)."""
 
     description = serializers.CharField(max_length=5000, allow_blank=True)
     category = serializers.SlugField(max_length=100, allow_null=True)
@@ -162,11 +169,17 @@ class ProductSerializer(serializers.Serializer):
     category = serializers.SlugField(allow_null=True)
     category_name = serializers.CharField(allow_null=True)
     price = serializers.DecimalField(max_digits=10, decimal_places=2)  # a string such as "12.50"
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="On hand: the sum over the product's locations.")
     in_stock = serializers.BooleanField()
+    reorder_point = serializers.IntegerField()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+def location_code_field(**kwargs):
+    """Return a field for a location's code."""
+    return serializers.RegexField(LOCATION_CODE_PATTERN, min_length=1, max_length=32, **kwargs)
 
 
 class StockChangeSerializer(StrictSerializer):
@@ -175,6 +188,11 @@ class StockChangeSerializer(StrictSerializer):
         required=False, min_value=0, max_value=MAX_QUANTITY, help_text="Absolute quantity after a recount."
     )
     reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    location = location_code_field(
+        required=False,
+        default=MAIN_LOCATION,
+        help_text="The code of an active location; an inactive location takes no new stock. Default: main.",
+    )
 
     def validate(self, attrs):
         if ("delta" in attrs) == ("quantity" in attrs):
@@ -182,17 +200,25 @@ class StockChangeSerializer(StrictSerializer):
         return attrs
 
 
+class StockLevelSerializer(serializers.Serializer):
+    location = serializers.CharField(help_text="A location's code.")
+    quantity = serializers.IntegerField()
+
+
 class StockSerializer(serializers.Serializer):
     sku = serializers.CharField()
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="On hand: the sum over the locations.")
     in_stock = serializers.BooleanField()
     version = serializers.IntegerField()
+    locations = StockLevelSerializer(many=True, help_text="Every location that ever held the product, by code.")
 
 
 class StockMovementSerializer(serializers.Serializer):
+    location = serializers.CharField(help_text="The code of the location whose stock changed.")
     delta = serializers.IntegerField()
-    quantity_after = serializers.IntegerField()
+    quantity_after = serializers.IntegerField(help_text="The quantity at that location after the change.")
     reason = serializers.CharField()
+    reference = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -242,6 +268,13 @@ class ProductListParamsSerializer(PageParamsSerializer):
     )
     category = serializers.SlugField(required=False, help_text="Category slug.")
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+    location = location_code_field(required=False, help_text="Only products with stock (> 0) at this location.")
+    low_stock = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only products whose quantity is at or below their reorder_point; false: the others.",
+    )
     min_price = PriceFilterField(required=False)
     max_price = PriceFilterField(required=False)
     ordering = serializers.ChoiceField(choices=_ORDERING_CHOICES, required=False, default="sku")

@@ -16,7 +16,7 @@ from cqrs_demo.bus import bus
 from products.errors import ArchivedSkuError, DomainError
 from products.http.serializers import SKU_PATTERN
 from products.write import commands
-from products.write.models import MAX_QUANTITY, Category, Product
+from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Category, Product, StockLevel
 
 EXPORT_COLUMNS = ("sku", "name", "description", "category", "category_name", "price", "quantity")
 REQUIRED_COLUMNS = {"sku", "name", "price"}
@@ -101,6 +101,12 @@ def _ensure_category(slug, name):
     bus.dispatch(commands.CreateCategory(slug=slug, name=name))
 
 
+def _quantity_at_main(product_id):
+    """Return a product's quantity at the main location, where imported stock goes (SetStock's default)."""
+    level = StockLevel.objects.filter(product_id=product_id, location__code=MAIN_LOCATION)
+    return level.values_list("quantity", flat=True).first() or 0
+
+
 def _import_row(data, columns):
     """Create or update the product of one validated row; return what happened."""
     category = data.get("category") or None
@@ -108,7 +114,7 @@ def _import_row(data, columns):
         _ensure_category(category, data.get("category_name"))
     existing = (
         Product.objects.filter(sku__iexact=data["sku"])
-        .values("id", "name", "description", "price", "is_archived", "category__slug", "stock__quantity")
+        .values("id", "name", "description", "price", "is_archived", "category__slug")
         .first()
     )
     quantity = data.get("quantity")
@@ -135,7 +141,7 @@ def _import_row(data, columns):
     changes = {name: value for name, value in wanted.items() if current[name] != value}
     if changes:
         bus.dispatch(commands.UpdateProductDetails(product_id=existing["id"], **changes))
-    if quantity is not None and quantity != existing["stock__quantity"]:
+    if quantity is not None and quantity != _quantity_at_main(existing["id"]):
         bus.dispatch(commands.SetStock(product_id=existing["id"], quantity=quantity, reason="import"))
         changes["quantity"] = quantity
     return "updated" if changes else "unchanged"

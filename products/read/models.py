@@ -20,8 +20,9 @@ class ProductView(models.Model):
     category_slug = models.CharField(max_length=100, null=True)  # noqa: DJ001 (null = no category)
     category_name = models.CharField(max_length=100, null=True)  # noqa: DJ001
     price = models.DecimalField(max_digits=10, decimal_places=2)
-    quantity = models.IntegerField()
+    quantity = models.BigIntegerField()  # summed over locations: may pass what one location holds
     in_stock = models.BooleanField()
+    reorder_point = models.IntegerField()
     version = models.IntegerField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -64,8 +65,10 @@ class StockMovementView(models.Model):
     id = models.BigIntegerField(primary_key=True)
     product_id = models.UUIDField()
     delta = models.IntegerField()
+    location = models.CharField(max_length=32)
     quantity_after = models.IntegerField()
     reason = models.CharField(max_length=200)
+    reference = models.CharField(max_length=200, null=True)  # noqa: DJ001
     created_at = models.DateTimeField()
 
     class Meta:
@@ -74,6 +77,22 @@ class StockMovementView(models.Model):
 
     def __str__(self):
         return f"{self.product_id} {self.delta:+d}"
+
+
+class StockLevelView(models.Model):
+    """One row per location that ever held an active product."""
+
+    key = models.CharField(max_length=80, primary_key=True)  # "<product id>:<location code>"
+    product_id = models.UUIDField()
+    location = models.CharField(max_length=32)
+    quantity = models.IntegerField()
+
+    class Meta:
+        db_table = "read_stock_level"
+        indexes = [models.Index(fields=["product_id", "location"], name="read_stock_level_product")]
+
+    def __str__(self):
+        return self.key
 
 
 class CategoryView(models.Model):

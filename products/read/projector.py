@@ -16,7 +16,7 @@ from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
 from products import events
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS, STOCK_LEVELS
 
 _COPY_PAGE = 2000
 
@@ -70,6 +70,7 @@ def on_location_written(event):
 def on_product_created(event):
     project(PRODUCTS, "p.id = %s", [event.product_id])
     project(SEARCH, "p.id = %s", [event.product_id])
+    project(STOCK_LEVELS, "sl.product_id = %s", [event.product_id])  # its opening stock, at main
     project(MOVEMENTS, "m.product_id = %s", [event.product_id])
 
 
@@ -83,6 +84,7 @@ def on_product_details_updated(event):
 ARCHIVE_SQL = (
     f"DELETE FROM {PRODUCTS.name} WHERE id = %(product_id)s",
     f"DELETE FROM {SEARCH.name} WHERE id = %(product_id)s",
+    f"DELETE FROM {STOCK_LEVELS.name} WHERE product_id = %(product_id)s",
     f"DELETE FROM {MOVEMENTS.name} WHERE product_id = %(product_id)s",
 )
 
@@ -93,21 +95,23 @@ def on_product_archived(event):
         execute(statement, {"product_id": event.product_id})
 
 
-def stock_projection_steps(state, movement):
+def stock_projection_steps(state, ledger, level):
     """Return the CTE steps that project a stock change inside the command's own statement.
 
-    A stock change moves only the stock columns of the read row (``STOCK_COLUMNS``) and adds
-    one ledger row, so the stock commands do it in the same SQL statement that changes the
-    write tables (``products.write.commands.stock``), from that statement's own rows:
-    ``state`` is the product's new read row, ``movement`` the new ledger row.
+    A stock change moves only the stock columns of the product's read row (``STOCK_COLUMNS``),
+    upserts the read row of its stock level at one location and adds one ledger row, so the
+    stock commands do it in the same SQL statement that changes the write tables
+    (``products.write.commands.stock``), from that statement's own rows: ``state`` is the
+    product's new read row, ``ledger`` the new ledger row's, ``level`` the stock level's.
     """
     assignments = ", ".join(f"{column} = {state}.{column}" for column in STOCK_COLUMNS)
-    copy_movement = MOVEMENTS.insert_sql(MOVEMENTS.expected_sql(sources=f"{movement} m", scope="TRUE"))
     return f"""
     projected_product AS (
         UPDATE {PRODUCTS.name} r SET {assignments} FROM {state} WHERE r.id = {state}.id
+    ), projected_level AS (
+        {STOCK_LEVELS.insert_sql(f"SELECT * FROM {level}")}
     ), projected_movement AS (
-        {copy_movement}
+        {MOVEMENTS.insert_sql(f"SELECT * FROM {ledger}")}
     )"""
 
 

@@ -84,10 +84,13 @@ class ReadTable:
             f"INSERT INTO {self.name} ({', '.join(self.column_names)}) VALUES ({values}) {self.conflict_clause(update)}"
         )
 
-    def api_select(self, source=None, fields=None):
-        """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``."""
+    def api_select(self, source=None, fields=None, extra=()):
+        """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.
+
+        ``extra`` are more select-list items (``expression AS field``), after them.
+        """
         shown = [column for column in self.columns if column.api and (fields is None or column.api in fields)]
-        select = ", ".join(f"{column.render.format(column.name)} AS {column.api}" for column in shown)
+        select = ", ".join([*(f"{column.render.format(column.name)} AS {column.api}" for column in shown), *extra])
         return f"SELECT {select} FROM {source or self.name}"
 
     def api_json(self, alias):
@@ -106,6 +109,11 @@ UTC_TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z
 # Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is searchable.
 SEARCH_DOCUMENT = "to_tsvector('simple', translate({sku} || ' ' || {name} || ' ' || {description}, '-._/', '    '))"
 
+# A product's on-hand quantity: the sum over its locations (bigint: locations may add up past
+# 2^31), by an index lookup per product, so a few products cost a few lookups however many
+# rows the table holds.
+PRODUCT_TOTAL = "SELECT coalesce(sum(quantity), 0)::bigint AS quantity FROM products_stocklevel WHERE product_id = p.id"
+
 PRODUCTS = ReadTable(
     name="read_product",
     label="products",
@@ -119,14 +127,15 @@ PRODUCTS = ReadTable(
         Column("category_slug", "c.slug", "category"),
         Column("category_name", "c.name", "category_name"),
         Column("price", "p.price", "price", "{}::text"),
-        Column("quantity", "s.quantity", "quantity"),
+        Column("quantity", "s.quantity", "quantity"),  # summed over the product's locations
         Column("in_stock", "s.quantity > 0", "in_stock"),
+        Column("reorder_point", "p.reorder_point", "reorder_point"),
         Column("version", "p.version", "version"),
         Column("created_at", "p.created_at", "created_at", json=UTC_TIMESTAMP),
         Column("updated_at", "p.updated_at", "updated_at", json=UTC_TIMESTAMP),
     ),
-    sources="""products_product p
-      JOIN products_stocklevel s ON s.product_id = p.id
+    sources=f"""products_product p
+      CROSS JOIN LATERAL ({PRODUCT_TOTAL}) s
       LEFT JOIN products_category c ON c.id = p.category_id""",
     scope="NOT p.is_archived",
     version="version",
@@ -160,14 +169,35 @@ MOVEMENTS = ReadTable(
     columns=(
         Column("id", "m.id", "id"),
         Column("product_id", "m.product_id", "product_id", "{}::text"),
+        Column("location", "l.code", "location"),
         Column("delta", "m.delta", "delta"),
-        Column("quantity_after", "m.quantity_after", "quantity_after"),
+        Column("quantity_after", "m.quantity_after", "quantity_after"),  # at that location
         Column("reason", "m.reason", "reason"),
+        Column("reference", "m.reference", "reference"),
         Column("created_at", "m.created_at", "created_at", json=UTC_TIMESTAMP),
     ),
-    sources="products_stockmovement m JOIN products_product p ON p.id = m.product_id",
+    sources="""products_stockmovement m JOIN products_product p ON p.id = m.product_id
+      JOIN products_location l ON l.id = m.location_id""",
     scope="NOT p.is_archived",
     on_conflict="nothing",
+)
+
+# A product's quantity at each location that ever held it. Its rows follow from ledger rows
+# too: a movement's location and quantity_after are the row's (``from_payload``).
+STOCK_LEVELS = ReadTable(
+    name="read_stock_level",
+    label="stock levels",
+    key_type="text",
+    key="key",
+    columns=(
+        Column("key", "sl.product_id::text || ':' || l.code", from_payload="%(product_id)s || ':' || %(location)s"),
+        Column("product_id", "sl.product_id", from_payload="%(product_id)s"),
+        Column("location", "l.code", "location"),
+        Column("quantity", "sl.quantity", "quantity", from_payload="%(quantity_after)s"),
+    ),
+    sources="""products_stocklevel sl JOIN products_location l ON l.id = sl.location_id
+      JOIN products_product p ON p.id = sl.product_id""",
+    scope="NOT p.is_archived",
 )
 
 CATEGORIES = ReadTable(
@@ -200,7 +230,7 @@ LOCATIONS = ReadTable(
 )
 
 # Every read table, in the order a rebuild fills them.
-READ_TABLES = (CATEGORIES, LOCATIONS, PRODUCTS, SEARCH, MOVEMENTS)
+READ_TABLES = (CATEGORIES, LOCATIONS, PRODUCTS, SEARCH, STOCK_LEVELS, MOVEMENTS)
 
 # The columns of a product's read row that a stock change moves; nothing else of the row changes.
 STOCK_COLUMNS = ("quantity", "in_stock", "version", "updated_at")

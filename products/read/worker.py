@@ -21,12 +21,16 @@ from products import events
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import ARCHIVE_SQL, rename_category_sql
 from products.read.rebuild import clear
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS, STOCK_LEVELS
 from products.sql import FINISHED_EVENTS, fetch_dicts
+
+MAIN_LOCATION = "main"  # where all stock was before it had locations (the read side never imports the write side)
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql()  # never to an older version
 _UPSERT_SEARCH_SQL = SEARCH.upsert_sql()
 _INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
+# A ledger row carries its location and the quantity there after it: the stock level's read row.
+_UPSERT_STOCK_LEVEL_SQL = STOCK_LEVELS.upsert_sql()
 # The stock columns only, never backwards; the whole row from the payload if it has none yet
 # (an import's event may come before the product's creation in the log: see the README).
 _STOCK_CHANGED_SQL = PRODUCTS.upsert_sql(update=STOCK_COLUMNS)
@@ -34,9 +38,20 @@ _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 
 
+# Payloads logged before stock had locations lack these fields: their values then.
+_PRODUCT_DEFAULTS = {"reorder_point": 0}
+_MOVEMENT_DEFAULTS = {"location": MAIN_LOCATION, "reference": None}
+
+
 def _apply_product(cursor, data):
-    cursor.execute(_UPSERT_PRODUCT_SQL, data["product"])
+    cursor.execute(_UPSERT_PRODUCT_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
     cursor.execute(_UPSERT_SEARCH_SQL, data["product"])
+
+
+def _apply_movement(cursor, product_id, movement):
+    movement = {**_MOVEMENT_DEFAULTS, **movement}
+    cursor.execute(_INSERT_MOVEMENT_SQL, movement)
+    cursor.execute(_UPSERT_STOCK_LEVEL_SQL, {**movement, "product_id": product_id})
 
 
 def _apply_category(cursor, data):
@@ -54,8 +69,8 @@ def _apply_location(cursor, data):
 
 def _apply_product_created(cursor, data):
     _apply_product(cursor, data)
-    for movement in data["movements"]:
-        cursor.execute(_INSERT_MOVEMENT_SQL, movement)
+    for movement in data["movements"]:  # the opening stock, at main
+        _apply_movement(cursor, data["product_id"], movement)
 
 
 def _apply_product_archived(cursor, data):
@@ -64,9 +79,10 @@ def _apply_product_archived(cursor, data):
 
 
 def _apply_stock_changed(cursor, data):
-    # As the same-transaction projection does: the stock columns only, never backwards.
-    cursor.execute(_STOCK_CHANGED_SQL, data["product"])
-    cursor.execute(_INSERT_MOVEMENT_SQL, data["movement"])
+    # As the same-transaction projection does: the stock columns only, never backwards; the
+    # stock level at the movement's location, and the ledger row.
+    cursor.execute(_STOCK_CHANGED_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
+    _apply_movement(cursor, data["product_id"], data["movement"])
 
 
 # How each event's payload changes the read store: the log-following twin of the bus's event table.

@@ -17,6 +17,7 @@ REPRESENTATION_KEYS = frozenset(
         "price",
         "quantity",
         "in_stock",
+        "reorder_point",
         "version",
         "created_at",
         "updated_at",

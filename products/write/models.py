@@ -53,6 +53,8 @@ class Product(models.Model):
     description = models.TextField(max_length=5000, blank=True, default="")
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
     price = models.DecimalField(max_digits=MAX_PRICE_DIGITS, decimal_places=2)
+    # At or below it (the quantity summed over locations), the product is "low stock".
+    reorder_point = models.IntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -65,6 +67,7 @@ class Product(models.Model):
             models.UniqueConstraint(Lower("sku"), name="product_sku_ci_unique"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_non_negative"),
             models.CheckConstraint(condition=models.Q(version__gte=1), name="product_version_positive"),
+            models.CheckConstraint(condition=models.Q(reorder_point__gte=0), name="product_reorder_point_non_negative"),
         ]
 
     def __str__(self):
@@ -72,11 +75,19 @@ class Product(models.Model):
 
 
 class StockLevel(models.Model):
-    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="stock")
+    """The quantity of a product at one location; a product's on-hand quantity is their sum.
+
+    A row, once there, is never deleted (it shows the location once held the product).
+    """
+
+    # No index of its own: the unique (product, location) index starts with it.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels", db_index=False)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
     quantity = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["product", "location"], name="stock_product_location_unique"),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=0) & models.Q(quantity__lte=MAX_QUANTITY),
                 name="stock_quantity_in_range",
@@ -84,16 +95,18 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.product_id}: {self.quantity}"
+        return f"{self.product_id}@{self.location_id}: {self.quantity}"
 
 
 class StockMovement(models.Model):
     """One row per stock change, never updated or deleted: the stock ledger."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")
     delta = models.IntegerField()
-    quantity_after = models.IntegerField()
+    quantity_after = models.IntegerField()  # at that location
     reason = models.CharField(max_length=200, blank=True, default="")
+    reference = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (null = none given)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -100,7 +100,10 @@ class ProductViewSet(viewsets.ViewSet):
         return self._update_details(request, pk, data)
 
     def _update_details(self, request, pk, data):
-        fields = {name: data.get(name, commands.UNSET) for name in ("name", "description", "category", "price")}
+        fields = {
+            name: data.get(name, commands.UNSET)
+            for name in ("name", "description", "category", "price", "reorder_point")
+        }
         return self._written(
             bus.dispatch(
                 commands.UpdateProductDetails(product_id=pk, expected_version=expected_version(request), **fields)
@@ -121,8 +124,10 @@ class ProductViewSet(viewsets.ViewSet):
         summary="Change a product's stock",
         description=(
             "Send exactly one of `delta` (relative: a sale or a delivery) and `quantity` (absolute: "
-            "a recount). A delta that would take the stock below zero is refused with 409 "
-            '(`"code": "insufficient_stock"`).'
+            "a recount) of the stock at `location` (a location's code, default `main`). A delta that "
+            "would take the stock at that location below zero is refused with 409 "
+            '(`"code": "insufficient_stock"`). An unknown location, or an inactive one (an inactive '
+            "location takes no new stock, and no change at all), is refused with 400 on `location`."
         ),
         parameters=[IF_MATCH, IDEMPOTENCY_KEY],
         request=serializers.StockChangeSerializer,
@@ -144,6 +149,7 @@ class ProductViewSet(viewsets.ViewSet):
         common = {
             "product_id": pk,
             "reason": data["reason"],
+            "location": data["location"],
             "expected_version": expected_version(request),
             "actor_id": request.user.pk,
         }

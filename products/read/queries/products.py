@@ -9,7 +9,7 @@ from cqrs_demo.bus import Query
 from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
-from products.read.tables import PRODUCTS, SEARCH
+from products.read.tables import PRODUCTS, SEARCH, STOCK_LEVELS
 from products.sql import fetch_dicts
 
 PRODUCT_ORDERINGS = {
@@ -17,7 +17,7 @@ PRODUCT_ORDERINGS = {
     "sku": ("sku", "text"),
     "name": ("name", "text"),
     "price": ("price", "numeric"),
-    "quantity": ("quantity", "integer"),
+    "quantity": ("quantity", "bigint"),
     "created_at": ("created_at", "timestamptz"),
 }
 
@@ -34,6 +34,8 @@ class ListProducts(Query):
     search: str = ""
     category: str | None = None
     in_stock: bool | None = None
+    location: str | None = None  # only products with stock (> 0) at this location (code)
+    low_stock: bool | None = None  # quantity at or below reorder_point (or, false, above)
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     ordering: str = "sku"
@@ -68,6 +70,15 @@ def list_products(query):
     if query.in_stock is not None:
         where.append("in_stock = %s")
         params.append(query.in_stock)
+    if query.location is not None:
+        where.append(
+            f"EXISTS (SELECT FROM {STOCK_LEVELS.name} sl"
+            f" WHERE sl.product_id = {PRODUCTS.name}.id AND sl.location = %s AND sl.quantity > 0)"
+        )
+        params.append(query.location)
+    if query.low_stock is not None:
+        where.append("(quantity <= reorder_point) = %s")
+        params.append(query.low_stock)
     if query.min_price is not None:
         where.append("price >= %s")
         params.append(query.min_price)

@@ -3,17 +3,26 @@
 from dataclasses import dataclass
 from uuid import UUID
 
+import orjson
+
 from cqrs_demo.bus import Query
 from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE
 from products.read.queries.history import product_rows_page
-from products.read.tables import MOVEMENTS, PRODUCTS
+from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
 from products.sql import fetch_dicts
 
-_STOCK_SELECT = PRODUCTS.api_select(fields={"sku", "quantity", "in_stock", "version"})
+# The product's stock, with its stock at each location that ever held it (by code) in a subquery: one query.
+_LOCATIONS = f"""(
+    SELECT coalesce(jsonb_agg({STOCK_LEVELS.api_json("sl")} ORDER BY sl.location COLLATE "C"), '[]')
+      FROM {STOCK_LEVELS.name} sl WHERE sl.product_id = {PRODUCTS.name}.id
+) AS locations"""
+_STOCK_SELECT = PRODUCTS.api_select(fields={"sku", "quantity", "in_stock", "version"}, extra=[_LOCATIONS])
 # The ledger's id is the page key; the API does not show it.
-_MOVEMENT_SELECT = MOVEMENTS.api_select(fields={"id", "delta", "quantity_after", "reason", "created_at"})
+_MOVEMENT_SELECT = MOVEMENTS.api_select(
+    fields={"id", "location", "delta", "quantity_after", "reason", "reference", "created_at"}
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,9 @@ def get_stock(query):
     rows = fetch_dicts(f"{_STOCK_SELECT} WHERE id = %s", [query.product_id], read_query_alias())
     if not rows:
         raise ProductNotFoundError("Product not found.")
-    return rows[0]
+    stock = rows[0]
+    stock["locations"] = orjson.loads(stock["locations"])  # Django hands jsonb over as text
+    return stock
 
 
 def list_stock_movements(query):

@@ -40,6 +40,7 @@ def test_create_product_answers_201_with_location_etag_and_the_representation(ha
         "price": "12.50",
         "quantity": 40,
         "in_stock": True,
+        "reorder_point": 0,
         "version": 1,
     }
     assert response.json() == hammer

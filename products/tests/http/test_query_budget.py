@@ -25,6 +25,8 @@ def product(make_category, make_product, client):
         "/api/products/{id}/",
         "/api/products/",
         "/api/products/?search=product&in_stock=false&min_price=1&max_price=50&ordering=-price&page_size=5",
+        "/api/products/?location=main&low_stock=false&page_size=5",
+        "/api/products/?low_stock=true&ordering=-quantity",
         "/api/products/{id}/stock/",
         "/api/products/{id}/stock/movements/",
         "/api/products/{id}/stock/movements/?page_size=2",
@@ -57,9 +59,15 @@ def test_a_stock_adjustment_is_one_statement_after_the_token_lookup(client, make
     token, statement = (query["sql"] for query in queries.captured_queries)
     assert "authtoken_token" in token
     # Lock, bump, change, ledger row, event, projection and answer: one round trip, no BEGIN.
-    steps = ["pg_advisory_xact_lock", "products_stocklevel", "INSERT INTO products_stockmovement", "products_event"]
+    steps = [
+        "pg_advisory_xact_lock",
+        "FOR SHARE OF l",  # the location's row
+        "INSERT INTO products_stocklevel",
+        "INSERT INTO products_stockmovement",
+        "products_event",
+    ]
     if settings.CQRS_MODE == "single":  # in split mode the worker projects it
-        steps += ["UPDATE read_product", "INSERT INTO read_stock_movement"]
+        steps += ["UPDATE read_product", "INSERT INTO read_stock_level", "INSERT INTO read_stock_movement"]
     assert [step for step in steps if step not in statement] == []
 
 

@@ -25,7 +25,13 @@ def ledger(product_id):
 def test_get_stock_answers_sku_quantity_in_stock_and_version_with_an_etag(anon_client, product):
     response = anon_client.get(stock_url(product))
     assert response.status_code == 200
-    assert response.json() == {"sku": "HT-001", "quantity": 10, "in_stock": True, "version": 1}
+    assert response.json() == {
+        "sku": "HT-001",
+        "quantity": 10,
+        "in_stock": True,
+        "version": 1,
+        "locations": [{"location": "main", "quantity": 10}],
+    }
     assert response["ETag"] == '"1"'
 
 
@@ -56,7 +62,13 @@ def test_selling_more_than_the_stock_is_a_409_that_changes_nothing(client, produ
     assert response.status_code == 409
     assert response.json()["code"] == "insufficient_stock"
     assert "detail" in response.json()
-    assert client.get(stock_url(product)).json() == {"sku": "HT-001", "quantity": 10, "in_stock": True, "version": 1}
+    assert client.get(stock_url(product)).json() == {
+        "sku": "HT-001",
+        "quantity": 10,
+        "in_stock": True,
+        "version": 1,
+        "locations": [{"location": "main", "quantity": 10}],
+    }
     assert ledger(product) == [10]
 
 
@@ -135,7 +147,7 @@ def test_movements_are_newest_first_and_their_deltas_add_up_to_the_quantity(clie
     response = client.get(f"{stock_url(product)}movements/")
     assert response.status_code == 200
     rows = response.json()["results"]
-    assert set(rows[0]) == {"delta", "quantity_after", "reason", "created_at"}
+    assert set(rows[0]) == {"location", "delta", "quantity_after", "reason", "reference", "created_at"}
     assert [row["quantity_after"] for row in rows] == [19, 20, 7, 15, 10]
     assert sum(row["delta"] for row in rows) == client.get(stock_url(product)).json()["quantity"] == 19
 

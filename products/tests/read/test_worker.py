@@ -10,7 +10,14 @@ from django.db import connections
 
 from cqrs_demo.bus import bus
 from products.read import rebuild, worker
-from products.read.models import PROJECTOR_POSITION, LocationView, ProductView, ProjectorPosition, StockMovementView
+from products.read.models import (
+    PROJECTOR_POSITION,
+    LocationView,
+    ProductView,
+    ProjectorPosition,
+    StockLevelView,
+    StockMovementView,
+)
 from products.write import commands
 from products.write.models import EventRecord, Location
 
@@ -153,3 +160,38 @@ def test_a_position_stored_before_events_had_transaction_ids_goes_on_without_rep
     ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).update(last_xact_id=0)
     assert worker.run() == 0
     assert _position() == EventRecord.objects.latest("id").id
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_stock_at_several_locations_reaches_the_read_database_and_the_log_alone_rebuilds_it():
+    bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
+    ids = _create_products(3)  # the first has 5 at main
+    bus.dispatch(commands.AdjustStock(product_id=ids[0], delta=4, location="east"))
+    bus.dispatch(commands.SetStock(product_id=ids[1], quantity=2, location="east"))
+    bus.dispatch(commands.UpdateProductDetails(product_id=ids[2], reorder_point=7))
+    bus.dispatch(commands.ArchiveProduct(product_id=ids[1]))
+    worker.run()
+    assert rebuild.differences() == []
+    levels = StockLevelView.objects.filter(product_id=ids[0]).order_by("location")
+    assert list(levels.values_list("location", "quantity")) == [("east", 4), ("main", 5)]
+    assert ProductView.objects.get(id=ids[0]).quantity == 9
+    assert not StockLevelView.objects.filter(product_id=ids[1]).exists()
+    assert ProductView.objects.get(id=ids[2]).reorder_point == 7
+    with connections["read"].cursor() as cursor:
+        cursor.execute("DELETE FROM read_stock_level; DELETE FROM read_product; DELETE FROM read_stock_movement")
+    worker.rebuild_from_log()
+    assert rebuild.differences() == []
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_a_stock_event_logged_before_locations_applies_at_main():
+    [product_id] = _create_products(1)
+    bus.dispatch(commands.AdjustStock(product_id=product_id, delta=3))
+    payload = EventRecord.objects.latest("id").payload
+    # As such an event was logged: no location, no reference, no reorder_point.
+    del payload["location"], payload["movement"]["location"], payload["movement"]["reference"]
+    del payload["product"]["reorder_point"]
+    EventRecord.objects.filter(id=EventRecord.objects.latest("id").id).update(payload=payload)
+    worker.run()
+    assert rebuild.differences() == []
+    assert StockMovementView.objects.filter(product_id=product_id).latest("id").location == "main"

@@ -1,5 +1,6 @@
 """The database itself refuses what the code promises never to write, so a bug in a handler
-(or a hand-written UPDATE) cannot leave negative stock, a negative price or a duplicate SKU."""
+(or a hand-written UPDATE) cannot leave negative stock, a negative price or reorder point, a
+duplicate SKU or two stock rows for one product at one location."""
 
 import uuid
 
@@ -11,6 +12,8 @@ from products.write.models import MAX_QUANTITY
 
 pytestmark = pytest.mark.django_db
 
+MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
+
 VIOLATIONS = {
     "negative stock": "UPDATE products_stocklevel SET quantity = -1 WHERE product_id = %(id)s",
     "stock above the maximum": (
@@ -19,16 +22,20 @@ VIOLATIONS = {
     "negative price": "UPDATE products_product SET price = -1 WHERE id = %(id)s",
     "version below 1": "UPDATE products_product SET version = 0 WHERE id = %(id)s",
     "ledger row with negative quantity_after": (
-        "INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at)"
-        " VALUES (%(id)s, -1, -1, '', now())"
+        "INSERT INTO products_stockmovement (product_id, location_id, delta, quantity_after, reason, created_at)"
+        f" VALUES (%(id)s, {MAIN_ID}, -1, -1, '', now())"
+    ),
+    "negative reorder point": "UPDATE products_product SET reorder_point = -1 WHERE id = %(id)s",
+    "a second stock row at one location": (
+        f"INSERT INTO products_stocklevel (product_id, location_id, quantity) VALUES (%(id)s, {MAIN_ID}, 1)"
     ),
     "sku differing only in case": (
-        "INSERT INTO products_product (id, sku, name, description, price, version, is_archived, created_at,"
-        " updated_at) VALUES (%(new_id)s, 'case-sku-1', 'Copy', '', 1, 1, false, %(now)s, %(now)s)"
+        "INSERT INTO products_product (id, sku, name, description, price, reorder_point, version, is_archived,"
+        " created_at, updated_at) VALUES (%(new_id)s, 'case-sku-1', 'Copy', '', 1, 0, 1, false, %(now)s, %(now)s)"
     ),
     "sku of an archived product": (
-        "INSERT INTO products_product (id, sku, name, description, price, version, is_archived, created_at,"
-        " updated_at) VALUES (%(new_id)s, 'GONE-1', 'Copy', '', 1, 1, false, %(now)s, %(now)s)"
+        "INSERT INTO products_product (id, sku, name, description, price, reorder_point, version, is_archived,"
+        " created_at, updated_at) VALUES (%(new_id)s, 'GONE-1', 'Copy', '', 1, 0, 1, false, %(now)s, %(now)s)"
     ),
 }
 
@@ -39,8 +46,9 @@ def test_database_refuses_rows_that_break_an_invariant(sql, make_product, archiv
     params = {"id": product_id, "new_id": uuid.uuid4(), "now": timezone.now()}
     before = snapshot()
 
-    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
+    assert "null value" not in str(refused.value)  # refused by the rule, not for a missing column
 
     # The refused statement rolled back to its savepoint, and the transaction goes on.
     assert snapshot() == before

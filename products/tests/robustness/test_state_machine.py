@@ -1,6 +1,6 @@
 """Random sequences of every command, refused ones included, keep every invariant: the read
-tables are what the write tables imply, each ledger adds up to its stock, no stock is negative,
-and a refused command changes nothing at all."""
+tables are what the write tables imply, each ledger adds up to its stock at each location, no
+stock is negative, and a refused command changes nothing at all."""
 
 import uuid
 from dataclasses import dataclass
@@ -26,27 +26,31 @@ from products.errors import (
     DomainError,
     DuplicateCategoryError,
     DuplicateSkuError,
+    InactiveLocationError,
     InsufficientStockError,
     ProductNotFoundError,
     StockLimitError,
     UnknownCategoryError,
+    UnknownLocationError,
     VersionMismatchError,
 )
 from products.read import rebuild
 from products.tests.robustness.conftest import snapshot_tables
 from products.write import commands
 from products.write.commands import UNSET
-from products.write.models import MAX_QUANTITY, Category, Product
+from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Category, Product, StockLevel
 
 REFUSED = object()  # what _dispatch returns for a command the domain refused
 
 CATEGORY_SLUGS = ["tools", "garden", "paint"]
 SKUS = ["ab-1", "AB-1", "Ab-1", "cd.2", "CD.2", "ef_3"]  # case variants of a few SKUs collide
 UNKNOWN_PRODUCT = uuid.UUID("00000000-0000-4000-8000-000000000000")
+SECOND_LOCATION = "east"  # created at setup, made inactive and active again by a rule
 
 # Tables cleared before each example, children first.
 TABLES = (
     "read_stock_movement",
+    "read_stock_level",
     "read_product",
     "read_category",
     "products_stockmovement",
@@ -65,12 +69,13 @@ def rarely(common, rare):
 
 
 versions = rarely(st.sampled_from(["any", "current"]), st.just("stale"))
+locations = rarely(st.sampled_from([MAIN_LOCATION, SECOND_LOCATION]), st.just("nowhere"))
 
 
 @dataclass
 class ModelProduct:
     sku: str
-    quantity: int
+    stock: dict  # location code -> quantity, for each location that ever held it
     version: int = 1
     archived: bool = False
 
@@ -92,10 +97,13 @@ class CommandMachine(RuleBasedStateMachine):
                 cursor.execute(f"DELETE FROM {table}")
         self.categories = {}  # slug -> name
         self.model = {}  # product id -> ModelProduct
+        self.locations = {MAIN_LOCATION: True}  # code -> is_active
 
     @initialize(target=products)
-    def create_a_category_and_two_products(self):
+    def create_a_category_a_location_and_two_products(self):
         self.create_category("tools", "Tools")
+        bus.dispatch(commands.CreateLocation(code=SECOND_LOCATION, name="East"))
+        self.locations[SECOND_LOCATION] = True
         return multiple(
             self.create_product("ab-1", "Hammer", Decimal("9.50"), 20, "tools"),
             self.create_product("xy-9", "Saw", Decimal("12.00"), 5, None),
@@ -168,8 +176,18 @@ class CommandMachine(RuleBasedStateMachine):
         if product is REFUSED:
             return multiple()
         product_id = uuid.UUID(product["id"])
-        self.model[product_id] = ModelProduct(sku=sku, quantity=initial_stock)
+        self.model[product_id] = ModelProduct(sku=sku, stock={MAIN_LOCATION: initial_stock})
         return product_id
+
+    def _location_error(self, code):
+        if code not in self.locations:
+            return UnknownLocationError
+        return None if self.locations[code] else InactiveLocationError
+
+    @rule(active=st.booleans())
+    def change_the_second_location(self, active):
+        self._dispatch(commands.ChangeLocation(code=SECOND_LOCATION, is_active=active), None)
+        self.locations[SECOND_LOCATION] = active
 
     @rule(
         product_id=some_product,
@@ -203,32 +221,38 @@ class CommandMachine(RuleBasedStateMachine):
         product_id=some_product,
         delta=rarely(st.integers(-30, 30).filter(bool), st.sampled_from([-MAX_QUANTITY, MAX_QUANTITY])),
         version=versions,
+        location=locations,
     )
-    def adjust_stock(self, product_id, delta, version):
+    def adjust_stock(self, product_id, delta, version, location):
         expected_version = self._expected_version(product_id, version)
-        expected = self._write_error(product_id, expected_version)
+        expected = self._write_error(product_id, expected_version) or self._location_error(location)
         if expected is None:
-            after = self.model[product_id].quantity + delta
+            after = self.model[product_id].stock.get(location, 0) + delta
             expected = InsufficientStockError if after < 0 else StockLimitError if after > MAX_QUANTITY else None
-        command = commands.AdjustStock(product_id=product_id, delta=delta, expected_version=expected_version)
+        command = commands.AdjustStock(
+            product_id=product_id, delta=delta, expected_version=expected_version, location=location
+        )
         if self._dispatch(command, expected) is not REFUSED:
-            self.model[product_id].quantity += delta
+            self.model[product_id].stock[location] = self.model[product_id].stock.get(location, 0) + delta
             self.model[product_id].version += 1
 
     @rule(
         product_id=some_product,
         quantity=rarely(st.integers(0, 40), st.sampled_from([-1, MAX_QUANTITY, MAX_QUANTITY + 1])),
         version=versions,
+        location=locations,
     )
-    def set_stock(self, product_id, quantity, version):
+    def set_stock(self, product_id, quantity, version, location):
         expected_version = self._expected_version(product_id, version)
         if not 0 <= quantity <= MAX_QUANTITY:
             expected = StockLimitError
         else:
-            expected = self._write_error(product_id, expected_version)
-        command = commands.SetStock(product_id=product_id, quantity=quantity, expected_version=expected_version)
+            expected = self._write_error(product_id, expected_version) or self._location_error(location)
+        command = commands.SetStock(
+            product_id=product_id, quantity=quantity, expected_version=expected_version, location=location
+        )
         if self._dispatch(command, expected) is not REFUSED:
-            self.model[product_id].quantity = quantity
+            self.model[product_id].stock[location] = quantity
             self.model[product_id].version += 1
 
     def teardown(self):
@@ -242,26 +266,31 @@ class CommandMachine(RuleBasedStateMachine):
     @invariant()
     def ledgers_add_up_and_no_stock_is_negative(self):
         with connection.cursor() as cursor:
+            # At each location, and so over them all.
             cursor.execute(
-                "SELECT s.product_id, s.quantity, l.total FROM products_stocklevel s"
-                " LEFT JOIN (SELECT product_id, sum(delta) AS total FROM products_stockmovement GROUP BY product_id) l"
-                "   ON l.product_id = s.product_id"
+                "SELECT s.product_id, s.location_id, s.quantity, l.total FROM products_stocklevel s"
+                " FULL JOIN (SELECT product_id, location_id, sum(delta) AS total FROM products_stockmovement"
+                "            GROUP BY product_id, location_id) l"
+                "   ON l.product_id = s.product_id AND l.location_id = s.location_id"
                 " WHERE l.total IS DISTINCT FROM s.quantity OR s.quantity < 0"
             )
             assert cursor.fetchall() == []
-            # Each ledger row's quantity_after is the running sum of the deltas up to it.
+            # Each ledger row's quantity_after is the running sum of the deltas at its location up to it.
             cursor.execute(
-                "SELECT id FROM (SELECT id, quantity_after,"
-                "  sum(delta) OVER (PARTITION BY product_id ORDER BY id) AS running FROM products_stockmovement) m"
+                "SELECT id FROM (SELECT id, quantity_after, sum(delta)"
+                "  OVER (PARTITION BY product_id, location_id ORDER BY id) AS running FROM products_stockmovement) m"
                 " WHERE running <> quantity_after OR quantity_after < 0"
             )
             assert cursor.fetchall() == []
 
     @invariant()
     def write_tables_match_the_model(self):
+        stock = {}
+        for product_id, code, quantity in StockLevel.objects.values_list("product_id", "location__code", "quantity"):
+            stock.setdefault(product_id, {})[code] = quantity
         actual = {
-            row["id"]: ModelProduct(row["sku"], row["stock__quantity"], row["version"], row["is_archived"])
-            for row in Product.objects.values("id", "sku", "stock__quantity", "version", "is_archived")
+            row["id"]: ModelProduct(row["sku"], stock[row["id"]], row["version"], row["is_archived"])
+            for row in Product.objects.values("id", "sku", "version", "is_archived")
         }
         assert actual == self.model
         assert dict(Category.objects.values_list("slug", "name")) == self.categories

@@ -7,7 +7,7 @@ Statement parameters: ``now`` (the one timestamp of the import), ``has_descripti
 ``has_category`` (whether the file has those columns; absent ones are left alone).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS
 
 STAGED_COLUMNS = ("line", "sku", "name", "description", "category", "category_name", "price", "quantity")
 
@@ -106,27 +106,37 @@ UPDATE_DETAILS_SQL = """
     UPDATE pg_temp.bulk_product b SET details_changed = true FROM changed WHERE b.product_id = changed.id
 """
 
-# Existing products whose quantity differs: lock them (version + 1) first, then set the stock
-# from the quantity as it is under that lock, with one "import" ledger row each (SetStock).
-LOCK_STOCK_CHANGES_SQL = """
+# The import's stock is at the main location, as SetStock's and CreateProduct's default.
+MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
+
+# Existing products whose quantity at main differs (no row there: 0): lock them (version + 1)
+# first, then set the stock at main from the quantity as it is under that lock, with one
+# "import" ledger row each (SetStock).
+LOCK_STOCK_CHANGES_SQL = f"""
     WITH changed AS (
         UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s
-          FROM pg_temp.bulk_product b JOIN products_stocklevel s ON s.product_id = b.existing_id
-         WHERE p.id = b.existing_id AND NOT p.is_archived AND b.quantity <> s.quantity
+          FROM pg_temp.bulk_product b
+          LEFT JOIN products_stocklevel s ON s.product_id = b.existing_id AND s.location_id = {MAIN_ID}
+         WHERE p.id = b.existing_id AND NOT p.is_archived AND b.quantity <> coalesce(s.quantity, 0)
         RETURNING p.id
     )
     UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
 """
-SET_STOCK_SQL = """
+SET_STOCK_SQL = f"""
     WITH current AS (
-        SELECT b.product_id, b.line, b.quantity, s.quantity AS before
-          FROM pg_temp.bulk_product b JOIN products_stocklevel s ON s.product_id = b.product_id
+        SELECT b.product_id, b.line, b.quantity, coalesce(s.quantity, 0) AS before
+          FROM pg_temp.bulk_product b
+          LEFT JOIN products_stocklevel s ON s.product_id = b.product_id AND s.location_id = {MAIN_ID}
          WHERE b.stock_changed
     ), stock AS (
-        UPDATE products_stocklevel s SET quantity = c.quantity FROM current c WHERE s.product_id = c.product_id
+        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
+        SELECT product_id, {MAIN_ID}, quantity FROM current
+            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity
     ), movement AS (
-        INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
-        SELECT product_id, quantity - before, quantity, 'import', %(now)s, NULL FROM current ORDER BY line
+        INSERT INTO products_stockmovement
+               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
+        SELECT product_id, {MAIN_ID}, quantity - before, quantity, 'import', NULL, %(now)s, NULL
+          FROM current ORDER BY line
         RETURNING id, product_id
     )
     INSERT INTO pg_temp.bulk_movement (id, product_id, opening) SELECT id, product_id, false FROM movement
@@ -134,15 +144,17 @@ SET_STOCK_SQL = """
 
 # New products, their stock and opening ledger rows, as CreateProduct writes them.
 CREATE_SQL = [
-    """INSERT INTO products_product
-              (id, sku, name, description, category_id, price, version, is_archived, created_at, updated_at)
-       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 1, false, %(now)s, %(now)s
+    """INSERT INTO products_product (id, sku, name, description, category_id, price, reorder_point, version,
+                                     is_archived, created_at, updated_at)
+       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 0, 1, false, %(now)s, %(now)s
          FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line""",
-    """INSERT INTO products_stocklevel (product_id, quantity)
-       SELECT product_id, coalesce(quantity, 0) FROM pg_temp.bulk_product WHERE existing_id IS NULL""",
-    """WITH movement AS (
-           INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
-           SELECT product_id, coalesce(quantity, 0), coalesce(quantity, 0), 'initial stock', %(now)s, NULL
+    f"""INSERT INTO products_stocklevel (product_id, location_id, quantity)
+        SELECT product_id, {MAIN_ID}, coalesce(quantity, 0) FROM pg_temp.bulk_product WHERE existing_id IS NULL""",
+    f"""WITH movement AS (
+           INSERT INTO products_stockmovement
+                  (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
+           SELECT product_id, {MAIN_ID}, coalesce(quantity, 0), coalesce(quantity, 0), 'initial stock', NULL,
+                  %(now)s, NULL
              FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line
            RETURNING id, product_id
        )
@@ -151,16 +163,23 @@ CREATE_SQL = [
 
 
 def _product_events(event_type, which, fields="", movements=""):
-    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``."""
-    join = ""
+    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``.
+
+    The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
+    this transaction just wrote are not in the planner's statistics yet, and a state
+    subquery planned as the inner side of a nested loop would be recomputed per row.
+    """
+    products = PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")
+    steps, join = [f"e AS MATERIALIZED ({products})"], ""
     if movements:
-        join = f"JOIN ({MOVEMENTS.expected_sql(movements)}) m ON m.product_id = e.id"
+        steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
+        join = "JOIN m ON m.product_id = e.id"
     return f"""
+        WITH {", ".join(steps)}
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type}', e.id,
                jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
-          FROM ({PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")}) e
-          JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
+          FROM e JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
          ORDER BY b.line
     """
 
@@ -170,7 +189,8 @@ STOCK_EVENTS_SQL = _product_events(
     "StockSet",
     "stock_changed",
     fields=(
-        f", 'movement_id', m.id, 'delta', m.delta, 'quantity', m.quantity_after, 'movement', {MOVEMENTS.api_json('m')}"
+        ", 'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,"
+        f" 'movement', {MOVEMENTS.api_json('m')}"
     ),
     movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE NOT opening)",
 )
@@ -194,5 +214,6 @@ PROJECTED = {
     PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR stock_changed"
     " OR existing_id IS NULL)",
     SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR existing_id IS NULL)",
+    STOCK_LEVELS: "sl.product_id IN (SELECT product_id FROM pg_temp.bulk_movement)",
     MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
 }

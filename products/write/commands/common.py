@@ -21,8 +21,15 @@ from uuid import UUID
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from products.errors import ProductNotFoundError, StockLimitError, UnknownCategoryError, VersionMismatchError
-from products.write.models import MAX_QUANTITY, Category, Product
+from products.errors import (
+    InactiveLocationError,
+    ProductNotFoundError,
+    StockLimitError,
+    UnknownCategoryError,
+    UnknownLocationError,
+    VersionMismatchError,
+)
+from products.write.models import MAX_QUANTITY, Category, Location, Product
 
 
 class _Unset:
@@ -76,11 +83,13 @@ def lock_location(code):
 # UPDATE itself, so two writers holding the same ETag cannot both succeed. The lock's CTE is
 # joined, so it is taken before the UPDATE touches the row and the transaction gets an id.
 # Two steps of a WITH clause; ``product`` is the row as bumped.
+# ``gate`` is an optional step between the two (the stock commands lock the location there):
+# ``", name AS (...)"``, with ``gate_from`` ``", name"``; no row from it, no bump.
 LOCK_AND_BUMP_STEPS = """
-    locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(product_lock)s)),
+    locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(product_lock)s)){gate},
     product AS (
         UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s {changes}
-          FROM locked
+          FROM locked{gate_from}
          WHERE p.id = %(product_id)s AND NOT p.is_archived {version_check}
         RETURNING p.*
     )"""
@@ -108,6 +117,8 @@ def bump_version(product_id, expected_version, **changes):
     steps = LOCK_AND_BUMP_STEPS.format(
         changes="".join(f", {column} = %(set_{column})s" for column in changes),
         version_check=version_check(expected_version),
+        gate="",
+        gate_from="",
     )
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {steps} SELECT count(*) FROM product", params)
@@ -120,6 +131,15 @@ def raise_missing_or_stale(product_id):
     if not Product.objects.filter(id=product_id, is_archived=False).exists():
         raise ProductNotFoundError("Product not found.")
     raise VersionMismatchError("The product has changed since you read it (If-Match does not match).")
+
+
+def raise_unusable_location(code):
+    """Raise why location ``code`` takes no stock change (unknown or inactive), if it does not."""
+    active = Location.objects.filter(code=code).values_list("is_active", flat=True).first()
+    if active is None:
+        raise UnknownLocationError(f"Location {code!r} does not exist.")
+    if not active:
+        raise InactiveLocationError(f"Location {code!r} is inactive: an inactive location takes no new stock.")
 
 
 def check_quantity(quantity, field):

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from cqrs_demo.bus import Command
 from products import events
-from products.errors import DuplicateSkuError
+from products.errors import DuplicateSkuError, InactiveLocationError
 from products.write import representation
 from products.write.commands.common import (
     UNSET,
@@ -19,7 +19,7 @@ from products.write.commands.common import (
     lock_catalogue,
 )
 from products.write.event_log import publish
-from products.write.models import Product, StockLevel, StockMovement
+from products.write.models import MAIN_LOCATION, Product, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class CreateProduct(Command):
     price: Decimal
     description: str = ""
     category: str | None = None  # category slug
-    initial_stock: int = 0
+    initial_stock: int = 0  # at the main location
+    reorder_point: int = 0
     actor_id: int | None = None
 
 
@@ -40,6 +41,7 @@ class UpdateProductDetails(Command):
     description: object = UNSET
     category: object = UNSET  # a slug, None for no category, or UNSET
     price: object = UNSET
+    reorder_point: object = UNSET
     expected_version: int | None = None
 
 
@@ -47,6 +49,21 @@ class UpdateProductDetails(Command):
 class ArchiveProduct(Command):
     product_id: UUID
     expected_version: int | None = None
+
+
+def _opening_location(initial_stock):
+    """Return the id of main, where the opening stock goes, locked FOR SHARE as a stock change locks it.
+
+    An inactive main takes no new stock: a product may still be created there with none.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, is_active FROM products_location WHERE code = %s FOR SHARE", [MAIN_LOCATION])
+        main, active = cursor.fetchone()
+    if initial_stock and not active:
+        raise InactiveLocationError(
+            f"Location {MAIN_LOCATION!r} is inactive: an inactive location takes no new stock.", field="initial_stock"
+        )
+    return main
 
 
 def create_product(command):
@@ -61,15 +78,18 @@ def create_product(command):
             description=command.description,
             category_id=category,
             price=command.price,
+            reorder_point=command.reorder_point,
         )
     except IntegrityError as error:
         if constraint_name(error) == "product_sku_ci_unique":
             raise DuplicateSkuError(f"A product with SKU {command.sku!r} already exists.") from None
         raise
-    StockLevel.objects.create(product=product, quantity=command.initial_stock)
+    main = _opening_location(command.initial_stock)
+    StockLevel.objects.create(product=product, location_id=main, quantity=command.initial_stock)
     # Every product's ledger starts here, so the deltas always add up to the quantity.
     StockMovement.objects.create(
         product=product,
+        location_id=main,
         delta=command.initial_stock,
         quantity_after=command.initial_stock,
         reason="initial stock",
@@ -80,10 +100,10 @@ def create_product(command):
 
 
 def update_product_details(command):
-    """Change any of name, description, category and price; return the representation."""
+    """Change any of name, description, category, price and reorder point; return the representation."""
     changes = {
         field: getattr(command, field)
-        for field in ("name", "description", "price")
+        for field in ("name", "description", "price", "reorder_point")
         if getattr(command, field) is not UNSET
     }
     lock_catalogue()  # its read row shows its category's name: no rename in between

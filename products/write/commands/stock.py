@@ -1,16 +1,20 @@
-"""Commands of a product's stock: adjust it by a delta, set it to a counted quantity.
+"""Commands of a product's stock at a location: adjust it by a delta, set it to a counted quantity.
 
-Each writes with one SQL statement (``_statement``): lock the product and bump its version
-(checking If-Match), change the quantity, append the ledger row, append the event with the
-state it left, project it to the read tables (single-database mode), and answer with the
-product as the API shows it. ``AdjustStock`` is that statement alone, in autocommit: one
-round trip, atomic by itself. ``SetStock`` first locks and bumps the product (the delta of a
+A product's stock is one row per (product, location) that ever held it; its on-hand quantity
+is their sum. Each command names a location by its code (default ``main``); an unknown or
+inactive one is refused. Each writes with one SQL statement (``_statement``): lock the
+product and the location and bump the product's version (checking If-Match), change the
+quantity at the location, append the ledger row, append the event with the state it left,
+project it to the read tables (single-database mode), and answer with the product as the
+API shows it. ``AdjustStock`` is that statement alone, in autocommit: one round trip,
+atomic by itself. ``SetStock`` first locks and bumps the product (the delta of a
 recount needs the quantity as the lock leaves it), then runs the statement: two.
 
 The database keeps the rules: the product row lock serializes writers of one product, the
-quantity changes as ``quantity + δ`` on the latest row, and the CHECK constraint on the
-quantity (0 to MAX_QUANTITY) aborts the whole statement when a change would break it, so
-nothing is written and no update is lost.
+location's row lock (FOR SHARE) serializes them with a deactivation of the location, the
+quantity changes as ``quantity + δ`` on the latest row (an upsert of the location's row),
+and the CHECK constraint on the quantity (0 to MAX_QUANTITY) aborts the whole statement
+when a change would break it, so nothing is written and no update is lost.
 """
 
 import contextlib
@@ -24,7 +28,7 @@ from cqrs_demo.routers import read_store_alias
 from products import events
 from products.errors import InsufficientStockError, StockLimitError
 from products.read.projector import stock_projection_steps
-from products.read.tables import MOVEMENTS, PRODUCTS
+from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
 from products.sql import fetch_dicts
 from products.write.commands.common import (
     LOCK_AND_BUMP_STEPS,
@@ -33,9 +37,10 @@ from products.write.commands.common import (
     constraint_name,
     lock_and_bump_params,
     raise_missing_or_stale,
+    raise_unusable_location,
     version_check,
 )
-from products.write.models import MAX_QUANTITY, StockLevel
+from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product, StockLevel
 
 STOCK_BOUNDS = {"stock_quantity_in_range", "movement_quantity_after_non_negative"}  # the CHECK constraints
 
@@ -47,6 +52,7 @@ class AdjustStock(Command):
     reason: str = ""
     expected_version: int | None = None
     actor_id: int | None = None
+    location: str = MAIN_LOCATION  # a location's code
 
 
 @dataclass(frozen=True)
@@ -56,74 +62,124 @@ class SetStock(Command):
     reason: str = ""
     expected_version: int | None = None
     actor_id: int | None = None
+    location: str = MAIN_LOCATION  # a location's code
+
+
+# Lock the location's row where it is active. After the product's lock (``after``), which
+# must come before the transaction has an id, and this row lock gives it one. A concurrent
+# deactivation waits for this change to commit; a change that waited for a deactivation
+# re-checks the latest row (FOR SHARE does) and finds none: no product bump, no row at all.
+_LOCATION_STEP = """
+    location AS MATERIALIZED (
+        SELECT l.id, l.code FROM products_location l{after}
+         WHERE l.code = %(location)s AND l.is_active FOR SHARE OF l
+    )"""
 
 
 def _statement(product_steps, stock_step, event_type, *, project):
     """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
 
-    ``product_steps`` leave the locked, bumped product row in ``product``; ``stock_step``
-    changes its stock level and returns ``product_id``, ``quantity`` and ``delta``.
+    ``product_steps`` leave the locked, bumped product row in ``product`` and the locked
+    location (``id``, ``code``) in ``location``; ``stock_step`` changes the product's stock
+    level at that location and returns ``product_id``, ``location_id``, ``quantity`` (there)
+    and ``delta``.
     """
     state = PRODUCTS.expected_sql(
-        sources="product p CROSS JOIN stock s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
+        sources="product p CROSS JOIN total s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
     )
+    ledger = MOVEMENTS.expected_sql(sources="movement m CROSS JOIN location l", scope="TRUE")
+    level = STOCK_LEVELS.expected_sql(sources="stock sl CROSS JOIN location l", scope="TRUE")
     payload = (
-        "jsonb_build_object('product_id', state.id::text, 'movement_id', movement.id, 'delta', movement.delta,"
-        f" 'quantity', state.quantity, 'product', {PRODUCTS.api_json('state')},"
-        f" 'movement', {MOVEMENTS.api_json('movement')})"
+        "jsonb_build_object('product_id', state.id::text, 'movement_id', ledger.id, 'location', ledger.location,"
+        f" 'delta', ledger.delta, 'quantity', state.quantity, 'product', {PRODUCTS.api_json('state')},"
+        f" 'movement', {MOVEMENTS.api_json('ledger')})"
     )
-    projection = f",{stock_projection_steps('state', 'movement')}" if project else ""
+    projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
     return f"""
     WITH {product_steps},
     stock AS (
-        -- Change the quantity on the latest row; out of bounds aborts the statement (CHECK).
+        -- Change the quantity at the location; out of bounds aborts the statement (CHECK).
         {stock_step}
+    ), total AS (
+        -- The product's quantity over its locations: this one's, plus the others' as committed
+        -- now (a fresh snapshot, taken under the product's lock: see the function's migration).
+        SELECT quantity + products_stock_elsewhere(product_id, location_id) AS quantity FROM stock
     ), movement AS (
         -- Append the ledger row.
-        INSERT INTO products_stockmovement (product_id, delta, quantity_after, reason, created_at, created_by_id)
-        SELECT product_id, delta, quantity, %(reason)s, %(now)s, %(actor_id)s FROM stock
+        INSERT INTO products_stockmovement
+               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
+        SELECT product_id, location_id, delta, quantity, %(reason)s, NULL, %(now)s, %(actor_id)s FROM stock
         RETURNING *
+    ), ledger AS MATERIALIZED (
+        -- The ledger row's read row.
+        {ledger}
+    ), level AS MATERIALIZED (
+        -- The stock level's read row.
+        {level}
     ), state AS MATERIALIZED (
         -- The product's read row as this statement leaves it.
         {state}
     ), event AS (
         -- Append the event, with the state it left, to the log (xact_id: the column default).
         INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, movement
+        SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
     ){projection}
     -- Answer with the product as the API shows it.
     {PRODUCTS.api_select(source="state")}
     """
 
 
+# A first change at a location inserts its row. PostgreSQL checks the proposed row's CHECK
+# constraints before it looks for a conflict, so the proposed quantity is never below 0;
+# what an inserted row holds after the change is δ itself, and a removal (δ < 0) then
+# leaves a ledger row below 0, which that table's CHECK refuses: the statement aborts.
+# (``xmax = 0``: the row was inserted, not updated.)
 _ADJUST_STOCK_STEP = """
-        UPDATE products_stocklevel s SET quantity = s.quantity + %(delta)s
-          FROM product WHERE s.product_id = product.id
-        RETURNING s.product_id, s.quantity, %(delta)s::integer AS delta"""
+        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
+        SELECT product.id, location.id, greatest(%(delta)s, 0) FROM product, location
+            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = s.quantity + %(delta)s
+        RETURNING s.product_id, s.location_id,
+                  CASE WHEN s.xmax = 0 THEN %(delta)s ELSE s.quantity END AS quantity, %(delta)s::integer AS delta"""
 # The product is already locked and bumped by the statement before, so this one sees the
 # quantity every earlier writer left.
-_SET_STOCK_PRODUCT_STEP = "product AS (SELECT * FROM products_product WHERE id = %(product_id)s)"
+_SET_STOCK_PRODUCT_STEPS = (
+    "product AS (SELECT * FROM products_product WHERE id = %(product_id)s)," + _LOCATION_STEP.format(after="")
+)
 _SET_STOCK_STEP = """
-        UPDATE products_stocklevel s SET quantity = %(quantity)s
-          FROM (SELECT product_id, quantity FROM products_stocklevel WHERE product_id = %(product_id)s) before
-         WHERE s.product_id = before.product_id
-        RETURNING s.product_id, s.quantity, s.quantity - before.quantity AS delta"""
+        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
+        SELECT product.id, location.id, %(quantity)s FROM product, location
+            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity
+        RETURNING s.product_id, s.location_id, s.quantity, s.quantity - coalesce(
+                  (SELECT quantity FROM products_stocklevel b WHERE b.product_id = s.product_id
+                      AND b.location_id = s.location_id), 0) AS delta"""
 
 
 def _single_database():
     return read_store_alias() == "default"
 
 
+def _quantity_at(product_id, code):
+    level = StockLevel.objects.filter(product_id=product_id, location__code=code)
+    return level.values_list("quantity", flat=True).first() or 0
+
+
 @events_in_sql(events.StockAdjusted, single_statement=True)
 def adjust_stock(command):
-    """Add ``delta`` (negative for a sale) to the stock, refusing to go below zero; return the product."""
+    """Add ``delta`` (negative for a sale) to the stock at a location, refusing to go below zero there;
+    return the product."""
     params = {
         **lock_and_bump_params(command.product_id, command.expected_version),
         "delta": command.delta,
+        "location": command.location,
         "reason": command.reason,
         "actor_id": command.actor_id,
     }
-    product_steps = LOCK_AND_BUMP_STEPS.format(changes="", version_check=version_check(command.expected_version))
+    product_steps = LOCK_AND_BUMP_STEPS.format(
+        changes="",
+        version_check=version_check(command.expected_version),
+        gate="," + _LOCATION_STEP.format(after=", locked"),
+        gate_from=", location",
+    )
     sql = _statement(product_steps, _ADJUST_STOCK_STEP, events.StockAdjusted, project=_single_database())
     # Inside a caller's transaction, a savepoint keeps it usable when the statement is refused.
     savepoint = transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
@@ -133,28 +189,40 @@ def adjust_stock(command):
     except IntegrityError as error:
         if constraint_name(error) not in STOCK_BOUNDS:
             raise
-        quantity = StockLevel.objects.values_list("quantity", flat=True).get(product_id=command.product_id)
+        quantity = _quantity_at(command.product_id, command.location)
+        where = f" at {command.location}"
         if command.delta < 0:
-            raise InsufficientStockError(f"Only {quantity} in stock; cannot remove {-command.delta}.") from None
-        raise StockLimitError(f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}.", field="delta") from None
+            raise InsufficientStockError(f"Only {quantity} in stock{where}; cannot remove {-command.delta}.") from None
+        raise StockLimitError(f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}{where}.", field="delta") from None
     if not rows:
+        # Why nothing was written, looked up on this failure path only, in SetStock's order:
+        # the product missing or stale, then the location unknown or inactive.
+        current = Product.objects.filter(id=command.product_id, is_archived=False)
+        if command.expected_version is not None:
+            current = current.filter(version=command.expected_version)
+        if current.exists():
+            raise_unusable_location(command.location)
         raise_missing_or_stale(command.product_id)
     return rows[0]
 
 
 @events_in_sql(events.StockSet)
 def set_stock(command):
-    """Set the stock to a counted quantity, recording the delta it implies; return the product."""
+    """Set the stock at a location to a counted quantity, recording the delta it implies; return the product."""
     check_quantity(command.quantity, "quantity")
     bump_version(command.product_id, command.expected_version)
     params = {
         **lock_and_bump_params(command.product_id, command.expected_version),
         "quantity": command.quantity,
+        "location": command.location,
         "reason": command.reason,
         "actor_id": command.actor_id,
     }
-    sql = _statement(_SET_STOCK_PRODUCT_STEP, _SET_STOCK_STEP, events.StockSet, project=_single_database())
-    return fetch_dicts(sql, params)[0]
+    sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=_single_database())
+    rows = fetch_dicts(sql, params)
+    if not rows:
+        raise_unusable_location(command.location)  # the command's transaction undoes the bump
+    return rows[0]
 
 
 HANDLERS = {

@@ -115,14 +115,15 @@ def test_rebuild_reports_progress_for_each_step(make_product):
     calls = []
     rebuild.rebuild_all(progress=lambda *args: calls.append(args))
     assert [(index, total, label) for index, total, label, _ in calls] == [
-        (1, 8, "categories"),
-        (2, 8, "locations"),
-        (3, 8, "products"),
-        (4, 8, "search documents"),
-        (5, 8, "stock movements"),
-        (6, 8, "indexes"),
-        (7, 8, "analyze"),
-        (8, 8, "swap"),
+        (1, 9, "categories"),
+        (2, 9, "locations"),
+        (3, 9, "products"),
+        (4, 9, "search documents"),
+        (5, 9, "stock levels"),
+        (6, 9, "stock movements"),
+        (7, 9, "indexes"),
+        (8, 9, "analyze"),
+        (9, 9, "swap"),
     ]
 
 

@@ -21,6 +21,7 @@ def test_get_stock_returns_sku_quantity_in_stock_and_version(make_product, djang
             "quantity": 3,
             "in_stock": True,
             "version": 1,
+            "locations": [{"location": "main", "quantity": 3}],
         }
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=-3))
     assert bus.ask(queries.GetStock(product_id=product_id)) == {
@@ -28,6 +29,7 @@ def test_get_stock_returns_sku_quantity_in_stock_and_version(make_product, djang
         "quantity": 0,
         "in_stock": False,
         "version": 2,
+        "locations": [{"location": "main", "quantity": 0}],
     }
 
 
@@ -48,7 +50,8 @@ def test_movements_are_listed_newest_first_in_one_query(make_product, django_ass
         (-2, 3, "sale"),
         (5, 5, "initial stock"),
     ]
-    assert set(page.results[0]) == {"delta", "quantity_after", "reason", "created_at"}
+    assert set(page.results[0]) == {"location", "delta", "quantity_after", "reason", "reference", "created_at"}
+    assert (page.results[0]["location"], page.results[0]["reference"]) == ("main", None)
     assert (page.next_cursor, page.previous_cursor) == (None, None)
 
 

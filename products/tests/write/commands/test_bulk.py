@@ -67,14 +67,22 @@ def write_state(after_event_id):
     products = {
         p["sku"]: p
         for p in Product.objects.values(
-            "sku", "name", "description", "category__slug", "price", "stock__quantity", "version", "is_archived"
+            "sku",
+            "name",
+            "description",
+            "category__slug",
+            "price",
+            "reorder_point",
+            "stock_levels__quantity",
+            "version",
+            "is_archived",
         )
     }
     ledger = {}
-    for sku, delta, after, reason in StockMovement.objects.order_by("id").values_list(
-        "product__sku", "delta", "quantity_after", "reason"
+    for sku, delta, after, reason, location in StockMovement.objects.order_by("id").values_list(
+        "product__sku", "delta", "quantity_after", "reason", "location__code"
     ):
-        ledger.setdefault(sku, []).append((delta, after, reason))
+        ledger.setdefault(sku, []).append((delta, after, reason, location))
     skus = dict(Product.objects.values_list("id", "sku"))
     logged = {}
     for record in EventRecord.objects.filter(id__gt=after_event_id).order_by("id"):
@@ -195,7 +203,7 @@ def test_a_sku_repeated_in_the_rows_is_applied_once_with_its_last_values():
     )
     assert (result.created, result.updated, result.unchanged) == (1, 0, 0)
     product = Product.objects.get()
-    assert (product.sku, product.name, product.price, product.stock.quantity) == ("Dup-1", "Third", 3, 4)
+    assert (product.sku, product.name, product.price, product.stock_levels.get().quantity) == ("Dup-1", "Third", 3, 4)
     assert differences() == []
 
 
