@@ -150,10 +150,19 @@ class ProductDetailsSerializer(StrictSerializer):
 
 
 class ProductReplaceSerializer(ProductDetailsSerializer):
-    """PUT: every detail field is required (reorder_point, newer than the others, defaults to 0)."""
+    """PUT: every v1 detail field is required; reorder_point, newer, is kept when left out.
+
+    So a client written before reorder_point existed replaces what it knows and nothing else.
+    """
 
     description = serializers.CharField(max_length=5000, allow_blank=True)
     category = serializers.SlugField(max_length=100, allow_null=True)
+    reorder_point = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        required=False,
+        help_text="At or below it (the quantity over all locations), the product is low on stock. Left out: kept.",
+    )
 
 
 class ProductCreateSerializer(ProductDetailsSerializer):

@@ -44,8 +44,10 @@ _MOVEMENT_DEFAULTS = {"location": MAIN_LOCATION, "reference": None}
 
 
 def _apply_product(cursor, data):
-    cursor.execute(_UPSERT_PRODUCT_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
-    cursor.execute(_UPSERT_SEARCH_SQL, data["product"])
+    product = {**_PRODUCT_DEFAULTS, **data["product"]}
+    cursor.execute(f"{_UPSERT_PRODUCT_SQL} RETURNING id", product)
+    if cursor.fetchone():  # applied (not older than the row it found): its search document too
+        cursor.execute(_UPSERT_SEARCH_SQL, product)
 
 
 def _apply_movement(cursor, product_id, movement):

@@ -81,7 +81,7 @@ def test_reorder_point_is_writable_by_post_patch_and_put_and_shown(client):
     put = {"name": "Rope", "description": "", "category": None, "price": "3.00", "reorder_point": 2}
     assert client.put(url, put, format="json").json()["reorder_point"] == 2
     del put["reorder_point"]
-    assert client.put(url, put, format="json").json()["reorder_point"] == 0  # a replacement: the default
+    assert client.put(url, put, format="json").json()["reorder_point"] == 2  # a v1 client's PUT keeps it
     for value in (-1, 1.5, "2"):
         response = client.patch(url, {"reorder_point": value}, format="json")
         assert response.status_code == 400

@@ -8,9 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
+from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
 from products.read.models import CategoryView, ProductView
 from products.read.rebuild import differences
+from products.write import commands
 from products.write.models import Product, StockLevel, StockMovement
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample_products.csv"
@@ -138,6 +140,19 @@ def test_export_then_import_into_an_empty_database_round_trips(tmp_path):
     run("import_products", str(exported))
     after = sorted(ProductView.objects.values_list("sku", "name", "description", "category_slug", "price", "quantity"))
     assert after == before
+
+
+def test_exporting_stock_at_several_locations_then_importing_it_again_changes_nothing(tmp_path):
+    run("import_products", str(SAMPLE))
+    product = Product.objects.get(sku="HT-001")
+    bus.dispatch(commands.CreateLocation(code="east", name="East"))
+    bus.dispatch(commands.AdjustStock(product_id=product.id, delta=3, location="east"))
+    exported = tmp_path / "out.csv"
+    run("export_products", str(exported))
+    assert {row["sku"]: row["quantity"] for row in csv.DictReader(exported.open())}["HT-001"] == "40"  # at main
+    levels = sorted(StockLevel.objects.values_list("product__sku", "location__code", "quantity"))
+    run("import_products", str(exported))
+    assert sorted(StockLevel.objects.values_list("product__sku", "location__code", "quantity")) == levels
 
 
 @pytest.mark.django_db(transaction=True)  # split mode: the rebuild starts its own REPEATABLE READ transaction

@@ -12,7 +12,7 @@ from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
 from products import events
 from products.read import worker
-from products.read.models import ProductView
+from products.read.models import ProductSearchView, ProductView
 from products.write import commands
 from products.write.models import EventRecord
 
@@ -48,3 +48,5 @@ def test_an_older_details_event_applied_last_changes_nothing(make_product):
 
     row = ProductView.objects.using(read_store_alias()).get(id=product_id)
     assert (row.name, row.version) == ("Second", 3)
+    search = ProductSearchView.objects.using(read_store_alias()).get(id=product_id)
+    assert "'second'" in str(search.search_document) and "'first'" not in str(search.search_document)

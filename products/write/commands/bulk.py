@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from cqrs_demo.bus import Command
 from cqrs_demo.routers import read_store_alias
-from products.errors import ArchivedSkuError, UnknownCategoryError
+from products.errors import ArchivedSkuError, InactiveLocationError, UnknownCategoryError
 from products.read.projector import project
 from products.write.commands import bulk_sql
 from products.write.commands.common import lock_catalogue
@@ -78,6 +78,11 @@ class _CopyStream:
 def _refusal(kind, sku, category):
     if kind == "archived":
         return ArchivedSkuError(sku)
+    if kind.startswith("inactive"):  # a new product's opening stock, or a change of its stock
+        return InactiveLocationError(
+            "Location 'main' is inactive: an inactive location takes no new stock.",
+            field="initial_stock" if kind == "inactive new" else "location",
+        )
     return UnknownCategoryError(f"Category {category!r} does not exist.")
 
 
@@ -106,6 +111,8 @@ def bulk_import_products(command):
     # Before anything gets a transaction id: no category rename interleaves with the import.
     lock_catalogue()
     with connection.cursor() as cursor:
+        cursor.execute(bulk_sql.LOCK_MAIN)
+        params["main_active"] = cursor.fetchone()[0]
         cursor.execute(bulk_sql.STAGE)
         cursor.copy_expert(bulk_sql.COPY, _CopyStream(command.rows))
         cursor.execute(bulk_sql.ANALYZE_ROWS)

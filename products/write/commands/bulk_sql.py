@@ -26,19 +26,29 @@ COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
 
 
+# A row whose quantity would change the stock at main while main is inactive: refused, as
+# SetStock and CreateProduct refuse it (``main_active`` comes from LOCK_MAIN).
+_CHANGES_STOCK_AT_INACTIVE_MAIN = """
+    NOT %(main_active)s AND r.quantity IS NOT NULL AND r.quantity <> coalesce(
+        (SELECT s.quantity FROM products_stocklevel s
+           JOIN products_location l ON l.id = s.location_id JOIN products_product sp ON sp.id = s.product_id
+          WHERE lower(sp.sku) = lower(r.sku) AND l.code = 'main'), 0)"""
+
 # Categories the rows name: those that exist (available from line 0), then the ones this
-# import creates, each from the first row that gives it a name (and whose SKU is not archived),
-# available from that row on: as the row-by-row import creates them.
+# import creates, each from the first row that gives it a name (and that is not refused for
+# an archived SKU or stock at an inactive main), available from that row on: as the
+# row-by-row import creates them.
 CATEGORIES_SQL = [
     """CREATE TEMP TABLE bulk_category ON COMMIT DROP AS
        SELECT c.id, c.slug, 0 AS line FROM products_category c
         WHERE c.slug IN (SELECT category FROM pg_temp.bulk_row)""",
-    """WITH creators AS (
+    f"""WITH creators AS (
            SELECT DISTINCT ON (r.category) r.category AS slug, r.category_name AS name, r.line
              FROM pg_temp.bulk_row r
             WHERE %(has_category)s AND r.category IS NOT NULL AND r.category_name <> ''
               AND r.category NOT IN (SELECT slug FROM pg_temp.bulk_category)
               AND lower(r.sku) NOT IN (SELECT lower(sku) FROM products_product WHERE is_archived)
+              AND NOT ({_CHANGES_STOCK_AT_INACTIVE_MAIN})
             ORDER BY r.category, r.line
        ), created AS (
            INSERT INTO products_category (slug, name, created_at, updated_at)
@@ -57,14 +67,24 @@ CATEGORY_EVENTS_SQL = f"""
      ORDER BY b.line
 """
 
-# Each row checked as the row-by-row import checks it: its SKU must not be archived, and its
-# category must exist by its line. ``key`` (the SKU regardless of case) sorts in "C" order: fast.
+# Stock is imported at main: lock its row as the stock commands do (a deactivation waits for
+# the import, and the import sees one that committed before); ``main_active`` is the answer.
+LOCK_MAIN = "SELECT is_active FROM products_location WHERE code = 'main' FOR SHARE"
+
+# Each row checked as the row-by-row import checks it: its SKU must not be archived, its
+# category must exist by its line, and an inactive main takes no new stock (a quantity that
+# changes nothing is fine). ``key`` (the SKU regardless of case) sorts in "C" order: fast.
 ITEMS_SQL = [
-    """CREATE TEMP TABLE bulk_item ON COMMIT DROP AS
+    f"""CREATE TEMP TABLE bulk_item ON COMMIT DROP AS
        SELECT r.*, lower(r.sku) COLLATE "C" AS key, p.id AS existing_id, b.id AS category_id,
               CASE WHEN p.is_archived THEN 'archived'
                    WHEN %(has_category)s AND r.category IS NOT NULL AND (b.id IS NULL OR b.line > r.line)
-                   THEN 'category' END AS error
+                        -- a row that names a new category fails on its stock first, as row by row
+                        AND NOT (r.category_name <> '' AND {_CHANGES_STOCK_AT_INACTIVE_MAIN})
+                   THEN 'category'
+                   WHEN {_CHANGES_STOCK_AT_INACTIVE_MAIN}
+                   THEN CASE WHEN p.id IS NULL THEN 'inactive new' ELSE 'inactive' END
+                   END AS error
          FROM pg_temp.bulk_row r
          LEFT JOIN products_product p ON lower(p.sku) = lower(r.sku)
          LEFT JOIN pg_temp.bulk_category b ON b.slug = r.category""",

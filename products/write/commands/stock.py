@@ -181,11 +181,30 @@ def adjust_stock(command):
         gate_from=", location",
     )
     sql = _statement(product_steps, _ADJUST_STOCK_STEP, events.StockAdjusted, project=_single_database())
+    for _attempt in range(2):
+        rows = _adjust(sql, params, command)
+        if rows:
+            return rows[0]
+        # Why nothing was written, looked up on this failure path only, in SetStock's order:
+        # the product missing or stale, then the location unknown or inactive.
+        current = Product.objects.filter(id=command.product_id, is_archived=False)
+        if command.expected_version is not None:
+            current = current.filter(version=command.expected_version)
+        if not current.exists():
+            raise_missing_or_stale(command.product_id)
+        raise_unusable_location(command.location)
+        # Usable now: created or activated while the statement waited for the product's
+        # lock, after the snapshot it read the location with. Once more, with a fresh one.
+    raise_missing_or_stale(command.product_id)
+
+
+def _adjust(sql, params, command):
+    """Run the adjustment's statement; turn a change the CHECK constraint refused into the domain's error."""
     # Inside a caller's transaction, a savepoint keeps it usable when the statement is refused.
     savepoint = transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
     try:
         with savepoint:
-            rows = fetch_dicts(sql, params)
+            return fetch_dicts(sql, params)
     except IntegrityError as error:
         if constraint_name(error) not in STOCK_BOUNDS:
             raise
@@ -194,16 +213,6 @@ def adjust_stock(command):
         if command.delta < 0:
             raise InsufficientStockError(f"Only {quantity} in stock{where}; cannot remove {-command.delta}.") from None
         raise StockLimitError(f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}{where}.", field="delta") from None
-    if not rows:
-        # Why nothing was written, looked up on this failure path only, in SetStock's order:
-        # the product missing or stale, then the location unknown or inactive.
-        current = Product.objects.filter(id=command.product_id, is_archived=False)
-        if command.expected_version is not None:
-            current = current.filter(version=command.expected_version)
-        if current.exists():
-            raise_unusable_location(command.location)
-        raise_missing_or_stale(command.product_id)
-    return rows[0]
 
 
 @events_in_sql(events.StockSet)
@@ -222,6 +231,10 @@ def set_stock(command):
     rows = fetch_dicts(sql, params)
     if not rows:
         raise_unusable_location(command.location)  # the command's transaction undoes the bump
+        rows = fetch_dicts(sql, params)  # usable now: it changed while this statement ran
+    if not rows:
+        raise_unusable_location(command.location)
+        raise_missing_or_stale(command.product_id)
     return rows[0]
 
 

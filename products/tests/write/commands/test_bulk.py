@@ -125,6 +125,21 @@ def test_bulk_writes_what_the_row_by_row_import_writes(existing):
     assert ledger_mismatches() == []
 
 
+@row_by_row_only
+def test_with_main_inactive_bulk_refuses_the_rows_that_would_change_stock_as_row_by_row_does(existing):
+    bus.dispatch(commands.ChangeLocation(code="main", is_active=False))
+    mark = last_event_id()
+    with transaction.atomic():
+        expected_report = import_products(io.StringIO(FILE))
+        expected = write_state(mark)
+        transaction.set_rollback(True)
+    report = import_products_bulk(io.StringIO(FILE))
+    assert write_state(mark) == expected
+    assert [(line, error) for line, error in report.errors] == [(line, error) for line, error in expected_report.errors]
+    assert any("inactive" in error for _, error in report.errors)
+    assert ledger_mismatches() == []
+
+
 def test_event_payloads_are_what_the_event_log_renders(existing, monkeypatch):
     # A whole second: the payloads still show six digits of microseconds, in Python and in SQL.
     now = datetime.datetime(2026, 12, 1, 9, 30, tzinfo=datetime.UTC)
