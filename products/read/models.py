@@ -89,7 +89,13 @@ class StockLevelView(models.Model):
 
     class Meta:
         db_table = "read_stock_level"
-        indexes = [models.Index(fields=["product_id", "location"], name="read_stock_level_product")]
+        indexes = [
+            models.Index(fields=["product_id", "location"], name="read_stock_level_product"),
+            # The list's `location` filter: the products with stock there, without a scan.
+            models.Index(
+                fields=["location", "product_id"], condition=models.Q(quantity__gt=0), name="read_stock_level_held"
+            ),
+        ]
 
     def __str__(self):
         return self.key
