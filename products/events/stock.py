@@ -9,6 +9,10 @@ from uuid import UUID
 
 from cqrs_demo.bus import Event
 
+# The code of the default location, which exists from the migration that creates locations;
+# every stock was there before stock had locations.
+MAIN_LOCATION = "main"
+
 
 @dataclass(frozen=True)
 class StockAdjusted(Event):
@@ -16,7 +20,7 @@ class StockAdjusted(Event):
     movement_id: int
     delta: int
     quantity: int
-    location: str = "main"  # a location's code (events logged before locations: main)
+    location: str = MAIN_LOCATION  # a location's code
 
 
 @dataclass(frozen=True)
@@ -27,4 +31,4 @@ class StockSet(Event):
     movement_id: int
     delta: int
     quantity: int
-    location: str = "main"  # a location's code (events logged before locations: main)
+    location: str = MAIN_LOCATION  # a location's code

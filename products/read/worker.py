@@ -18,13 +18,12 @@ from django.utils import timezone
 
 from cqrs_demo.routers import read_store_alias
 from products import events
+from products.events.stock import MAIN_LOCATION
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import ARCHIVE_SQL, rename_category_sql
 from products.read.rebuild import clear
 from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS, STOCK_LEVELS
 from products.sql import FINISHED_EVENTS, fetch_dicts
-
-MAIN_LOCATION = "main"  # where all stock was before it had locations (the read side never imports the write side)
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql()  # never to an older version
 _UPSERT_SEARCH_SQL = SEARCH.upsert_sql()

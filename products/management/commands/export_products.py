@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from products.events.stock import MAIN_LOCATION
 from products.management.csv_format import EXPORT_COLUMNS
 from products.read.models import ProductView, StockLevelView
 
@@ -24,10 +25,12 @@ class Command(BaseCommand):
             writer.writerow(EXPORT_COLUMNS)
             # A server-side cursor streams the rows, so memory stays flat however many there are.
             # The quantity at main, where import_products puts it (the file has no location column yet).
-            at_main = StockLevelView.objects.filter(product_id=OuterRef("id"), location="main").values("quantity")
+            at_main = StockLevelView.objects.filter(product_id=OuterRef("id"), location=MAIN_LOCATION).values(
+                "quantity"
+            )
             rows = (
                 ProductView.objects.order_by("sku", "id")
-                .annotate(at_main=Coalesce(Subquery(at_main), 0))
+                .annotate(at_main=Coalesce(Subquery(at_main.values("quantity")), 0))
                 .values_list("sku", "name", "description", "category_slug", "category_name", "price", "at_main")
                 .iterator(chunk_size=2000)
             )

@@ -3,13 +3,10 @@
 from dataclasses import dataclass
 
 from cqrs_demo.bus import Query
-from cqrs_demo.routers import read_query_alias
 from products.errors import CategoryNotFoundError
-from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+from products.read.pagination import DEFAULT_PAGE_SIZE
+from products.read.queries.common import one_by_key, page_by_key
 from products.read.tables import CATEGORIES
-from products.sql import fetch_dicts
-
-_SELECT = CATEGORIES.api_select()
 
 
 @dataclass(frozen=True)
@@ -25,28 +22,12 @@ class ListCategories(Query):
 
 def get_category(query):
     """Return a category."""
-    rows = fetch_dicts(f"{_SELECT} WHERE slug = %s", [query.slug], read_query_alias())
-    if not rows:
-        raise CategoryNotFoundError("Category not found.")
-    return rows[0]
+    return one_by_key(CATEGORIES, query.slug, CategoryNotFoundError("Category not found."))
 
 
 def list_categories(query):
     """Return one page of categories ordered by slug."""
-    return keyset_page(
-        _SELECT,
-        [],
-        [],
-        table=CATEGORIES.name,
-        ordering="slug",
-        key="slug",
-        id_key="slug",
-        id_type="text",
-        column_type="text",
-        descending=False,
-        page_size=query.page_size,
-        cursor=query.cursor,
-    )
+    return page_by_key(CATEGORIES, query)
 
 
 HANDLERS = {

@@ -3,13 +3,10 @@
 from dataclasses import dataclass
 
 from cqrs_demo.bus import Query
-from cqrs_demo.routers import read_query_alias
 from products.errors import LocationNotFoundError
-from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+from products.read.pagination import DEFAULT_PAGE_SIZE
+from products.read.queries.common import one_by_key, page_by_key
 from products.read.tables import LOCATIONS
-from products.sql import fetch_dicts
-
-_SELECT = LOCATIONS.api_select()
 
 
 @dataclass(frozen=True)
@@ -25,28 +22,12 @@ class ListLocations(Query):
 
 def get_location(query):
     """Return a location."""
-    rows = fetch_dicts(f"{_SELECT} WHERE code = %s", [query.code], read_query_alias())
-    if not rows:
-        raise LocationNotFoundError("Location not found.")
-    return rows[0]
+    return one_by_key(LOCATIONS, query.code, LocationNotFoundError("Location not found."))
 
 
 def list_locations(query):
     """Return one page of locations ordered by code, inactive ones included."""
-    return keyset_page(
-        _SELECT,
-        [],
-        [],
-        table=LOCATIONS.name,
-        ordering="code",
-        key="code",
-        id_key="code",
-        id_type="text",
-        column_type="text",
-        descending=False,
-        page_size=query.page_size,
-        cursor=query.cursor,
-    )
+    return page_by_key(LOCATIONS, query)
 
 
 HANDLERS = {
