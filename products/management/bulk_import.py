@@ -16,7 +16,7 @@ from django.db import transaction
 from cqrs_demo.bus import bus
 from products.management.csv_format import ImportReport, check_columns, describe, validate
 from products.write import commands
-from products.write.models import MAX_QUANTITY
+from products.write.models import MAIN_LOCATION, MAX_QUANTITY
 
 BULK_THRESHOLD = 5000  # rows; at and below it, import_products goes row by row
 PROGRESS_EVERY = 1000  # rows between progress callbacks
@@ -28,6 +28,7 @@ _SKU = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
 _PRICE = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
 _QUANTITY = re.compile(r"[0-9]{1,10}")
+_LOCATION = re.compile(r"[a-z0-9_-]{1,32}")
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -50,6 +51,11 @@ def _plain_row(cells, at):
     if name is None or not _SKU.fullmatch(sku) or not _PRICE.fullmatch(price):
         return None
     description = category = category_name = quantity = None
+    location = MAIN_LOCATION
+    if "location" in at and (cell := cells[at["location"]]):
+        if not _LOCATION.fullmatch(cell):
+            return None
+        location = cell
     if "description" in at and (description := _text(cells[at["description"]], 5000)) is None:
         return None
     if "category" in at:
@@ -64,7 +70,7 @@ def _plain_row(cells, at):
         and (not _QUANTITY.fullmatch(quantity) or int(quantity) > MAX_QUANTITY)
     ):
         return None
-    return (sku, name, description, category, category_name, price, quantity or None)
+    return (sku, name, description, category, category_name, price, location, quantity or None)
 
 
 def _checked_row(cells, header):
@@ -83,6 +89,7 @@ def _checked_row(cells, header):
         data.get("category") or None,
         data.get("category_name"),
         str(data["price"]),
+        data["location"],
         data.get("quantity"),
     ), None
 

@@ -1,8 +1,10 @@
 """The CSV format shared by import_products and export_products, and the import itself.
 
-Columns: sku, name, price (required); description, category, category_name, quantity
-(optional). A row whose SKU exists updates that product; other rows create one. A
-category unknown to the database is created when category_name is given.
+Columns: sku, name, price (required); description, category, category_name, location,
+quantity (optional). A row whose SKU exists updates that product; other rows create one. A
+category unknown to the database is created when category_name is given. ``quantity`` is the
+stock at ``location`` (a location's code, default ``main``): a SKU may have a row per
+location, each setting the stock there, and the product's details follow its last row.
 """
 
 import contextlib
@@ -13,12 +15,20 @@ from django.db import transaction
 from rest_framework import serializers
 
 from cqrs_demo.bus import bus
-from products.errors import ArchivedSkuError, DomainError
+from products.errors import ArchivedSkuError, DomainError, UnknownLocationError
 from products.http.serializers import SKU_PATTERN
 from products.write import commands
-from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Category, Product, StockLevel
+from products.write.models import (
+    LOCATION_CODE_PATTERN,
+    MAIN_LOCATION,
+    MAX_QUANTITY,
+    Category,
+    Location,
+    Product,
+    StockLevel,
+)
 
-EXPORT_COLUMNS = ("sku", "name", "description", "category", "category_name", "price", "quantity")
+EXPORT_COLUMNS = ("sku", "name", "description", "category", "category_name", "price", "location", "quantity")
 REQUIRED_COLUMNS = {"sku", "name", "price"}
 
 
@@ -31,6 +41,7 @@ class ImportRowSerializer(serializers.Serializer):
     category = serializers.SlugField(max_length=100, allow_blank=True, required=False)
     category_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    location = serializers.RegexField(LOCATION_CODE_PATTERN, max_length=32, allow_blank=True, required=False)
     quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True)
 
     def to_internal_value(self, data):
@@ -92,7 +103,9 @@ def validate(row):
     serializer = ImportRowSerializer(data={k: v for k, v in row.items() if k is not None})
     if not serializer.is_valid():
         return None, "; ".join(_messages(serializer.errors))
-    return serializer.validated_data, None
+    data = serializer.validated_data
+    data["location"] = data.get("location") or MAIN_LOCATION  # blank or absent: main
+    return data, None
 
 
 def _ensure_category(slug, name):
@@ -101,14 +114,19 @@ def _ensure_category(slug, name):
     bus.dispatch(commands.CreateCategory(slug=slug, name=name))
 
 
-def _quantity_at_main(product_id):
-    """Return a product's quantity at the main location, where imported stock goes (SetStock's default)."""
-    level = StockLevel.objects.filter(product_id=product_id, location__code=MAIN_LOCATION)
+def _quantity_at(product_id, location):
+    """Return a product's quantity at a location (no stock row there: 0)."""
+    level = StockLevel.objects.filter(product_id=product_id, location__code=location)
     return level.values_list("quantity", flat=True).first() or 0
 
 
 def _import_row(data, columns):
     """Create or update the product of one validated row; return what happened."""
+    location = data["location"]
+    # An unknown location refuses the row, whatever its quantity (as an unknown category does);
+    # an inactive one refuses it only if it would change the stock there (SetStock's rule).
+    if not Location.objects.filter(code=location).exists():
+        raise UnknownLocationError(f"Location {location!r} does not exist.")
     category = data.get("category") or None
     if "category" in columns:
         _ensure_category(category, data.get("category_name"))
@@ -119,16 +137,22 @@ def _import_row(data, columns):
     )
     quantity = data.get("quantity")
     if existing is None:
-        bus.dispatch(
+        # A new product's opening stock is at main; stock elsewhere is then set there.
+        at_main = location == MAIN_LOCATION
+        product = bus.dispatch(
             commands.CreateProduct(
                 sku=data["sku"],
                 name=data["name"],
                 description=data.get("description", ""),
                 category=category,
                 price=data["price"],
-                initial_stock=quantity or 0,
+                initial_stock=(quantity or 0) if at_main else 0,
             )
         )
+        if not at_main and quantity:
+            bus.dispatch(
+                commands.SetStock(product_id=product["id"], quantity=quantity, reason="import", location=location)
+            )
         return "created"
     if existing["is_archived"]:
         raise ArchivedSkuError(data["sku"])
@@ -141,8 +165,10 @@ def _import_row(data, columns):
     changes = {name: value for name, value in wanted.items() if current[name] != value}
     if changes:
         bus.dispatch(commands.UpdateProductDetails(product_id=existing["id"], **changes))
-    if quantity is not None and quantity != _quantity_at_main(existing["id"]):
-        bus.dispatch(commands.SetStock(product_id=existing["id"], quantity=quantity, reason="import"))
+    if quantity is not None and quantity != _quantity_at(existing["id"], location):
+        bus.dispatch(
+            commands.SetStock(product_id=existing["id"], quantity=quantity, reason="import", location=location)
+        )
         changes["quantity"] = quantity
     return "updated" if changes else "unchanged"
 

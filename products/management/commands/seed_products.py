@@ -1,4 +1,8 @@
-"""seed_products: realistic demo products, loaded in bulk (one BulkImportProducts per batch)."""
+"""seed_products: realistic demo products, loaded in bulk (one BulkImportProducts per batch).
+
+Products get categories and stock at several locations: ``main``, plus ``east`` and ``west``
+(created when absent) for about a third and a quarter of them.
+"""
 
 import random
 import sys
@@ -11,7 +15,7 @@ from tqdm import tqdm
 from cqrs_demo.bus import bus
 from products.management.bulk_import import load
 from products.write import commands
-from products.write.models import Category, Product
+from products.write.models import MAIN_LOCATION, Category, Location, Product
 
 ADJECTIVES = [
     "Claw",
@@ -79,12 +83,14 @@ CATEGORY_NAMES = [
     "Outdoor power",
     "Welding",
 ]
+# The locations seeded stock goes to besides main, with how often a product has stock there.
+LOCATIONS = {"east": ("East warehouse", 3), "west": ("West warehouse", 4)}
 
 
 class Command(BaseCommand):
     help = (
-        "Create realistic demo products (and categories) in bulk: one BulkImportProducts command "
-        "(COPY and set-based statements) per batch, rows generated as they are loaded."
+        "Create realistic demo products (and categories, and locations east and west) in bulk: one "
+        "BulkImportProducts command (COPY and set-based statements) per batch, rows generated as they are loaded."
     )
 
     def add_arguments(self, parser):
@@ -101,17 +107,19 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         started = time.perf_counter()
         slugs = self._categories(categories)
+        locations = self._locations()
         # SKUs continue after the highest seeded one, so seeding twice adds products.
         start = Product.objects.filter(sku__startswith="SEED-").count() + 1
         with tqdm(total=count, desc="products", unit=" products", file=sys.stderr, disable=None) as bar:
             for offset in range(0, count, batch_size):
                 numbers = range(start + offset, start + min(offset + batch_size, count))
-                load(self._rows(rng, numbers, slugs, bar), {"description", "category"})
+                load(self._rows(rng, numbers, slugs, locations, bar), {"description", "category"})
         elapsed = time.perf_counter() - started
         rate = count / elapsed if elapsed else 0
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {count} products in {len(slugs)} categories in {elapsed:.1f}s ({rate:.0f} products/s)."
+                f"Created {count} products in {len(slugs)} categories, with stock at {len(locations) + 1} locations,"
+                f" in {elapsed:.1f}s ({rate:.0f} products/s)."
             )
         )
 
@@ -126,18 +134,34 @@ class Command(BaseCommand):
             slugs.append(slug)
         return slugs
 
-    def _rows(self, rng, numbers, slugs, bar):
-        """Yield the rows of BulkImportProducts for the products ``numbers``, generated as COPY reads them."""
-        for line, number in enumerate(numbers, start=2):
+    def _locations(self):
+        """Create the seeded locations that are absent; return those that are active (main aside)."""
+        for code, (name, _every) in LOCATIONS.items():
+            if not Location.objects.filter(code=code).exists():
+                bus.dispatch(commands.CreateLocation(code=code, name=name))
+        active = set(Location.objects.filter(code__in=LOCATIONS, is_active=True).values_list("code", flat=True))
+        return {code: every for code, (_name, every) in LOCATIONS.items() if code in active}
+
+    def _rows(self, rng, numbers, slugs, locations, bar):
+        """Yield the rows of BulkImportProducts for the products ``numbers``, generated as COPY reads them.
+
+        A row per product at main (its opening stock), then one at some of the other locations.
+        """
+        line = 1
+        for number in numbers:
             adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
-            yield (
-                line,
+            product = (
                 f"SEED-{number:07d}",
                 f"{adjective} {noun}",
                 f"{adjective} {noun} for the workshop, model {rng.randint(100, 999)}.",
                 rng.choice(slugs),
                 None,
                 Decimal(rng.randint(99, 99999)) / 100,
-                rng.choice((0, 0, 5, 10, 25, 100, 250)),
             )
+            line += 1
+            yield (line, *product, MAIN_LOCATION, rng.choice((0, 0, 5, 10, 25, 100, 250)))
+            for code, every in locations.items():
+                if rng.randrange(every) == 0:
+                    line += 1
+                    yield (line, *product, code, rng.choice((5, 10, 25, 50)))
             bar.update()

@@ -9,10 +9,12 @@ products, stock, ledger, event log, read rows) is one statement over all of them
 by line and skipped. Unchanged products get no write, no event and no ledger row, so
 loading the same rows twice changes nothing.
 
-Each product gets the events the row-by-row path appends, with the same payloads: one
-``ProductCreated``, or a ``ProductDetailsUpdated`` and/or a ``StockSet``. A SKU repeated in
-the rows is applied once, with its last row's values (the row-by-row path applies each row
-in turn and ends in the same state, with an event per row).
+Each row names a location: its quantity is the stock there. Each product gets the events
+the row-by-row path appends, with the same payloads: a ``ProductCreated`` (its opening stock
+at main) or a ``ProductDetailsUpdated``, then a ``StockSet`` per location whose stock the
+rows change, in the rows' order. A SKU repeated in the rows gets its details once, from its
+last row, and its stock once per location, from the last quantity given there (the
+row-by-row path applies each row in turn and ends in the same state, with events per row).
 """
 
 from collections.abc import Iterable
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from cqrs_demo.bus import Command
 from cqrs_demo.routers import read_store_alias
-from products.errors import ArchivedSkuError, InactiveLocationError, UnknownCategoryError
+from products.errors import ArchivedSkuError, InactiveLocationError, UnknownCategoryError, UnknownLocationError
 from products.read.projector import project
 from products.write.commands import bulk_sql
 from products.write.commands.common import lock_catalogue
@@ -38,8 +40,9 @@ class BulkImportProducts(Command):
     """Create or update products by SKU (case-insensitively) from validated rows.
 
     ``rows`` yields ``(line, sku, name, description, category, category_name, price,
-    quantity)`` tuples whose cells already follow the API's rules (see
-    ``products.management.csv_format``); it is consumed once, as it streams into COPY.
+    location, quantity)`` tuples whose cells already follow the API's rules (see
+    ``products.management.csv_format``; ``location`` is a location's code, never None); it
+    is consumed once, as it streams into COPY.
     ``columns`` names the optional columns the rows carry ("description", "category"): an
     absent one leaves existing products' value alone. A ``None`` quantity leaves the stock alone.
     """
@@ -75,12 +78,14 @@ class _CopyStream:
     readline = read
 
 
-def _refusal(kind, sku, category):
+def _refusal(kind, sku, category, location):
     if kind == "archived":
         return ArchivedSkuError(sku)
+    if kind == "location":
+        return UnknownLocationError(f"Location {location!r} does not exist.")
     if kind.startswith("inactive"):  # a new product's opening stock, or a change of its stock
         return InactiveLocationError(
-            "Location 'main' is inactive: an inactive location takes no new stock.",
+            f"Location {location!r} is inactive: an inactive location takes no new stock.",
             field="initial_stock" if kind == "inactive new" else "location",
         )
     return UnknownCategoryError(f"Category {category!r} does not exist.")
@@ -102,24 +107,25 @@ def bulk_import_products(command):
         # the state it left, so a product changed in both gets version + 1, then + 2.
         bulk_sql.UPDATE_DETAILS_SQL,
         bulk_sql.DETAILS_EVENTS_SQL,
+        *bulk_sql.CREATE_SQL,
+        bulk_sql.CREATED_EVENTS_SQL,
+        # Then the stock the rows set, at each location: after the event that opened the product.
         bulk_sql.LOCK_STOCK_CHANGES_SQL,
         bulk_sql.SET_STOCK_SQL,
         bulk_sql.STOCK_EVENTS_SQL,
-        *bulk_sql.CREATE_SQL,
-        bulk_sql.CREATED_EVENTS_SQL,
     ]
     # Before anything gets a transaction id: no category rename interleaves with the import.
     lock_catalogue()
     with connection.cursor() as cursor:
-        cursor.execute(bulk_sql.LOCK_MAIN)
-        params["main_active"] = cursor.fetchone()[0]
         cursor.execute(bulk_sql.STAGE)
         cursor.copy_expert(bulk_sql.COPY, _CopyStream(command.rows))
         cursor.execute(bulk_sql.ANALYZE_ROWS)
+        cursor.execute(bulk_sql.LOCK_LOCATIONS)
+        params["any_inactive"] = not all(active for (active,) in cursor.fetchall())
         for statement in steps:
             cursor.execute(statement, params)
         cursor.execute(bulk_sql.ERRORS_SQL)
-        errors = [(line, _refusal(kind, sku, category)) for line, kind, sku, category in cursor.fetchall()]
+        errors = [(line, _refusal(*refused)) for line, *refused in cursor.fetchall()]
         cursor.execute(bulk_sql.COUNTS_SQL)
         created, updated, unchanged = cursor.fetchone()
     # In split mode the projector worker applies the events appended above instead.

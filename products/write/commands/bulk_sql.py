@@ -4,40 +4,56 @@ The rows are copied into the TEMP table ``bulk_row``; every later step is one st
 over all rows. Payloads are built in SQL with the shapes ``products.read.tables`` defines
 (the same ones ``event_log.payload_of`` renders from ``representation``: ``api_json``).
 Statement parameters: ``now`` (the one timestamp of the import), ``has_description`` and
-``has_category`` (whether the file has those columns; absent ones are left alone).
+``has_category`` (whether the file has those columns; absent ones are left alone),
+``any_inactive`` (whether a location the rows name is inactive: when none is, the checks
+for it fold away).
 """
 
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS
 
-STAGED_COLUMNS = ("line", "sku", "name", "description", "category", "category_name", "price", "quantity")
+STAGED_COLUMNS = (
+    "line", "sku", "name", "description", "category", "category_name", "price", "location", "quantity",
+)  # fmt: skip
 
 STAGE = """
-    DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_category, pg_temp.bulk_item,
-                         pg_temp.bulk_product, pg_temp.bulk_movement;
+    DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_location, pg_temp.bulk_category, pg_temp.bulk_item,
+                         pg_temp.bulk_product, pg_temp.bulk_stock, pg_temp.bulk_opening, pg_temp.bulk_movement;
     CREATE TEMP TABLE bulk_row (
         line integer, sku text, name text, description text, category text, category_name text,
-        price numeric(10, 2), quantity integer
+        price numeric(10, 2), location text, quantity integer
     ) ON COMMIT DROP;
-    CREATE TEMP TABLE bulk_movement (id bigint, product_id uuid, opening boolean) ON COMMIT DROP;
+    CREATE TEMP TABLE bulk_location (id bigint, code text, is_active boolean) ON COMMIT DROP;
+    CREATE TEMP TABLE bulk_movement (id bigint, product_id uuid, line integer, opening boolean) ON COMMIT DROP;
     SET LOCAL work_mem = '64MB';
     SET LOCAL jit = off;
 """
 COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
 
+# The locations the rows name, locked as the stock commands lock them (FOR SHARE): a
+# deactivation waits for the import, and the import sees one that committed before. The
+# answer (is_active of each) tells whether the inactive checks below are needed.
+LOCK_LOCATIONS = """
+    INSERT INTO pg_temp.bulk_location (id, code, is_active)
+    SELECT id, code, is_active FROM products_location
+     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY id FOR SHARE
+    RETURNING is_active
+"""
 
-# A row whose quantity would change the stock at main while main is inactive: refused, as
-# SetStock and CreateProduct refuse it (``main_active`` comes from LOCK_MAIN).
-_CHANGES_STOCK_AT_INACTIVE_MAIN = """
-    NOT %(main_active)s AND r.quantity IS NOT NULL AND r.quantity <> coalesce(
+# A row whose quantity would change the stock at its location while that location is
+# inactive: refused, as SetStock and CreateProduct refuse it.
+_CHANGES_STOCK_AT_INACTIVE = """
+    %(any_inactive)s AND r.quantity IS NOT NULL
+    AND r.location IN (SELECT code FROM pg_temp.bulk_location WHERE NOT is_active)
+    AND r.quantity <> coalesce(
         (SELECT s.quantity FROM products_stocklevel s
-           JOIN products_location l ON l.id = s.location_id JOIN products_product sp ON sp.id = s.product_id
-          WHERE lower(sp.sku) = lower(r.sku) AND l.code = 'main'), 0)"""
+           JOIN pg_temp.bulk_location l ON l.id = s.location_id JOIN products_product sp ON sp.id = s.product_id
+          WHERE lower(sp.sku) = lower(r.sku) AND l.code = r.location), 0)"""
 
 # Categories the rows name: those that exist (available from line 0), then the ones this
 # import creates, each from the first row that gives it a name (and that is not refused for
-# an archived SKU or stock at an inactive main), available from that row on: as the
-# row-by-row import creates them.
+# an unknown location, an archived SKU or stock at an inactive location), available from
+# that row on: as the row-by-row import creates them.
 CATEGORIES_SQL = [
     """CREATE TEMP TABLE bulk_category ON COMMIT DROP AS
        SELECT c.id, c.slug, 0 AS line FROM products_category c
@@ -47,8 +63,9 @@ CATEGORIES_SQL = [
              FROM pg_temp.bulk_row r
             WHERE %(has_category)s AND r.category IS NOT NULL AND r.category_name <> ''
               AND r.category NOT IN (SELECT slug FROM pg_temp.bulk_category)
+              AND r.location IN (SELECT code FROM pg_temp.bulk_location)
               AND lower(r.sku) NOT IN (SELECT lower(sku) FROM products_product WHERE is_archived)
-              AND NOT ({_CHANGES_STOCK_AT_INACTIVE_MAIN})
+              AND NOT ({_CHANGES_STOCK_AT_INACTIVE})
             ORDER BY r.category, r.line
        ), created AS (
            INSERT INTO products_category (slug, name, created_at, updated_at)
@@ -67,45 +84,62 @@ CATEGORY_EVENTS_SQL = f"""
      ORDER BY b.line
 """
 
-# Stock is imported at main: lock its row as the stock commands do (a deactivation waits for
-# the import, and the import sees one that committed before); ``main_active`` is the answer.
-LOCK_MAIN = "SELECT is_active FROM products_location WHERE code = 'main' FOR SHARE"
+# The import's new products open with their stock at main, as CreateProduct's do.
+MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
 
-# Each row checked as the row-by-row import checks it: its SKU must not be archived, its
-# category must exist by its line, and an inactive main takes no new stock (a quantity that
-# changes nothing is fine). ``key`` (the SKU regardless of case) sorts in "C" order: fast.
+# Each row checked as the row-by-row import checks it: its location must exist, its SKU must
+# not be archived, its category must exist by its line, and an inactive location takes no
+# new stock (a quantity that changes nothing is fine). ``key`` (the SKU regardless of case)
+# sorts in "C" order: fast.
 ITEMS_SQL = [
     f"""CREATE TEMP TABLE bulk_item ON COMMIT DROP AS
-       SELECT r.*, lower(r.sku) COLLATE "C" AS key, p.id AS existing_id, b.id AS category_id,
-              CASE WHEN p.is_archived THEN 'archived'
+       SELECT r.*, lower(r.sku) COLLATE "C" AS key, p.id AS existing_id, b.id AS category_id, l.id AS location_id,
+              CASE WHEN l.id IS NULL THEN 'location'
+                   WHEN p.is_archived THEN 'archived'
                    WHEN %(has_category)s AND r.category IS NOT NULL AND (b.id IS NULL OR b.line > r.line)
                         -- a row that names a new category fails on its stock first, as row by row
-                        AND NOT (r.category_name <> '' AND {_CHANGES_STOCK_AT_INACTIVE_MAIN})
+                        AND NOT (r.category_name <> '' AND {_CHANGES_STOCK_AT_INACTIVE})
                    THEN 'category'
-                   WHEN {_CHANGES_STOCK_AT_INACTIVE_MAIN}
-                   THEN CASE WHEN p.id IS NULL THEN 'inactive new' ELSE 'inactive' END
+                   WHEN {_CHANGES_STOCK_AT_INACTIVE}
+                   THEN CASE WHEN p.id IS NULL AND r.location = 'main' THEN 'inactive new' ELSE 'inactive' END
                    END AS error
          FROM pg_temp.bulk_row r
          LEFT JOIN products_product p ON lower(p.sku) = lower(r.sku)
-         LEFT JOIN pg_temp.bulk_category b ON b.slug = r.category""",
-    # One product per SKU: the last good row's values, the first good row's spelling of the
-    # SKU, and the last quantity given (an empty one leaves the stock as the rows before left it).
+         LEFT JOIN pg_temp.bulk_category b ON b.slug = r.category
+         LEFT JOIN pg_temp.bulk_location l ON l.code = r.location""",
+    # One product per SKU: the last good row's details, the first good row's spelling of the
+    # SKU and location (a new product whose first row is at main opens with its stock there).
     """CREATE TEMP TABLE bulk_product ON COMMIT DROP AS
-       SELECT DISTINCT ON (key) key, line, sku, name, description, category_id, price, quantity, existing_id,
-              coalesce(existing_id, gen_random_uuid()) AS product_id,
+       SELECT DISTINCT ON (key) key, line, sku, name, description, category_id, price, existing_id,
+              location_id AS first_location_id, coalesce(existing_id, gen_random_uuid()) AS product_id,
               false AS details_changed, false AS stock_changed
          FROM pg_temp.bulk_item WHERE error IS NULL ORDER BY key, line DESC""",
-    """UPDATE pg_temp.bulk_product b SET sku = d.sku, quantity = coalesce(b.quantity, d.quantity)
-         FROM (SELECT key, (array_agg(sku ORDER BY line))[1] AS sku,
-                      (array_agg(quantity ORDER BY line DESC) FILTER (WHERE quantity IS NOT NULL))[1] AS quantity
+    """UPDATE pg_temp.bulk_product b SET sku = d.sku, first_location_id = d.location_id
+         FROM (SELECT key, (array_agg(sku ORDER BY line))[1] AS sku, (array_agg(location_id ORDER BY line))[1]
+                      AS location_id
                  FROM pg_temp.bulk_item
                 WHERE error IS NULL AND key IN (
                       SELECT key FROM pg_temp.bulk_item WHERE error IS NULL GROUP BY key HAVING count(*) > 1)
                 GROUP BY key) d
         WHERE d.key = b.key""",
     "ANALYZE pg_temp.bulk_product",
+    # One stock per product and location: the last quantity given there (an empty one leaves
+    # the stock as the rows before left it), from that row's line. ``opening``: a new
+    # product's stock at main, when its first row is at main (CreateProduct's initial stock);
+    # ``changed``: any other that differs from the stock there (no row: 0).
+    f"""CREATE TEMP TABLE bulk_stock ON COMMIT DROP AS
+       SELECT DISTINCT ON (key, location_id) *, NOT opening AND quantity <> before AS changed
+         FROM (SELECT i.key, i.location_id, i.line, i.quantity, b.product_id, b.existing_id,
+                      b.existing_id IS NULL AND i.location_id = b.first_location_id
+                                            AND i.location_id = {MAIN_ID} AS opening,
+                      coalesce(l.quantity, 0) AS before
+                 FROM pg_temp.bulk_item i JOIN pg_temp.bulk_product b USING (key)
+                 LEFT JOIN products_stocklevel l ON l.product_id = b.existing_id AND l.location_id = i.location_id
+                WHERE i.error IS NULL AND i.quantity IS NOT NULL) s
+        ORDER BY key, location_id, line DESC""",
+    "ANALYZE pg_temp.bulk_stock",
 ]
-ERRORS_SQL = "SELECT line, error, sku, category FROM pg_temp.bulk_item WHERE error IS NOT NULL ORDER BY line"
+ERRORS_SQL = "SELECT line, error, sku, category, location FROM pg_temp.bulk_item WHERE error IS NOT NULL ORDER BY line"
 
 # Existing products whose details differ: version + 1 (which locks the row, as every writer
 # does first), as UpdateProductDetails does.
@@ -126,84 +160,110 @@ UPDATE_DETAILS_SQL = """
     UPDATE pg_temp.bulk_product b SET details_changed = true FROM changed WHERE b.product_id = changed.id
 """
 
-# The import's stock is at the main location, as SetStock's and CreateProduct's default.
-MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
-
-# Existing products whose quantity at main differs (no row there: 0): lock them (version + 1)
-# first, then set the stock at main from the quantity as it is under that lock, with one
-# "import" ledger row each (SetStock).
-LOCK_STOCK_CHANGES_SQL = f"""
-    WITH changed AS (
-        UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s
-          FROM pg_temp.bulk_product b
-          LEFT JOIN products_stocklevel s ON s.product_id = b.existing_id AND s.location_id = {MAIN_ID}
-         WHERE p.id = b.existing_id AND NOT p.is_archived AND b.quantity <> coalesce(s.quantity, 0)
-        RETURNING p.id
-    )
-    UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
-"""
-SET_STOCK_SQL = f"""
-    WITH current AS (
-        SELECT b.product_id, b.line, b.quantity, coalesce(s.quantity, 0) AS before
-          FROM pg_temp.bulk_product b
-          LEFT JOIN products_stocklevel s ON s.product_id = b.product_id AND s.location_id = {MAIN_ID}
-         WHERE b.stock_changed
-    ), stock AS (
-        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
-        SELECT product_id, {MAIN_ID}, quantity FROM current
-            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity
-    ), movement AS (
-        INSERT INTO products_stockmovement
-               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
-        SELECT product_id, {MAIN_ID}, quantity - before, quantity, 'import', NULL, %(now)s, NULL
-          FROM current ORDER BY line
-        RETURNING id, product_id
-    )
-    INSERT INTO pg_temp.bulk_movement (id, product_id, opening) SELECT id, product_id, false FROM movement
-"""
-
-# New products, their stock and opening ledger rows, as CreateProduct writes them.
+# New products, their opening stock at main and opening ledger rows, as CreateProduct writes them.
 CREATE_SQL = [
     """INSERT INTO products_product (id, sku, name, description, category_id, price, reorder_point, version,
                                      is_archived, created_at, updated_at)
        SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 0, 1, false, %(now)s, %(now)s
          FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line""",
+    """CREATE TEMP TABLE bulk_opening ON COMMIT DROP AS
+       SELECT b.product_id, b.line, coalesce(s.quantity, 0) AS quantity
+         FROM pg_temp.bulk_product b LEFT JOIN pg_temp.bulk_stock s ON s.key = b.key AND s.opening
+        WHERE b.existing_id IS NULL""",
     f"""INSERT INTO products_stocklevel (product_id, location_id, quantity)
-        SELECT product_id, {MAIN_ID}, coalesce(quantity, 0) FROM pg_temp.bulk_product WHERE existing_id IS NULL""",
+        SELECT product_id, {MAIN_ID}, quantity FROM pg_temp.bulk_opening""",
     f"""WITH movement AS (
            INSERT INTO products_stockmovement
                   (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
-           SELECT product_id, {MAIN_ID}, coalesce(quantity, 0), coalesce(quantity, 0), 'initial stock', NULL,
-                  %(now)s, NULL
-             FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line
+           SELECT product_id, {MAIN_ID}, quantity, quantity, 'initial stock', NULL, %(now)s, NULL
+             FROM pg_temp.bulk_opening ORDER BY line
            RETURNING id, product_id
        )
        INSERT INTO pg_temp.bulk_movement (id, product_id, opening) SELECT id, product_id, true FROM movement""",
 ]
 
+# Stock the rows set that differs from the stock there (``changed``): lock each product
+# (version + 1 per change, as SetStock bumps it per command) first, then set the stock from
+# the quantity as it is under that lock, with one "import" ledger row each (SetStock), in
+# the rows' order.
+LOCK_STOCK_CHANGES_SQL = """
+    WITH changed AS (
+        UPDATE products_product p SET version = p.version + c.changes, updated_at = %(now)s
+          FROM (SELECT product_id, count(*) AS changes FROM pg_temp.bulk_stock WHERE changed GROUP BY product_id) c
+         WHERE p.id = c.product_id AND NOT p.is_archived
+        RETURNING p.id
+    )
+    UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
+"""
+SET_STOCK_SQL = """
+    WITH current AS (
+        SELECT s.product_id, s.location_id, s.line, s.quantity, coalesce(l.quantity, 0) AS before
+          FROM pg_temp.bulk_stock s JOIN pg_temp.bulk_product b USING (key)
+          LEFT JOIN products_stocklevel l ON l.product_id = s.product_id AND l.location_id = s.location_id
+         WHERE s.changed AND b.stock_changed
+    ), stock AS (
+        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
+        SELECT product_id, location_id, quantity FROM current
+            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity
+    ), movement AS (
+        INSERT INTO products_stockmovement
+               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
+        SELECT product_id, location_id, quantity - before, quantity, 'import', NULL, %(now)s, NULL
+          FROM current ORDER BY line
+        RETURNING id, product_id, location_id
+    )
+    INSERT INTO pg_temp.bulk_movement (id, product_id, line, opening)
+    SELECT movement.id, movement.product_id, current.line, false
+      FROM movement JOIN current USING (product_id, location_id)
+"""
 
-def _product_events(event_type, which, fields="", movements=""):
+
+def _product_events(event_type, which, fields="", movements="", state="e"):
     """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``.
 
     The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
     this transaction just wrote are not in the planner's statistics yet, and a state
     subquery planned as the inner side of a nested loop would be recomputed per row.
+    ``state`` (a step over ``e`` and ``m``) replaces the product's state per event.
     """
     products = PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")
-    steps, join = [f"e AS MATERIALIZED ({products})"], ""
+    steps, join = [f"e AS MATERIALIZED ({products})"], "JOIN pg_temp.bulk_product b ON b.product_id = e.id"
     if movements:
         steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
-        join = "JOIN m ON m.product_id = e.id"
+        join += " JOIN m ON m.product_id = e.id"
+    order = "b.line"
+    if state != "e":
+        steps.append(f"state AS ({state})")
+        join, order = "JOIN m ON m.id = e.movement_id", "e.line"
     return f"""
         WITH {", ".join(steps)}
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type}', e.id,
                jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
-          FROM e JOIN pg_temp.bulk_product b ON b.product_id = e.id {join}
-         ORDER BY b.line
+          FROM {"state AS e" if state != "e" else "e"} {join}
+         ORDER BY {order}
     """
 
 
+# A product whose stock changed at several locations gets a StockSet per location, in the
+# rows' order, each with the state it left (as SetStock after SetStock would): the version
+# and quantity of the product after it, from its final ones less the changes after it.
+_AFTER_EACH_CHANGE = """
+    WITH steps AS (
+        SELECT bm.id AS movement_id, bm.product_id, bm.line,
+               count(*) OVER whole - count(*) OVER upto AS later,
+               sum(m.delta) OVER whole - sum(m.delta) OVER upto AS later_delta
+          FROM pg_temp.bulk_movement bm JOIN m ON m.id = bm.id
+        WINDOW whole AS (PARTITION BY bm.product_id),
+               upto AS (PARTITION BY bm.product_id ORDER BY bm.line ROWS UNBOUNDED PRECEDING)
+    )
+    SELECT {columns}, steps.movement_id, steps.line FROM e JOIN steps ON steps.product_id = e.id
+"""
+_CHANGED = {
+    "version": "e.version - steps.later",
+    "quantity": "e.quantity - steps.later_delta",
+    "in_stock": "e.quantity - steps.later_delta > 0",
+}
 DETAILS_EVENTS_SQL = _product_events("ProductDetailsUpdated", "details_changed")
 STOCK_EVENTS_SQL = _product_events(
     "StockSet",
@@ -213,6 +273,9 @@ STOCK_EVENTS_SQL = _product_events(
         f" 'movement', {MOVEMENTS.api_json('m')}"
     ),
     movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE NOT opening)",
+    state=_AFTER_EACH_CHANGE.format(
+        columns=", ".join(f"{_CHANGED.get(name, f'e.{name}')} AS {name}" for name in PRODUCTS.column_names)
+    ),
 )
 CREATED_EVENTS_SQL = _product_events(
     "ProductCreated",
@@ -223,7 +286,7 @@ CREATED_EVENTS_SQL = _product_events(
 
 COUNTS_SQL = """
     SELECT count(*) FILTER (WHERE existing_id IS NULL),
-           count(*) FILTER (WHERE details_changed OR stock_changed),
+           count(*) FILTER (WHERE existing_id IS NOT NULL AND (details_changed OR stock_changed)),
            count(*) FILTER (WHERE existing_id IS NOT NULL AND NOT details_changed AND NOT stock_changed)
       FROM pg_temp.bulk_product
 """
