@@ -12,8 +12,9 @@ from products.management.csv_format import ImportFormatError, import_products
 class Command(BaseCommand):
     help = (
         "Create or update products from a CSV file (upsert by SKU). "
-        "Header: sku,name,description,category,category_name,price,quantity (sku, name and price "
-        "required). Bad rows are reported by line and skipped; good rows are kept. Files of more than "
+        "Header: sku,name,description,category,category_name,price,location,quantity (sku, name and price "
+        "required; quantity is the stock at location, default main, and a SKU may have a row per location). "
+        "Bad rows are reported by line and skipped; good rows are kept. Files of more than "
         f"{BULK_THRESHOLD:,} rows are loaded in bulk (one command: COPY and set-based statements), "
         "smaller ones row by row through the command handlers; --bulk and --no-bulk choose."
     )
