@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bulk_import [--rows 1000000] [--small 100000]
 
-For each size: a fresh database of its own (bench_bulk_import) on the local PostgreSQL
+For each size: a fresh database of its own (bench_bulk_import_<pid>) on the local PostgreSQL
 (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432), migrated; a generated CSV
 of that many new products in 20 categories (bench/.data/bulk-<n>.csv); the import run in a
 fresh process, timed, with its peak RSS; then the same file imported again (nothing may
@@ -20,7 +20,7 @@ import sys
 
 from bench import seed
 
-DATABASE = "bench_bulk_import"
+DATABASE = f"bench_bulk_import_{os.getpid()}"  # its own: other benchmarks may share the server
 
 _PROBE = """
 import json, resource, sys, time
