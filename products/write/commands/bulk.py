@@ -29,7 +29,7 @@ from cqrs_demo.bus import Command
 from cqrs_demo.routers import read_store_alias
 from products.errors import ArchivedSkuError, InactiveLocationError, UnknownCategoryError, UnknownLocationError
 from products.read.projector import project
-from products.write.commands import bulk_sql
+from products.write.commands import bulk_events_sql, bulk_sql
 from products.write.commands.common import lock_catalogue
 
 _CHUNK_ROWS = 5000
@@ -110,13 +110,13 @@ def bulk_import_products(command):
         # Details before stock, as the row-by-row path orders them: each event's payload is
         # the state it left, so a product changed in both gets version + 1, then + 2.
         bulk_sql.UPDATE_DETAILS_SQL,
-        bulk_sql.DETAILS_EVENTS_SQL,
+        bulk_events_sql.DETAILS_EVENTS_SQL,
         *bulk_sql.CREATE_SQL,
-        bulk_sql.CREATED_EVENTS_SQL,
+        bulk_events_sql.CREATED_EVENTS_SQL,
         # Then the stock the rows set, at each location: after the event that opened the product.
         bulk_sql.LOCK_STOCK_CHANGES_SQL,
         bulk_sql.SET_STOCK_SQL,
-        bulk_sql.STOCK_EVENTS_SQL,
+        bulk_events_sql.STOCK_EVENTS_SQL,
     ]
     # Before anything gets a transaction id: no category rename interleaves with the import.
     lock_catalogue()
@@ -134,10 +134,10 @@ def bulk_import_products(command):
         created, updated, unchanged = cursor.fetchone()
     # In split mode the projector worker applies the events appended above instead.
     if read_store_alias() == DEFAULT_DB_ALIAS:
-        for table, where in bulk_sql.PROJECTED.items():
+        for table, where in bulk_events_sql.PROJECTED.items():
             project(table, where)
         with connection.cursor() as cursor:
-            cursor.execute(bulk_sql.NEW_PRODUCTS_PROJECTION)
+            cursor.execute(bulk_events_sql.NEW_PRODUCTS_PROJECTION)
     return BulkImportResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
 
 

@@ -1,15 +1,14 @@
-"""The set-based SQL of ``BulkImportProducts``: staging, checks, writes, event payloads.
+"""The set-based SQL of ``BulkImportProducts``: staging, checks, writes.
 
 The rows are copied into the TEMP table ``bulk_row``; every later step is one statement
-over all rows. Payloads are built in SQL with the shapes ``products.read.tables`` defines
-(the same ones ``event_log.payload_of`` renders from ``representation``: ``api_json``).
-Statement parameters: ``now`` (the one timestamp of the import), ``has_description`` and
+over all rows (the product events and read rows: ``bulk_events_sql``). Statement
+parameters: ``now`` (the one timestamp of the import), ``has_description`` and
 ``has_category`` (whether the file has those columns; absent ones are left alone),
 ``any_inactive`` (whether a location the rows name is inactive: when none is, the checks
 for it fold away).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS
+from products.read.tables import CATEGORIES
 
 STAGED_COLUMNS = (
     "line", "sku", "name", "description", "category", "category_name", "price", "location", "quantity",
@@ -76,11 +75,11 @@ CATEGORIES_SQL = [
        SELECT created.id, created.slug, creators.line FROM created JOIN creators USING (slug)""",
 ]
 
-_NEW_CATEGORIES = "c.id IN (SELECT id FROM pg_temp.bulk_category WHERE line > 0)"
+NEW_CATEGORIES = "c.id IN (SELECT id FROM pg_temp.bulk_category WHERE line > 0)"
 CATEGORY_EVENTS_SQL = f"""
     INSERT INTO products_event (type, product_id, payload, created_at)
     SELECT 'CategoryCreated', NULL, jsonb_build_object('slug', e.slug, 'category', {CATEGORIES.api_json("e")}), %(now)s
-      FROM ({CATEGORIES.expected_sql(_NEW_CATEGORIES)}) e JOIN pg_temp.bulk_category b ON b.slug = e.slug
+      FROM ({CATEGORIES.expected_sql(NEW_CATEGORIES)}) e JOIN pg_temp.bulk_category b ON b.slug = e.slug
      ORDER BY b.line
 """
 
@@ -218,117 +217,9 @@ SET_STOCK_SQL = """
 """
 
 
-# Event ids follow the rows' order: taken from the log's sequence over the narrow sorted
-# keys, so the wide payload rows are never sorted.
-_EVENT_IDS = """
-    ids AS MATERIALIZED (
-        SELECT key, nextval((SELECT pg_get_serial_sequence('products_event', 'id'))::regclass) AS event_id
-          FROM ({keys}) k
-    )"""
-
-
-def _product_events(event_type, which, fields="", movements="", state=None, sources=None):
-    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``.
-
-    The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
-    this transaction just wrote are not in the planner's statistics yet, and a state
-    subquery planned as the inner side of a nested loop would be recomputed per row.
-    ``state`` (a step over ``e`` and ``m``, with a ``movement_id`` and a ``line``) gives the
-    product's state per ledger row instead: an event each. ``sources`` replaces the FROM
-    clause of the products' state.
-    """
-    products = PRODUCTS.expected_sql(
-        f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})", sources=sources
-    )
-    steps = [f"e AS MATERIALIZED ({products})"]
-    if movements:
-        steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
-    if state:
-        steps.append(f"state AS MATERIALIZED ({state})")
-        keys = "SELECT movement_id AS key FROM state ORDER BY line"
-        source = "state AS e JOIN m ON m.id = e.movement_id JOIN ids ON ids.key = e.movement_id"
-    else:
-        keys = f"SELECT product_id AS key FROM pg_temp.bulk_product WHERE {which} ORDER BY line"
-        source = "e JOIN ids ON ids.key = e.id" + (" JOIN m ON m.product_id = e.id" if movements else "")
-    steps.append(_EVENT_IDS.format(keys=keys))
-    return f"""
-        WITH {", ".join(steps)}
-        INSERT INTO products_event (id, type, product_id, payload, created_at)
-        SELECT ids.event_id, '{event_type}', e.id,
-               jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
-          FROM {source}
-    """
-
-
-# A product whose stock changed at several locations gets a StockSet per location, in the
-# rows' order, each with the state it left (as SetStock after SetStock would): the version
-# and quantity of the product after it, from its final ones less the changes after it.
-_AFTER_EACH_CHANGE = """
-    WITH steps AS (
-        SELECT bm.id AS movement_id, bm.product_id, bm.line,
-               count(*) OVER whole - count(*) OVER upto AS later,
-               sum(m.delta) OVER whole - sum(m.delta) OVER upto AS later_delta
-          FROM pg_temp.bulk_movement bm JOIN m ON m.id = bm.id
-        WINDOW whole AS (PARTITION BY bm.product_id),
-               upto AS (PARTITION BY bm.product_id ORDER BY bm.line ROWS UNBOUNDED PRECEDING)
-    )
-    SELECT {columns}, steps.movement_id, steps.line FROM e JOIN steps ON steps.product_id = e.id
-"""
-_CHANGED = {
-    "version": "e.version - steps.later",
-    "quantity": "e.quantity - steps.later_delta",
-    "in_stock": "e.quantity - steps.later_delta > 0",
-}
-DETAILS_EVENTS_SQL = _product_events("ProductDetailsUpdated", "details_changed")
-STOCK_EVENTS_SQL = _product_events(
-    "StockSet",
-    "stock_changed",
-    fields=(
-        ", 'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,"
-        f" 'movement', {MOVEMENTS.api_json('m')}"
-    ),
-    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE NOT opening)",
-    state=_AFTER_EACH_CHANGE.format(
-        columns=", ".join(f"{_CHANGED.get(name, f'e.{name}')} AS {name}" for name in PRODUCTS.column_names)
-    ),
-)
-# New products: their quantity is their opening stock, known without a look-up per product.
-CREATED_EVENTS_SQL = _product_events(
-    "ProductCreated",
-    "existing_id IS NULL",
-    fields=f", 'movements', jsonb_build_array({MOVEMENTS.api_json('m')})",
-    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE opening)",
-    sources="""products_product p JOIN pg_temp.bulk_opening s ON s.product_id = p.id
-      LEFT JOIN products_category c ON c.id = p.category_id""",
-)
-
 COUNTS_SQL = """
     SELECT count(*) FILTER (WHERE existing_id IS NULL),
            count(*) FILTER (WHERE existing_id IS NOT NULL AND (details_changed OR stock_changed)),
            count(*) FILTER (WHERE existing_id IS NOT NULL AND NOT details_changed AND NOT stock_changed)
       FROM pg_temp.bulk_product
 """
-
-# What the same-transaction projector refreshes (single-database mode): the touched rows only.
-PROJECTED = {
-    CATEGORIES: _NEW_CATEGORIES,
-    PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE existing_id IS NOT NULL"
-    " AND (details_changed OR stock_changed))",
-    SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR existing_id IS NULL)",
-    STOCK_LEVELS: "sl.product_id IN (SELECT product_id FROM pg_temp.bulk_movement)",
-    MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
-}
-
-# The read rows of new products (single-database mode), in key order, with their quantity
-# from the import's own tables (their opening stock, plus the stock set elsewhere) instead
-# of a look-up per product: no other transaction can see, let alone change, their stock yet.
-NEW_PRODUCTS_PROJECTION = PRODUCTS.insert_sql(
-    PRODUCTS.expected_sql(
-        sources="""products_product p JOIN (
-            SELECT o.product_id, o.quantity + coalesce(sum(s.quantity) FILTER (WHERE s.changed), 0) AS quantity
-              FROM pg_temp.bulk_opening o LEFT JOIN pg_temp.bulk_stock s ON s.product_id = o.product_id
-             GROUP BY o.product_id, o.quantity) s ON s.product_id = p.id
-          LEFT JOIN products_category c ON c.id = p.category_id"""
-    )
-    + " ORDER BY p.id"
-)
