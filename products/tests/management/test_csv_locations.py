@@ -146,3 +146,29 @@ def test_unknown_and_inactive_locations_are_reported_by_line_alike_in_both_paths
     assert error == "1 were created, 0 updated, 1 unchanged, 5 rejected."
     assert ("NEW-3", "east", 4) in stock
     assert not Product.objects.filter(sku__in=["NEW-1", "NEW-2"]).exists()
+
+
+def test_a_row_below_what_reservations_hold_there_is_refused_alike_in_both_paths(tmp_path, two_locations):
+    hammer = Product.objects.get(sku="HT-001").id
+    line = commands.ReservationLine(product_id=hammer, quantity=30, location="main")
+    bus.dispatch(commands.PlaceReservation(lines=(line,), expires_in=600))
+    path = write_csv(
+        tmp_path,
+        "sku,name,price,location,quantity\n"
+        "HT-001,Claw hammer,9.99,main,29\n"  # 30 held at main
+        "HT-001,Claw hammer,9.99,east,1\n"  # nothing held at east
+        "PT-100,Drill,9.99,main,3\n",
+    )
+    with transaction.atomic():
+        expected = run("import_products", path, "--no-bulk"), levels()
+        transaction.set_rollback(True)
+    got = run("import_products", path, "--bulk"), levels()
+    assert got == expected
+    (lines, _error), stock = got
+    assert lines == ["line 2: Reservations hold 30 at main; the stock cannot be set to 29."]
+    assert {(sku, code): quantity for sku, code, quantity in stock}["HT-001", "main"] == 40
+    assert ("HT-001", "east", 1) in stock and ("PT-100", "main", 3) in stock
+    # At or above what is held, the count is taken.
+    path = write_csv(tmp_path, "sku,name,price,location,quantity\nHT-001,Claw hammer,9.99,main,30\n")
+    assert run("import_products", path, "--bulk")[1] is None
+    assert StockLevel.objects.get(product__sku="HT-001", location__code="main").quantity == 30

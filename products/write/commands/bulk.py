@@ -27,7 +27,13 @@ from django.utils import timezone
 
 from cqrs_demo.bus import Command
 from cqrs_demo.routers import read_store_alias
-from products.errors import ArchivedSkuError, InactiveLocationError, UnknownCategoryError, UnknownLocationError
+from products.errors import (
+    ArchivedSkuError,
+    InactiveLocationError,
+    InsufficientStockError,
+    UnknownCategoryError,
+    UnknownLocationError,
+)
 from products.read.projector import project
 from products.write.commands import bulk_events_sql, bulk_sql
 from products.write.commands.common import lock_catalogue
@@ -82,7 +88,9 @@ class _CopyStream:
     readline = read
 
 
-def _refusal(kind, sku, category, location):
+def _refusal(kind, sku, category, location, quantity, held):
+    if kind == "held":  # as SetStock words it
+        return InsufficientStockError(f"Reservations hold {held} at {location}; the stock cannot be set to {quantity}.")
     if kind == "archived":
         return ArchivedSkuError(sku)
     if kind == "location":
@@ -124,8 +132,12 @@ def bulk_import_products(command):
         cursor.execute(bulk_sql.STAGE)
         cursor.copy_expert(bulk_sql.COPY, _CopyStream(command.rows))
         cursor.execute(bulk_sql.ANALYZE_ROWS)
-        cursor.execute(bulk_sql.LOCK_LOCATIONS)
+        cursor.execute(bulk_sql.SETS_EXISTING_STOCK)
+        cursor.execute(bulk_sql.LOCK_LOCATIONS.format(mode="UPDATE" if cursor.fetchone()[0] else "SHARE"))
         params["any_inactive"] = not all(active for (active,) in cursor.fetchall())
+        for statement in bulk_sql.HOLDS_SQL:
+            cursor.execute(statement)
+        params["any_held"] = cursor.fetchone()[0]
         for statement in steps:
             cursor.execute(statement, params)
         cursor.execute(bulk_sql.ERRORS_SQL)

@@ -68,7 +68,6 @@ _AFTER_EACH_CHANGE = """
 _CHANGED = {
     "version": "e.version - steps.later",
     "quantity": "e.quantity - steps.later_delta",
-    "in_stock": "e.quantity - steps.later_delta > 0",
 }
 DETAILS_EVENTS_SQL = _product_events("ProductDetailsUpdated", "details_changed")
 STOCK_EVENTS_SQL = _product_events(

@@ -4,8 +4,8 @@ The rows are copied into the TEMP table ``bulk_row``; every later step is one st
 over all rows (the product events and read rows: ``bulk_events_sql``). Statement
 parameters: ``now`` (the one timestamp of the import), ``has_description`` and
 ``has_category`` (whether the file has those columns; absent ones are left alone),
-``any_inactive`` (whether a location the rows name is inactive: when none is, the checks
-for it fold away).
+``any_inactive`` and ``any_held`` (whether a location the rows name is inactive, whether
+reservations hold stock there: when not, the checks for it fold away).
 """
 
 from products.read.tables import CATEGORIES
@@ -16,7 +16,8 @@ STAGED_COLUMNS = (
 
 STAGE = """
     DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_location, pg_temp.bulk_category, pg_temp.bulk_item,
-                         pg_temp.bulk_product, pg_temp.bulk_stock, pg_temp.bulk_opening, pg_temp.bulk_movement;
+                         pg_temp.bulk_product, pg_temp.bulk_stock, pg_temp.bulk_opening, pg_temp.bulk_movement,
+                         pg_temp.bulk_held;
     CREATE TEMP TABLE bulk_row (
         line integer, sku text, name text, description text, category text, category_name text,
         price numeric(10, 2), location text, quantity integer
@@ -29,15 +30,43 @@ STAGE = """
 COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
 
+# Whether the rows set stock of products that exist: then the locations they name are
+# locked FOR UPDATE instead of FOR SHARE (LOCK_LOCATIONS), before any product is.
+SETS_EXISTING_STOCK = """
+    SELECT EXISTS (SELECT FROM pg_temp.bulk_row r JOIN products_product p ON lower(p.sku) = lower(r.sku)
+                    WHERE r.quantity IS NOT NULL)
+"""
+
 # The locations the rows name, locked as the stock commands lock them (FOR SHARE): a
-# deactivation waits for the import, and the import sees one that committed before. The
-# answer (is_active of each) tells whether the inactive checks below are needed.
+# deactivation waits for the import, and the import sees one that committed before. When
+# the import sets the stock of existing products, FOR UPDATE: new reservations (and stock
+# commands) there wait for it too, so what reservations hold (``bulk_held``, read after this
+# lock) stays what the import checked. The answer (is_active of each) tells whether the
+# inactive checks below are needed.
 LOCK_LOCATIONS = """
     INSERT INTO pg_temp.bulk_location (id, code, is_active)
     SELECT id, code, is_active FROM products_location
-     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY id FOR SHARE
+     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY id FOR {mode}
     RETURNING is_active
 """
+# What active reservations hold at those locations, per product, as committed now (after the
+# lock); the answer tells whether the held checks below are needed.
+HOLDS_SQL = [
+    """CREATE TEMP TABLE bulk_held ON COMMIT DROP AS
+       SELECT product_id, location_id, sum(quantity) AS held FROM products_reservationline
+        WHERE held_until > clock_timestamp() AND location_id IN (SELECT id FROM pg_temp.bulk_location)
+        GROUP BY product_id, location_id""",
+    "CREATE INDEX ON pg_temp.bulk_held (product_id, location_id)",
+    "SELECT EXISTS (SELECT FROM pg_temp.bulk_held)",
+]
+# What reservations hold of the row's product at its location (none: 0).
+HELD = """coalesce((SELECT h.held FROM pg_temp.bulk_held h JOIN pg_temp.bulk_location hl ON hl.id = h.location_id
+           JOIN products_product hp ON hp.id = h.product_id
+          WHERE lower(hp.sku) = lower(r.sku) AND hl.code = r.location), 0)"""
+# A row whose quantity is below what reservations hold at its location: refused, as SetStock
+# refuses it (InsufficientStockError).
+_BELOW_HELD = f"""
+    %(any_held)s AND r.quantity IS NOT NULL AND r.quantity < {HELD}"""
 
 # A row whose quantity would change the stock at its location while that location is
 # inactive: refused, as SetStock and CreateProduct refuse it.
@@ -51,8 +80,8 @@ _CHANGES_STOCK_AT_INACTIVE = """
 
 # Categories the rows name: those that exist (available from line 0), then the ones this
 # import creates, each from the first row that gives it a name (and that is not refused for
-# an unknown location, an archived SKU or stock at an inactive location), available from
-# that row on: as the row-by-row import creates them.
+# an unknown location, an archived SKU, stock at an inactive location or below what is
+# held), available from that row on: as the row-by-row import creates them.
 CATEGORIES_SQL = [
     """CREATE TEMP TABLE bulk_category ON COMMIT DROP AS
        SELECT c.id, c.slug, 0 AS line FROM products_category c
@@ -64,7 +93,7 @@ CATEGORIES_SQL = [
               AND r.category NOT IN (SELECT slug FROM pg_temp.bulk_category)
               AND r.location IN (SELECT code FROM pg_temp.bulk_location)
               AND lower(r.sku) NOT IN (SELECT lower(sku) FROM products_product WHERE is_archived)
-              AND NOT ({_CHANGES_STOCK_AT_INACTIVE})
+              AND NOT ({_CHANGES_STOCK_AT_INACTIVE}) AND NOT ({_BELOW_HELD})
             ORDER BY r.category, r.line
        ), created AS (
            INSERT INTO products_category (slug, name, created_at, updated_at)
@@ -87,8 +116,9 @@ CATEGORY_EVENTS_SQL = f"""
 MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
 
 # Each row checked as the row-by-row import checks it: its location must exist, its SKU must
-# not be archived, its category must exist by its line, and an inactive location takes no
-# new stock (a quantity that changes nothing is fine). ``key`` (the SKU regardless of case)
+# not be archived, its category must exist by its line, an inactive location takes no new
+# stock (a quantity that changes nothing is fine), and the stock there cannot be set below
+# what reservations hold. ``key`` (the SKU regardless of case)
 # sorts in "C" order: fast.
 ITEMS_SQL = [
     f"""CREATE TEMP TABLE bulk_item ON COMMIT DROP AS
@@ -97,10 +127,11 @@ ITEMS_SQL = [
                    WHEN p.is_archived THEN 'archived'
                    WHEN %(has_category)s AND r.category IS NOT NULL AND (b.id IS NULL OR b.line > r.line)
                         -- a row that names a new category fails on its stock first, as row by row
-                        AND NOT (r.category_name <> '' AND {_CHANGES_STOCK_AT_INACTIVE})
+                        AND NOT (r.category_name <> '' AND ({_CHANGES_STOCK_AT_INACTIVE} OR {_BELOW_HELD}))
                    THEN 'category'
                    WHEN {_CHANGES_STOCK_AT_INACTIVE}
                    THEN CASE WHEN p.id IS NULL AND r.location = 'main' THEN 'inactive new' ELSE 'inactive' END
+                   WHEN {_BELOW_HELD} THEN 'held'
                    END AS error
          FROM pg_temp.bulk_row r
          LEFT JOIN products_product p ON lower(p.sku) = lower(r.sku)
@@ -138,7 +169,10 @@ ITEMS_SQL = [
         ORDER BY key, location_id, line DESC""",
     "ANALYZE pg_temp.bulk_stock",
 ]
-ERRORS_SQL = "SELECT line, error, sku, category, location FROM pg_temp.bulk_item WHERE error IS NOT NULL ORDER BY line"
+ERRORS_SQL = f"""
+    SELECT line, error, sku, category, location, quantity, CASE WHEN error = 'held' THEN {HELD} END
+      FROM pg_temp.bulk_item r WHERE error IS NOT NULL ORDER BY line
+"""
 
 # Existing products whose details differ: version + 1 (which locks the row, as every writer
 # does first), as UpdateProductDetails does.
