@@ -9,17 +9,9 @@ parameter: ``now`` (the one timestamp of the import).
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS
 from products.write.commands.bulk_sql import NEW_CATEGORIES
 
-# Event ids follow the rows' order: taken from the log's sequence over the narrow sorted
-# keys, so the wide payload rows are never sorted.
-_EVENT_IDS = """
-    ids AS MATERIALIZED (
-        SELECT key, nextval((SELECT pg_get_serial_sequence('products_event', 'id'))::regclass) AS event_id
-          FROM ({keys}) k
-    )"""
-
 
 def _product_events(event_type, which, fields="", movements="", state=None, sources=None):
-    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``.
+    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``, in line order.
 
     The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
     this transaction just wrote are not in the planner's statistics yet, and a state
@@ -36,18 +28,17 @@ def _product_events(event_type, which, fields="", movements="", state=None, sour
         steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
     if state:
         steps.append(f"state AS MATERIALIZED ({state})")
-        keys = "SELECT movement_id AS key FROM state ORDER BY line"
-        source = "state AS e JOIN m ON m.id = e.movement_id JOIN ids ON ids.key = e.movement_id"
+        source, order = "state AS e JOIN m ON m.id = e.movement_id", "e.line"
     else:
-        keys = f"SELECT product_id AS key FROM pg_temp.bulk_product WHERE {which} ORDER BY line"
-        source = "e JOIN ids ON ids.key = e.id" + (" JOIN m ON m.product_id = e.id" if movements else "")
-    steps.append(_EVENT_IDS.format(keys=keys))
+        source = "e JOIN pg_temp.bulk_product b ON b.product_id = e.id"
+        source, order = source + (" JOIN m ON m.product_id = e.id" if movements else ""), "b.line"
     return f"""
         WITH {", ".join(steps)}
-        INSERT INTO products_event (id, type, product_id, payload, created_at)
-        SELECT ids.event_id, '{event_type}', e.id,
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT '{event_type}', e.id,
                jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
           FROM {source}
+         ORDER BY {order}
     """
 
 
@@ -102,7 +93,7 @@ PROJECTED = {
     MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
 }
 
-# The read rows of new products (single-database mode), in key order, with their quantity
+# The read rows of new products (single-database mode), with their quantity
 # from the import's own tables (their opening stock, plus the stock set elsewhere) instead
 # of a look-up per product: no other transaction can see, let alone change, their stock yet.
 NEW_PRODUCTS_PROJECTION = PRODUCTS.insert_sql(
@@ -113,5 +104,4 @@ NEW_PRODUCTS_PROJECTION = PRODUCTS.insert_sql(
              GROUP BY o.product_id, o.quantity) s ON s.product_id = p.id
           LEFT JOIN products_category c ON c.id = p.category_id"""
     )
-    + " ORDER BY p.id"
 )
