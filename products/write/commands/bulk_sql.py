@@ -118,8 +118,7 @@ MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
 # Each row checked as the row-by-row import checks it: its location must exist, its SKU must
 # not be archived, its category must exist by its line, an inactive location takes no new
 # stock (a quantity that changes nothing is fine), and the stock there cannot be set below
-# what reservations hold. ``key`` (the SKU regardless of case)
-# sorts in "C" order: fast.
+# what reservations hold. ``key`` (the SKU regardless of case) sorts in "C" order: fast.
 ITEMS_SQL = [
     f"""CREATE TEMP TABLE bulk_item ON COMMIT DROP AS
        SELECT r.*, lower(r.sku) COLLATE "C" AS key, p.id AS existing_id, b.id AS category_id, l.id AS location_id,
