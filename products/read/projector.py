@@ -148,6 +148,8 @@ EVENT_HANDLERS = {
     # Projected by a step of the stock commands' own statement: see stock_projection_steps.
     events.StockAdjusted: (),
     events.StockSet: (),
+    events.StockLow: (),  # for the relay's consumers (reordering); no read row changes
+    events.StockTransferred: (),  # its legs are StockAdjusted events
     events.ReservationPlaced: (on_reservation_changed,),
     events.ReservationCommitted: (on_reservation_changed,),
     events.ReservationReleased: (on_reservation_changed,),

@@ -67,6 +67,7 @@ STATE = {
     events.ProductCreated: _created_product,
     events.ProductDetailsUpdated: _product,
     events.ProductArchived: lambda event: {},
+    events.StockTransferred: lambda event: {},  # its legs' StockAdjusted events carry the state
     events.ReservationPlaced: _reservation,
     events.ReservationCommitted: _reservation,
     events.ReservationReleased: _reservation,

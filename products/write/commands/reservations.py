@@ -29,19 +29,23 @@ from django.utils import timezone
 from cqrs_demo.bus import Command
 from products import events
 from products.errors import (
-    DuplicateLineError,
     InsufficientStockError,
     ReservationCommittedError,
     ReservationExpiredError,
     ReservationNotFoundError,
     ReservationReleasedError,
-    UnknownProductError,
 )
-from products.read.tables import held
 from products.sql import fetch_dicts
 from products.write import event_log
-from products.write.commands.common import lock_products, lock_products_of, raise_unusable_location
-from products.write.commands.stock import AdjustStock, adjust_stock
+from products.write.commands.common import (
+    STOCK_LINES_STEPS,
+    check_distinct_lines,
+    lock_products,
+    lock_products_of,
+    raise_unknown_lines,
+    stock_lines_params,
+)
+from products.write.commands.stock import HELD_BY_PRODUCT, AdjustStock, adjust_stock, stock_low_step
 from products.write.models import MAIN_LOCATION
 
 DEFAULT_EXPIRES_IN = 900  # seconds: 15 minutes to pay
@@ -95,35 +99,30 @@ class ExpireReservations(Command):
 
 
 # After the products' locks: check every line (product active, location active, available
-# there), and insert the reservation and its lines only if all pass. Answers every line,
-# with what failed, and whether it was placed.
+# there: ``amount`` is the quantity asked), and insert the reservation and its lines only if
+# all pass. Answers every line, with what failed, and whether it was placed.
 _PLACE_SQL = f"""
-    WITH wanted AS (
-        SELECT * FROM unnest(%(products)s::uuid[], %(locations)s::text[], %(quantities)s::integer[])
-                   WITH ORDINALITY AS w(product_id, location, quantity, n)
-    ), location AS MATERIALIZED (
-        -- A concurrent deactivation waits for this reservation, or this one sees it (FOR SHARE).
-        SELECT l.id, l.code FROM products_location l
-         WHERE l.code IN (SELECT location FROM wanted) AND l.is_active ORDER BY l.code FOR SHARE OF l
-    ), line AS MATERIALIZED (
-        SELECT w.n, w.product_id, w.location, w.quantity, p.id IS NOT NULL AS known, l.id AS location_id,
-               coalesce(s.quantity, 0) - {held("w.product_id", "l.id", side="write")} AS available
-          FROM wanted w
-          LEFT JOIN products_product p ON p.id = w.product_id AND NOT p.is_archived
-          LEFT JOIN location l ON l.code = w.location
-          LEFT JOIN products_stocklevel s ON s.product_id = w.product_id AND s.location_id = l.id
-    ), reservation AS (
+    WITH {STOCK_LINES_STEPS}, reservation AS (
         INSERT INTO products_reservation (id, status, reference, expires_at, version, created_at, updated_at,
                                           created_by_id)
         SELECT %(id)s, 'active', %(reference)s, clock_timestamp() + make_interval(secs => %(expires_in)s), 1,
                %(now)s, %(now)s, %(actor_id)s
-         WHERE (SELECT bool_and(known AND location_id IS NOT NULL AND available >= quantity) FROM line)
+         WHERE (SELECT bool_and(known AND location_id IS NOT NULL AND on_hand - reserved >= amount) FROM line)
         RETURNING id, expires_at
     ), placed AS (
         INSERT INTO products_reservationline (reservation_id, product_id, location_id, quantity, held_until)
-        SELECT r.id, line.product_id, line.location_id, line.quantity, r.expires_at
+        SELECT r.id, line.product_id, line.location_id, line.amount, r.expires_at
           FROM reservation r CROSS JOIN line ORDER BY line.n
         RETURNING reservation_id
+    ), low AS (
+        -- The new holds are not in this statement's snapshot: the available left is less what they take.
+        {
+    stock_low_step(
+        "SELECT product_id, sum(amount) AS taken FROM line WHERE EXISTS (SELECT FROM placed) GROUP BY product_id",
+        f"(SELECT coalesce(sum(quantity), 0) FROM products_stocklevel WHERE product_id = p.id)"
+        f" - {HELD_BY_PRODUCT} - t.taken",
+    )
+}
     )
     SELECT line.*, EXISTS (SELECT FROM placed) AS placed FROM line ORDER BY n
 """
@@ -131,18 +130,14 @@ _PLACE_SQL = f"""
 
 def place_reservation(command):
     """Hold every line's quantity at its location, all or nothing; return the reservation."""
-    keys = [(line.product_id, line.location) for line in command.lines]
-    if len(set(keys)) != len(keys):
-        raise DuplicateLineError("Each (product, location) may appear in one line only.")
+    check_distinct_lines([(line.product_id, line.location) for line in command.lines])
     lock_products(line.product_id for line in command.lines)
     reservation_id = uuid.uuid4()
     rows = fetch_dicts(
         _PLACE_SQL,
         {
+            **stock_lines_params([(line.product_id, line.location, line.quantity, None) for line in command.lines]),
             "id": reservation_id,
-            "products": [str(line.product_id) for line in command.lines],
-            "locations": [line.location for line in command.lines],
-            "quantities": [line.quantity for line in command.lines],
             "reference": command.reference,
             "expires_in": command.expires_in,
             "now": timezone.now(),
@@ -156,21 +151,16 @@ def place_reservation(command):
 
 def _refuse(rows):
     """Raise why a reservation was not placed: the first unknown product or location, or every short line."""
-    for row in rows:
-        if not row["known"]:
-            raise UnknownProductError(f"Product {row['product_id']} does not exist or is archived.")
-    for row in rows:
-        if row["location_id"] is None:
-            raise_unusable_location(row["location"])
+    raise_unknown_lines(rows)
     short = [
         {
             "product": str(row["product_id"]),
             "location": row["location"],
-            "requested": row["quantity"],
-            "available": max(row["available"], 0),
+            "requested": row["amount"],
+            "available": max(row["on_hand"] - row["reserved"], 0),
         }
         for row in rows
-        if row["available"] < row["quantity"]
+        if row["on_hand"] - row["reserved"] < row["amount"]
     ]
     raise InsufficientStockError(
         f"Not enough stock available for {len(short)} line(s); nothing was reserved.", lines=short

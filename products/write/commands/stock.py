@@ -79,6 +79,25 @@ _LOCATION_STEP = """
     )"""
 
 
+# What a product has reserved, over its locations, as a statement of a stock command sees it.
+HELD_BY_PRODUCT = held("p.id", side="write")
+
+
+def stock_low_step(taken, available):
+    """Return a step appending StockLow for each product a change took from above its reorder point to or below it.
+
+    ``taken`` is a SELECT of (``product_id``, ``taken``, ...) rows, as ``t``; ``available`` the
+    product's available after the change, over ``t`` and the product row ``p``.
+    """
+    return f"""
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT 'StockLow', p.id, jsonb_build_object(
+                   'product_id', p.id::text, 'available', a.available, 'reorder_point', p.reorder_point), %(now)s
+          FROM ({taken}) t JOIN products_product p ON p.id = t.product_id
+         CROSS JOIN LATERAL (SELECT {available} AS available) a
+         WHERE a.available <= p.reorder_point AND a.available + t.taken > p.reorder_point"""
+
+
 def _statement(product_steps, stock_step, event_type, *, project):
     """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
 
@@ -98,6 +117,10 @@ def _statement(product_steps, stock_step, event_type, *, project):
         f" 'movement', {MOVEMENTS.api_json('ledger')})"
     )
     projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
+    # A removal's: the state's quantity is the total after it, the holds are as they were.
+    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger"
+    taken += " WHERE ledger.delta < 0"
+    low = stock_low_step(taken, f"t.quantity - {HELD_BY_PRODUCT}")
     return f"""
     WITH {product_steps},
     stock AS (
@@ -126,6 +149,9 @@ def _statement(product_steps, stock_step, event_type, *, project):
         -- Append the event, with the state it left, to the log (xact_id: the column default).
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
+    ), low AS (
+        -- The product's available fell to or below its reorder point: StockLow.
+        {low}
     ){projection}
     -- Answer with the product as the API shows it.
     {product_select("state", "state.id", side="write")}
@@ -176,7 +202,7 @@ def _available_at(product_id, code):
     return (rows[0]["quantity"], rows[0]["available"]) if rows else (0, 0)
 
 
-@events_in_sql(events.StockAdjusted, single_statement=True)
+@events_in_sql(events.StockAdjusted, events.StockLow, single_statement=True)
 def adjust_stock(command):
     """Add ``delta`` (negative for a sale) to the stock at a location, refusing to go below zero there;
     return the product."""
@@ -248,7 +274,7 @@ def _recount(sql, params, command):
         ) from None
 
 
-@events_in_sql(events.StockSet)
+@events_in_sql(events.StockSet, events.StockLow)
 def set_stock(command):
     """Set the stock at a location to a counted quantity, recording the delta it implies; return the product."""
     check_quantity(command.quantity, "quantity")
