@@ -150,8 +150,9 @@ EVENT_HANDLERS = {
     events.StockSet: (),
     events.StockLow: (),  # for the relay's consumers (reordering); no read row changes
     events.StockTransferred: (),  # its legs are StockAdjusted events
-    events.ReservationPlaced: (on_reservation_changed,),
-    events.ReservationCommitted: (on_reservation_changed,),
+    # Projected by a step of the place and commit statements (products.write.commands.reservation_sql).
+    events.ReservationPlaced: (),
+    events.ReservationCommitted: (),
     events.ReservationReleased: (on_reservation_changed,),
     events.ReservationExtended: (on_reservation_changed,),
     events.ReservationExpired: (on_reservation_changed,),

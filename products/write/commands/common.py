@@ -21,6 +21,7 @@ from uuid import UUID
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from cqrs_demo.routers import read_store_alias
 from products.errors import (
     DuplicateLineError,
     InactiveLocationError,
@@ -33,6 +34,11 @@ from products.errors import (
 )
 from products.read.tables import held
 from products.write.models import MAX_QUANTITY, Category, Location, Product
+
+
+def single_database():
+    """Tell whether the read tables are beside the write tables, so a command's own SQL projects its events."""
+    return read_store_alias() == "default"
 
 
 class _Unset:

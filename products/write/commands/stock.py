@@ -24,7 +24,6 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from cqrs_demo.bus import Command, events_in_sql
-from cqrs_demo.routers import read_store_alias
 from products import events
 from products.errors import InsufficientStockError, StockLimitError
 from products.read.projector import stock_projection_steps
@@ -38,6 +37,7 @@ from products.write.commands.common import (
     lock_and_bump_params,
     raise_missing_or_stale,
     raise_unusable_location,
+    single_database,
     version_check,
 )
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product
@@ -98,6 +98,15 @@ def stock_low_step(taken, available):
          WHERE a.available <= p.reorder_point AND a.available + t.taken > p.reorder_point"""
 
 
+def stock_event_payload(state, ledger):
+    """Return the SQL payload of a stock event: its fields, the product's read row ``state``, its ledger row's."""
+    return (
+        f"jsonb_build_object('product_id', {state}.id::text, 'movement_id', {ledger}.id, 'location', {ledger}.location,"
+        f" 'delta', {ledger}.delta, 'quantity', {state}.quantity, 'product', {PRODUCTS.api_json(state)},"
+        f" 'movement', {MOVEMENTS.api_json(ledger)})"
+    )
+
+
 def _statement(product_steps, stock_step, event_type, *, project):
     """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
 
@@ -111,11 +120,7 @@ def _statement(product_steps, stock_step, event_type, *, project):
     )
     ledger = MOVEMENTS.expected_sql(sources="movement m CROSS JOIN location l", scope="TRUE")
     level = STOCK_LEVELS.expected_sql(sources="stock sl CROSS JOIN location l", scope="TRUE")
-    payload = (
-        "jsonb_build_object('product_id', state.id::text, 'movement_id', ledger.id, 'location', ledger.location,"
-        f" 'delta', ledger.delta, 'quantity', state.quantity, 'product', {PRODUCTS.api_json('state')},"
-        f" 'movement', {MOVEMENTS.api_json('ledger')})"
-    )
+    payload = stock_event_payload("state", "ledger")
     projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
     # A removal's: the state's quantity is the total after it, the holds are as they were.
     taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger"
@@ -187,10 +192,6 @@ _SET_STOCK_STEP = """
                       AND b.location_id = s.location_id), 0) AS delta"""
 
 
-def _single_database():
-    return read_store_alias() == "default"
-
-
 def _available_at(product_id, code):
     """Return (quantity, available) of a product at a location, as committed now."""
     rows = fetch_dicts(
@@ -220,7 +221,7 @@ def adjust_stock(command):
         gate="," + _LOCATION_STEP.format(after=", locked"),
         gate_from=", location",
     )
-    sql = _statement(product_steps, _ADJUST_STOCK_STEP, events.StockAdjusted, project=_single_database())
+    sql = _statement(product_steps, _ADJUST_STOCK_STEP, events.StockAdjusted, project=single_database())
     for _attempt in range(2):
         rows = _adjust(sql, params, command)
         if rows:
@@ -287,7 +288,7 @@ def set_stock(command):
         "reference": command.reference,
         "actor_id": command.actor_id,
     }
-    sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=_single_database())
+    sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=single_database())
     rows = _recount(sql, params, command)
     if not rows:
         raise_unusable_location(command.location)  # the command's transaction undoes the bump
