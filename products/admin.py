@@ -4,6 +4,7 @@ so the read tables and the stock ledger stay right; stock is never edited direct
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Sum
+from django.utils import timezone
 
 from cqrs_demo.bus import bus
 from products.errors import DomainError
@@ -170,12 +171,12 @@ class ReservationLineInline(admin.TabularInline):
     max_num = 0
 
 
-def _end_each(request, queryset, command, done):
+def _end_each(request, queryset, command, done, **fields):
     """Run ``command`` for each selected reservation; report what was done and what was refused."""
     ended = 0
     for reservation_id in queryset.values_list("pk", flat=True):
         try:
-            bus.dispatch(command(reservation_id=reservation_id))
+            bus.dispatch(command(reservation_id=reservation_id, **fields))
             ended += 1
         except DomainError as error:
             messages.error(request, f"{reservation_id}: {error.message}")
@@ -187,16 +188,23 @@ def _end_each(request, queryset, command, done):
 class ReservationAdmin(admin.ModelAdmin):
     """Reservations are placed through the API; here they are read, committed or released."""
 
-    list_display = ("id", "status", "reference", "expires_at", "created_at")
+    list_display = ("id", "shown_status", "reference", "expires_at", "created_at")
     list_filter = ("status",)
     search_fields = ("reference", "id")
     readonly_fields = ("id", "status", "reference", "expires_at", "version", "created_at", "updated_at", "created_by")
     inlines = (ReservationLineInline,)
     actions = ("commit", "release")
 
+    @admin.display(description="status", ordering="status")
+    def shown_status(self, obj):
+        # As the API shows it: an active one whose time is up holds nothing.
+        if obj.status == Reservation.Status.ACTIVE and obj.expires_at <= timezone.now():
+            return Reservation.Status.EXPIRED
+        return obj.status
+
     @admin.action(description="Commit the selected reservations (the stock leaves)", permissions=["change"])
     def commit(self, request, queryset):
-        _end_each(request, queryset, commands.CommitReservation, "committed")
+        _end_each(request, queryset, commands.CommitReservation, "committed", actor_id=request.user.pk)
 
     @admin.action(description="Release the selected reservations", permissions=["change"])
     def release(self, request, queryset):

@@ -21,7 +21,7 @@ from products import events
 from products.write import representation
 from products.write.models import EventRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: payloads' product lost in_stock (reservations: it follows available)
 
 
 def _json_default(value):

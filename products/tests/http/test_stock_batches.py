@@ -129,7 +129,7 @@ def test_a_transfer_lacking_available_stock_moves_nothing(client, products, east
     response = client.post("/api/stock/transfers/", body, format="json")
     assert response.status_code == 409
     assert response.json()["lines"] == [
-        {"product": products[0], "location": "main", "quantity": 10, "available": 2, "requested": -3}
+        {"product": products[0], "location": "main", "quantity": 10, "available": 2, "requested": 3}
     ]
     assert stock_at(client, products[0]) == {"main": (10, 2)}
 
@@ -167,3 +167,13 @@ def test_stock_low_is_appended_when_available_falls_to_the_reorder_point(client,
     client.post("/api/stock/adjustments/", {"lines": [{"product": product, "quantity": 2}]}, format="json")
     assert low_events(product) == [(4, 4), (1, 4)]
     assert client.get("/api/products/?low_stock=true").json()["results"][0]["id"] == product
+
+
+def test_a_transfer_appends_no_stock_low_for_the_total_stays(client, make_product, east):
+    product = str(make_product(sku="LOW-2", initial_stock=10, reorder_point=8))
+    body = {"from": "main", "to": east, "lines": [{"product": product, "quantity": 5}]}
+    assert client.post("/api/stock/transfers/", body, format="json").status_code == 200
+    assert low_events(product) == []
+    client.post(f"/api/products/{product}/stock/", {"delta": -2, "location": east}, format="json")
+    [low] = EventRecord.objects.filter(type="StockLow", product_id=product)
+    assert low.id > EventRecord.objects.filter(type="StockAdjusted", product_id=product).latest("id").id  # after it

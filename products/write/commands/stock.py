@@ -55,6 +55,8 @@ class AdjustStock(Command):
     actor_id: int | None = None
     location: str = MAIN_LOCATION  # a location's code
     reference: str | None = None  # the ledger row's (an order, a delivery)
+    # Append StockLow when a removal takes the product low (a transfer's legs do not: its total stays).
+    signal_low: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,13 @@ def stock_event_payload(state, ledger):
     )
 
 
-def _statement(product_steps, stock_step, event_type, *, project):
+def _statement(product_steps, stock_step, event_type, *, project, signal_low=True):
     """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
 
     ``product_steps`` leave the locked, bumped product row in ``product`` and the locked
     location (``id``, ``code``) in ``location``; ``stock_step`` changes the product's stock
     level at that location and returns ``product_id``, ``location_id``, ``quantity`` (there)
-    and ``delta``.
+    and ``delta``. ``signal_low``: append StockLow when a removal takes the product low.
     """
     state = PRODUCTS.expected_sql(
         sources="product p CROSS JOIN total s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
@@ -123,8 +125,9 @@ def _statement(product_steps, stock_step, event_type, *, project):
     payload = stock_event_payload("state", "ledger")
     projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
     # A removal's: the state's quantity is the total after it, the holds are as they were.
-    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger"
-    taken += " WHERE ledger.delta < 0"
+    # (Joined with the event's row, so StockLow comes after it in the log.)
+    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger, event"
+    taken += f" WHERE ledger.delta < 0 AND {'TRUE' if signal_low else 'FALSE'}"
     low = stock_low_step(taken, f"t.quantity - {HELD_BY_PRODUCT}")
     return f"""
     WITH {product_steps},
@@ -154,6 +157,7 @@ def _statement(product_steps, stock_step, event_type, *, project):
         -- Append the event, with the state it left, to the log (xact_id: the column default).
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
+        RETURNING id
     ), low AS (
         -- The product's available fell to or below its reorder point: StockLow.
         {low}
@@ -221,7 +225,13 @@ def adjust_stock(command):
         gate="," + _LOCATION_STEP.format(after=", locked"),
         gate_from=", location",
     )
-    sql = _statement(product_steps, _ADJUST_STOCK_STEP, events.StockAdjusted, project=single_database())
+    sql = _statement(
+        product_steps,
+        _ADJUST_STOCK_STEP,
+        events.StockAdjusted,
+        project=single_database(),
+        signal_low=command.signal_low,
+    )
     for _attempt in range(2):
         rows = _adjust(sql, params, command)
         if rows:

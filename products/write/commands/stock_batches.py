@@ -83,7 +83,11 @@ def _checked_lines(lines):
     return rows
 
 
-def _refuse_lines(rows, message):
+def _requested(row):
+    return row["amount"] if row["counted"] is None else row["counted"]
+
+
+def _refuse_lines(rows, message, requested=_requested):
     """Refuse the command, listing every line that would break a stock rule (none: it may go on)."""
     faults = [row for row in rows if not row["reserved"] <= row["after"] <= MAX_QUANTITY]
     if faults:
@@ -95,7 +99,7 @@ def _refuse_lines(rows, message):
                     "location": row["location"],
                     "quantity": row["on_hand"],
                     "available": row["on_hand"] - row["reserved"],
-                    "requested": row["amount"] if row["counted"] is None else row["counted"],
+                    "requested": requested(row),
                 }
                 for row in faults
             ],
@@ -135,7 +139,11 @@ def transfer_stock(command):
     taken = [(line.product_id, command.from_location, -line.quantity, None) for line in command.lines]
     given = [(line.product_id, command.to_location, line.quantity, None) for line in command.lines]
     rows = _checked_lines(taken + given)
-    _refuse_lines(rows, "{count} line(s) cannot move: not enough available (or over the limit); nothing moved.")
+    _refuse_lines(
+        rows,
+        "{count} line(s) cannot move: not enough available (or over the limit); nothing moved.",
+        requested=lambda row: abs(row["amount"]),  # the quantity to move, at either end
+    )
     for product_id, location, delta, _ in taken + given:
         adjust_stock(
             AdjustStock(
@@ -145,6 +153,7 @@ def transfer_stock(command):
                 location=location,
                 reference=command.reference,
                 actor_id=command.actor_id,
+                signal_low=False,  # the product's total, so its available, ends as it was
             )
         )
     event_log.publish(
