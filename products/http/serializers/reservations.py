@@ -2,7 +2,12 @@
 
 from rest_framework import serializers
 
-from products.http.serializers import PageParamsSerializer, StrictSerializer, location_code_field, page_serializer
+from products.http.serializers.common import (
+    PageParamsSerializer,
+    StrictSerializer,
+    location_code_field,
+    page_serializer,
+)
 from products.read.queries.reservations import STATUS_FILTERS
 from products.write.commands.reservations import DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY

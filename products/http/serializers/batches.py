@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from products.http.serializers import DeltaField, StrictSerializer, location_code_field
+from products.http.serializers.common import DeltaField, StrictSerializer, location_code_field
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY
 
 MAX_BATCH_LINES = 1000
