@@ -28,7 +28,7 @@ def expires_in_field(**kwargs):
 
 
 class ReservationCreateSerializer(StrictSerializer):
-    lines = ReservationLineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    lines = serializers.ListField(child=ReservationLineRequestSerializer(), min_length=1, max_length=MAX_LINES)
     expires_in = expires_in_field(required=False, default=DEFAULT_EXPIRES_IN)
     reference = serializers.CharField(
         max_length=200, required=False, allow_null=True, default=None, help_text="Your order or cart."
