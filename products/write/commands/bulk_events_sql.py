@@ -6,7 +6,7 @@ TEMP tables (``bulk_sql``) and the write tables as the import left them. Stateme
 parameter: ``now`` (the one timestamp of the import).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS, held
 from products.write.commands.bulk_sql import NEW_CATEGORIES
 
 
@@ -17,8 +17,8 @@ def _product_events(event_type, which, fields="", movements="", state=None, sour
     this transaction just wrote are not in the planner's statistics yet, and a state
     subquery planned as the inner side of a nested loop would be recomputed per row.
     ``state`` (a step over ``e`` and ``m``, with a ``movement_id`` and a ``line``) gives the
-    product's state per ledger row instead: an event each. ``sources`` replaces the FROM
-    clause of the products' state.
+    product's state per ledger row instead: an event each, each followed by a ``StockLow``
+    when it took the product low. ``sources`` replaces the FROM clause of the products' state.
     """
     products = PRODUCTS.expected_sql(
         f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})", sources=sources
@@ -26,20 +26,38 @@ def _product_events(event_type, which, fields="", movements="", state=None, sour
     steps = [f"e AS MATERIALIZED ({products})"]
     if movements:
         steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
-    if state:
-        steps.append(f"state AS MATERIALIZED ({state})")
-        source, order = "state AS e JOIN m ON m.id = e.movement_id", "e.line"
-    else:
+    payload = f"jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json('e')}{fields})"
+    if not state:
         source = "e JOIN pg_temp.bulk_product b ON b.product_id = e.id"
-        source, order = source + (" JOIN m ON m.product_id = e.id" if movements else ""), "b.line"
+        return f"""
+            WITH {", ".join(steps)}
+            INSERT INTO products_event (type, product_id, payload, created_at)
+            SELECT '{event_type}', e.id, {payload}, %(now)s
+              FROM {source}{" JOIN m ON m.product_id = e.id" if movements else ""}
+             ORDER BY b.line
+        """
+    steps.append(f"state AS MATERIALIZED ({state})")
     return f"""
         WITH {", ".join(steps)}
         INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT '{event_type}', e.id,
-               jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}{fields}), %(now)s
-          FROM {source}
-         ORDER BY {order}
+        SELECT type, product_id, payload, %(now)s FROM (
+            SELECT '{event_type}' AS type, e.id AS product_id, {payload} AS payload, e.line, 0 AS after
+              FROM state AS e JOIN m ON m.id = e.movement_id
+            UNION ALL
+            {_STOCK_LOW}
+        ) events
+         ORDER BY line, after
     """
+
+
+# A recount that takes a product's available (over its locations, less what reservations
+# hold) from above its reorder point to or below it appends a StockLow, as SetStock does.
+_STOCK_LOW = f"""
+    SELECT 'StockLow', e.id, jsonb_build_object('product_id', e.id::text, 'available', a.available,
+                                                'reorder_point', e.reorder_point), e.line, 1
+      FROM state AS e JOIN m ON m.id = e.movement_id
+     CROSS JOIN LATERAL (SELECT e.quantity - {held("e.id", side="write")} AS available) a
+     WHERE m.delta < 0 AND a.available <= e.reorder_point AND a.available - m.delta > e.reorder_point"""
 
 
 # A product whose stock changed at several locations gets a StockSet per location, in the

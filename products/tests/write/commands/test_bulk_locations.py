@@ -36,6 +36,8 @@ NEW-2,Opens elsewhere,,,,1.00,main,1
 NEW-3,Nothing at east,,,,1.00,east,0
 NEW-4,Closed,,,,1.00,closed,1
 NEW-5,Closed but none,,,,1.00,closed,0
+LOW-1,Low,,,,1.00,main,7
+LOW-1,Low,,,,1.00,east,0
 """
 
 
@@ -48,6 +50,12 @@ def locations(make_product):
     hammer = make_product(sku="HT-001", name="Old hammer", price=Decimal(10), initial_stock=3, category="hand-tools")
     bus.dispatch(commands.AdjustStock(product_id=hammer, delta=1, location="east"))
     make_product(sku="HT-002", name="Mallet", category="hand-tools", price=Decimal(5), initial_stock=7)
+    # Reorder point 5, 10 at main and 2 at east, 3 of them held: the recount at main takes it
+    # to 6 available (not low), then the one at east to 4 (low: a StockLow after its StockSet).
+    low = make_product(sku="LOW-1", name="Low", price=Decimal(1), initial_stock=10)
+    bus.dispatch(commands.UpdateProductDetails(product_id=low, reorder_point=5))
+    bus.dispatch(commands.AdjustStock(product_id=low, delta=2, location="east"))
+    bus.dispatch(commands.PlaceReservation(lines=(commands.ReservationLine(product_id=low, quantity=3),)))
 
 
 def ledger_mismatches():
@@ -88,8 +96,10 @@ def test_bulk_writes_what_the_row_by_row_import_writes_at_several_locations(loca
     assert state(mark) == expected
     assert report.errors == expected_report.errors
     assert [line for line, _ in report.errors] == [11]
-    assert (report.created, report.updated, report.unchanged) == (4, 2, 0)
+    assert (report.created, report.updated, report.unchanged) == (4, 3, 0)
     logged = expected[3]
+    assert [event for event, _ in logged["LOW-1"]] == ["StockSet", "StockSet", "StockLow"]
+    assert logged["LOW-1"][-1][1]["available"] == 4
     assert [event for event, _ in logged["NEW-2"]] == ["ProductCreated", "StockSet", "StockSet"]
     assert [payload["product"]["version"] for _, payload in logged["NEW-2"]] == [1, 2, 3]
     assert [payload["product"]["quantity"] for _, payload in logged["NEW-2"]] == [0, 5, 6]
@@ -103,4 +113,4 @@ def test_loading_the_same_file_again_changes_nothing(locations):
     before = state(mark)
     report = import_products_bulk(io.StringIO(FILE))
     assert state(mark) == before
-    assert (report.created, report.updated, report.unchanged) == (0, 0, 6)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 7)
