@@ -22,7 +22,7 @@ import psycopg2
 
 SELECT = """
     SELECT id::text AS id, sku, name, description, category_slug AS category, category_name,
-           price::text AS price, quantity, in_stock, version, created_at, updated_at
+           price::text AS price, quantity, quantity > 0 AS in_stock, version, created_at, updated_at
       FROM read_product
 """
 COLUMN_TYPES = {"sku": "text", "name": "text", "price": "numeric", "quantity": "integer", "created_at": "timestamptz"}

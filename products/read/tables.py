@@ -55,13 +55,15 @@ class ReadTable:
     def column_names(self):
         return tuple(column.name for column in self.columns)
 
-    def expected_sql(self, where="TRUE", sources=None, scope=None):
+    def expected_sql(self, where="TRUE", sources=None, scope=None, overrides=None):
         """Return a SELECT of the rows the write tables imply, narrowed by ``where``.
 
         ``sources`` and ``scope`` replace the FROM clause and the filter, e.g. to compute the
-        row from a statement's own RETURNING rows under the same aliases.
+        row from a statement's own RETURNING rows under the same aliases; ``overrides``
+        replace the sources of some columns (``{name: SQL}``).
         """
-        select = ", ".join(f"{column.source} AS {column.name}" for column in self.columns)
+        sources_of = {column.name: column.source for column in self.columns} | (overrides or {})
+        select = ", ".join(f"{sources_of[column.name]} AS {column.name}" for column in self.columns)
         return f"SELECT {select} FROM {sources or self.sources} WHERE {scope or self.scope} AND ({where})"
 
     def conflict_clause(self, update=None):

@@ -170,3 +170,15 @@ def test_placing_appends_its_event(client, products):
     assert record.type == "ReservationPlaced"
     assert record.payload["reservation"]["id"] == reservation["id"]
     assert [hold["quantity"] for hold in record.payload["holds"]] == [2]
+
+
+def test_reading_reservations_costs_one_query_each(client, anon_client, products, django_assert_num_queries):
+    reservation = place(client, [{"product": products[0], "quantity": 1}], reference="r-1").json()
+    with django_assert_num_queries(1):
+        assert anon_client.get(f"/api/reservations/{reservation['id']}/").status_code == 200
+    with django_assert_num_queries(1):
+        assert anon_client.get("/api/reservations/?status=active&reference=r-1").status_code == 200
+    with django_assert_num_queries(1):
+        assert anon_client.get(f"/api/products/{products[0]}/stock/").json()["reserved"] == 1
+    with django_assert_num_queries(1):
+        assert anon_client.get("/api/products/?location=main&low_stock=false&in_stock=true").status_code == 200
