@@ -3,9 +3,9 @@ ExpireReservations records each lapse once, a commit writes sale ledger rows, ev
 appends its event with the reservation and its holds, and the read side (the same
 transaction's projector, or the worker in split mode) always equals a rebuild."""
 
-import contextlib
 import datetime
 import uuid
+from functools import partial
 
 import pytest
 from django.db import connection, connections
@@ -14,15 +14,14 @@ from django.utils import timezone
 from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
 from products.errors import (
-    DomainError,
     DuplicateLineError,
     InactiveLocationError,
     InsufficientStockError,
-    ProductNotFoundError,
     ReservationCommittedError,
     ReservationExpiredError,
     ReservationNotFoundError,
     ReservationReleasedError,
+    UnknownProductError,
 )
 from products.read import queries, rebuild
 from products.tests.conftest import SPLIT
@@ -395,7 +394,8 @@ def test_in_split_mode_the_worker_applies_the_reservation_events(make_product):
     strict=True,
     raises=AssertionError,
     reason="BulkImportProducts sets the stock at main with no regard for what reservations hold there"
-    " (bulk_sql.SET_STOCK_SQL: DO UPDATE SET quantity = EXCLUDED.quantity, no products_keep_held)",
+    " (bulk_sql.SET_STOCK_SQL: DO UPDATE SET quantity = EXCLUDED.quantity, no products_keep_held);"
+    " a known limit in the README",
 )
 def test_an_import_cannot_set_the_stock_below_what_reservations_hold(make_product):
     product_id = make_product(sku="IMP-1", initial_stock=10)
@@ -409,34 +409,50 @@ def test_an_import_cannot_set_the_stock_below_what_reservations_hold(make_produc
     assert rebuild.differences() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InactiveLocationError,
-    reason="ChangeLocation deactivates a location where active reservations hold stock; their commit is then"
-    " refused (AdjustStock's location step requires an active location), so a paid order cannot be committed",
-)
-def test_stock_held_at_a_location_can_still_be_committed_once_a_deactivation_was_asked(make_product, east):
+def test_stock_held_at_a_location_made_inactive_can_still_be_committed(make_product, east):
     product_id = make_product(initial_stock=0)
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=5, location=east))
-    reservation_id = place((product_id, 3, east))
-    with contextlib.suppress(DomainError):  # refusing to deactivate while stock is held there is a fix too
-        bus.dispatch(commands.ChangeLocation(code=east, is_active=False))
-    bus.dispatch(commands.CommitReservation(reservation_id=reservation_id))
+    committed, released = place((product_id, 3, east), reference="paid"), place((product_id, 1, east))
+    bus.dispatch(commands.ChangeLocation(code=east, is_active=False))
+    with pytest.raises(InactiveLocationError):
+        place((product_id, 1, east))  # it takes no new reservations
+    assert bus.dispatch(commands.CommitReservation(reservation_id=committed))["status"] == "committed"
+    assert bus.dispatch(commands.ReleaseReservation(reservation_id=released))["status"] == "released"
     assert stock(product_id) == (2, 0, 2)
+    assert StockMovement.objects.filter(product_id=product_id, reason="sale").get().reference == "paid"
+    assert rebuild.differences() == []
+
+
+def test_a_reservation_of_a_product_since_archived_cannot_be_committed_but_can_be_released(make_product):
+    kept, archived = make_product(initial_stock=5), make_product(initial_stock=5)
+    reservation_id = place((kept, 2), (archived, 3))
+    bus.dispatch(commands.ArchiveProduct(product_id=archived))
+    before = snapshot_tables()
+    with pytest.raises(UnknownProductError):
+        bus.dispatch(commands.CommitReservation(reservation_id=reservation_id))
+    assert snapshot_tables() == before
+    assert stock(kept) == (5, 2, 3)
+    assert bus.dispatch(commands.ReleaseReservation(reservation_id=reservation_id))["status"] == "released"
+    assert stock(kept) == (5, 0, 5)
     assert rebuild.differences() == []
 
 
 @pytest.mark.xfail(
     strict=True,
-    raises=ProductNotFoundError,
-    reason="ArchiveProduct archives a product that active reservations hold; their commit is then refused"
-    " with ProductNotFoundError (adjust_stock's lock-and-bump skips archived products)",
+    raises=UnknownProductError,
+    reason="_raise_not_active checks for an archived product before the expiry: a lapsed (not yet recorded)"
+    " reservation of an archived product answers UnknownProductError ('release the reservation') to a release,"
+    " an extension and a commit, where any other lapsed one answers ReservationExpiredError",
 )
-def test_stock_held_of_a_product_can_still_be_committed_once_its_archiving_was_asked(make_product):
+@pytest.mark.parametrize(
+    "command",
+    [commands.ReleaseReservation, commands.CommitReservation, partial(commands.ExtendReservation, expires_in=60)],
+    ids=["release", "commit", "extend"],
+)
+def test_a_lapsed_reservation_of_an_archived_product_is_refused_as_expired(make_product, command):
     product_id = make_product(initial_stock=5)
     reservation_id = place((product_id, 3))
-    with contextlib.suppress(DomainError):  # refusing to archive a product reservations hold is a fix too
-        bus.dispatch(commands.ArchiveProduct(product_id=product_id))
-    assert bus.dispatch(commands.CommitReservation(reservation_id=reservation_id))["status"] == "committed"
-    assert StockLevel.objects.get(product_id=product_id).quantity == 2
-    assert rebuild.differences() == []
+    bus.dispatch(commands.ArchiveProduct(product_id=product_id))
+    lapse(reservation_id)
+    with pytest.raises(ReservationExpiredError):
+        bus.dispatch(command(reservation_id=reservation_id))
