@@ -258,3 +258,53 @@ def test_a_commit_and_a_release_racing_on_one_reservation_exactly_one_wins(live_
     _check_every_location_keeps_the_invariants()
     _project()
     assert rebuild.differences() == []
+
+
+def test_reservations_batches_and_transfers_naming_two_products_in_either_order_keep_every_invariant(
+    live_gunicorn, admin_token
+):
+    products = [_create_product("BOTH-A", initial_stock=60), _create_product("BOTH-B", initial_stock=60)]
+    bus.dispatch(commands.CreateLocation(code="east", name="East"))
+    deadlocks_before = _deadlocks()
+    rng = random.Random(1129)
+    requests = []
+    for index in range(60):
+        order = products if index % 2 else products[::-1]
+        amounts = [rng.randint(1, 3) for _ in order]
+        kind = ("reserve", "transfer", "batch")[index % 3]
+        if kind == "reserve":
+            body = {"lines": [{"product": p, "quantity": q} for p, q in zip(order, amounts, strict=True)]}
+            requests.append(("/api/reservations/", body))
+        elif kind == "transfer":
+            lines = [{"product": p, "quantity": q} for p, q in zip(order, amounts, strict=True)]
+            requests.append(("/api/stock/transfers/", {"from": "main", "to": "east", "lines": lines}))
+        else:
+            lines = [{"product": p, "delta": -q} for p, q in zip(order, amounts, strict=True)]
+            requests.append(("/api/stock/adjustments/", {"lines": lines, "reason": "race"}))
+
+    replies = _run_together(
+        len(requests), lambda index: live_gunicorn.request("POST", *requests[index], token=admin_token)
+    )
+
+    assert _unexpected(replies, {200, 201, 409}) == []
+    assert {reply.json()["code"] for reply in replies if reply.status == 409} <= {"insufficient_stock"}
+    accepted = Counter(path for (path, _body), reply in zip(requests, replies, strict=True) if reply.status < 300)
+    assert len(accepted) == 3, accepted  # each kind got through at least once
+    removed = Counter()
+    for (path, body), reply in zip(requests, replies, strict=True):
+        if path == "/api/stock/adjustments/" and reply.status == 200:
+            for line in body["lines"]:
+                removed[line["product"]] -= line["delta"]
+    for product_id in products:
+        stock = _stock(live_gunicorn, admin_token, product_id)
+        assert stock["quantity"] == 60 - removed[product_id]  # transfers keep the total
+        assert stock["reserved"] == _held_now(product_id)
+        for location in stock["locations"]:
+            assert location["available"] == location["quantity"] - location["reserved"] >= 0, location
+    log = live_gunicorn.log()
+    _stop_and_flush_statistics(live_gunicorn)
+    assert _deadlocks() == deadlocks_before
+    assert "deadlock" not in log.lower()
+    _check_every_location_keeps_the_invariants()
+    _project()
+    assert rebuild.differences() == []
