@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cqrs_demo.bus import bus
-from products.http import batch_serializers as serializers
+from products.http import serializers
 from products.http.idempotency import idempotent
 from products.http.views.common import IDEMPOTENCY_KEY, POST_ERRORS, validated
 from products.write import commands

@@ -177,3 +177,15 @@ def test_a_transfer_appends_no_stock_low_for_the_total_stays(client, make_produc
     client.post(f"/api/products/{product}/stock/", {"delta": -2, "location": east}, format="json")
     [low] = EventRecord.objects.filter(type="StockLow", product_id=product)
     assert low.id > EventRecord.objects.filter(type="StockAdjusted", product_id=product).latest("id").id  # after it
+
+
+def test_a_refused_line_is_a_400_that_a_retry_with_the_same_key_replays(client):
+    body = {"lines": [{"product": str(uuid.uuid4())}]}  # neither delta nor quantity
+    first = client.post("/api/stock/adjustments/", body, format="json", HTTP_IDEMPOTENCY_KEY="batch-1")
+    again = client.post("/api/stock/adjustments/", body, format="json", HTTP_IDEMPOTENCY_KEY="batch-1")
+    assert first.status_code == again.status_code == 400
+    assert (
+        first.json()
+        == again.json()
+        == {"lines": {"0": {"non_field_errors": ["Send exactly one of delta and quantity."]}}}
+    )

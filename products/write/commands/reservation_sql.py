@@ -10,7 +10,7 @@ are not in its own snapshot, so the rows it derives come from its own RETURNING 
 from products.read.projector import stock_projection_steps
 from products.read.tables import HOLDS, MOVEMENTS, PRODUCTS, RESERVATIONS, STOCK_LEVELS, UTC_TIMESTAMP
 from products.write.commands.common import STOCK_LINES_STEPS
-from products.write.commands.stock import HELD_BY_PRODUCT, stock_event_payload, stock_low_step
+from products.write.commands.stock_sql import HELD_BY_PRODUCT, stock_event_payload, stock_low_step
 
 # A hold's read row as event payloads carry it (products.write.representation.holds).
 _HOLD_JSON = (

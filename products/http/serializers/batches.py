@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from products.http.serializers import DeltaField, StrictSerializer, location_code_field
+from products.http.serializers.common import DeltaField, StrictSerializer, location_code_field
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY
 
 MAX_BATCH_LINES = 1000
@@ -30,7 +30,7 @@ class BatchLineSerializer(StrictSerializer):
 
 
 class StockBatchSerializer(StrictSerializer):
-    lines = BatchLineSerializer(many=True, min_length=1, max_length=MAX_BATCH_LINES)
+    lines = serializers.ListField(child=BatchLineSerializer(), min_length=1, max_length=MAX_BATCH_LINES)
     reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     reference = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
 
@@ -57,7 +57,7 @@ StockTransferSerializer = type(
         "__doc__": "Move stock between two active locations.",
         "from": location_code_field(help_text="The location the stock leaves."),
         "to": location_code_field(help_text="The location the stock goes to."),
-        "lines": TransferLineSerializer(many=True, min_length=1, max_length=MAX_BATCH_LINES),
+        "lines": serializers.ListField(child=TransferLineSerializer(), min_length=1, max_length=MAX_BATCH_LINES),
         "reference": serializers.CharField(max_length=200, required=False, allow_null=True, default=None),
         "validate_lines": lambda self, lines: _distinct(lines, lambda line: line["product"]),
         "validate": _validate_transfer,
