@@ -437,13 +437,6 @@ def test_a_reservation_of_a_product_since_archived_cannot_be_committed_but_can_b
     assert rebuild.differences() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnknownProductError,
-    reason="_raise_not_active checks for an archived product before the expiry: a lapsed (not yet recorded)"
-    " reservation of an archived product answers UnknownProductError ('release the reservation') to a release,"
-    " an extension and a commit, where any other lapsed one answers ReservationExpiredError",
-)
 @pytest.mark.parametrize(
     "command",
     [commands.ReleaseReservation, commands.CommitReservation, partial(commands.ExtendReservation, expires_in=60)],
