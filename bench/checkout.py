@@ -1,0 +1,468 @@
+"""Checkout benchmark: reserve three lines, then commit the reservation; this service vs the baseline.
+
+    .venv/bin/python -m bench.checkout                      # about 2 minutes
+    .venv/bin/python -m bench.checkout --rounds 2           # every run twice, best kept (about 3 minutes)
+
+16 client threads (Python, ``http.client``), each looping: POST /api/reservations/ with three
+distinct random products of the variant's set (quantity 1 each, location main); on a 201, POST
+the reservation's ``commit/``. Variants: ``plenty`` (1,000 products with 100,000 units each:
+every checkout should succeed) and ``scarce`` (50 products with 10 units each: stock runs out
+within seconds and reservations are refused with 409). Servers: the service and the plain-DRF
+baseline (bench/baseline: select_for_update in one transaction), same gunicorn settings, on
+fresh copies of the seeded databases. Oversold units are counted from the database.
+See bench/README.md ("Checkout benchmark").
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench import seed
+from bench.run import DATA, RESULTS, Server, log, machine, settled
+from bench.write import SPREAD, code_version, product_numbers, service_ids, single_env
+
+SERVERS = ["service", "baseline"]
+# variant: (products, units each at the start of every run)
+VARIANTS = {"plenty": (SPREAD, 100_000), "scarce": (50, 10)}
+CLIENTS = 16
+LINES = 3
+# What the database must not show (units, summed over products); see account().
+CHECKS = ("oversold_units", "negative_on_hand_units", "stock_change_not_committed", "commits_missing")
+HEADERS = {"Authorization": f"Token {seed.TOKEN}", "Content-Type": "application/json"}
+
+
+def copy_name(kind, size):
+    return f"bench_checkout_{kind}_{size}"
+
+
+def server_env(kind, size):
+    """The environment of ``kind`` with its database switched to this benchmark's copy."""
+    url = f"{seed.SERVER_URL}/{copy_name(kind, size)}"
+    if kind == "service":
+        return {**single_env(size), "DATABASE_URL": url}
+    return {**seed.baseline_env(size), "BASELINE_DATABASE_URL": url}
+
+
+# ---------------------------------------------------------------- the database's view
+
+# Per product (seed number i): on-hand quantity at main, units of committed reservations, units
+# held by active unexpired reservations.
+STATE_SQL = {
+    "baseline": """
+        SELECT p.id, p.quantity,
+               coalesce(sum(l.quantity) FILTER (WHERE r.status = 'committed'), 0),
+               coalesce(sum(l.quantity) FILTER (WHERE r.status = 'active' AND r.expires_at > now()), 0)
+          FROM shop_product p
+          LEFT JOIN shop_reservationline l ON l.product_id = p.id
+          LEFT JOIN shop_reservation r ON r.id = l.reservation_id
+         WHERE p.id = ANY(%(n)s)
+         GROUP BY p.id, p.quantity""",
+    "service": """
+        WITH ids AS (SELECT i, md5('product-' || i)::uuid AS id FROM unnest(%(n)s::int[]) AS i),
+             main AS (SELECT id FROM products_location WHERE code = 'main')
+        SELECT ids.i, s.quantity,
+               coalesce((SELECT sum(l.quantity) FROM products_reservationline l
+                           JOIN products_reservation r ON r.id = l.reservation_id
+                          WHERE l.product_id = ids.id AND l.location_id = (SELECT id FROM main)
+                            AND r.status = 'committed'), 0),
+               coalesce((SELECT sum(l.quantity) FROM products_reservationline l
+                           JOIN products_reservation r ON r.id = l.reservation_id
+                          WHERE l.product_id = ids.id AND l.location_id = (SELECT id FROM main)
+                            AND r.status = 'active' AND r.expires_at > now()), 0)
+          FROM ids JOIN products_stocklevel s ON s.product_id = ids.id AND s.location_id = (SELECT id FROM main)""",
+}
+
+
+def stock_state(kind, size, numbers):
+    """Return {seed number: (on hand, units committed, units held)} for the products, read from the write tables."""
+    with seed.connect(f"{seed.SERVER_URL}/{copy_name(kind, size)}") as connection, connection.cursor() as cursor:
+        cursor.execute(STATE_SQL[kind], {"n": numbers})
+        return {row[0]: tuple(int(value) for value in row[1:]) for row in cursor.fetchall()}
+
+
+def account(result, before, after):
+    """Add what the database shows about a run to ``result``.
+
+    Per product: the units committed during the run plus those still held at its end must not exceed
+    the stock at its start (oversold units); the on-hand quantity must not go below 0; and the stock
+    that left must be the units committed (no unit leaves without a committed line, no committed
+    line without its unit leaving).
+    """
+    committed = oversold = negative = mismatch = held = 0
+    for number, (quantity_before, committed_before, _) in before.items():
+        quantity_after, committed_after, held_after = after[number]
+        units = committed_after - committed_before
+        committed += units
+        held += held_after
+        oversold += max(0, units + held_after - quantity_before)
+        negative += max(0, -quantity_after)
+        mismatch += abs((quantity_before - quantity_after) - units)
+    result.update(
+        units_at_start=sum(state[0] for state in before.values()),
+        units_left=sum(state[0] for state in after.values()),
+        units_committed=committed,
+        units_held_at_end=held,
+        oversold_units=oversold,
+        negative_on_hand_units=negative,
+        stock_change_not_committed=mismatch,
+        # Every commit the clients saw answered 200 must be in the database, line by line.
+        commits_missing=max(0, result["committed"] * LINES - committed),
+    )
+
+
+# ---------------------------------------------------------------- stock
+
+
+def post(connection, path, body):
+    """POST on a keep-alive connection; return (status, Location path, body). http.client reconnects
+    by itself after a response that closes the connection (gunicorn's sync workers close every one)."""
+    connection.request("POST", path, body, HEADERS)
+    response = connection.getresponse()
+    data = response.read()
+    return response.status, response.getheader("Location"), data
+
+
+def set_stock(server, kind, size, numbers, ids, target):
+    """Bring every product's quantity at main to ``target`` through the server's own stock endpoint."""
+    state = stock_state(kind, size, numbers)
+    changes = [(ids[k], target - state[n][0]) for k, n in enumerate(numbers) if state[n][0] != target]
+    local = threading.local()
+
+    def adjust(change):
+        product, delta = change
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        body = json.dumps({"delta": delta, "reason": "bench checkout stock"})
+        status, _, data = post(local.connection, f"/api/products/{product}/stock/", body)
+        if status != 200:
+            raise RuntimeError(f"{server.name}: setting the stock of {product} answered {status}: {data[:300]}")
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(adjust, changes))
+
+
+# ---------------------------------------------------------------- the load
+
+
+def client(port, ids, deadline, seed_value, out):
+    """One client: checkouts back to back until the deadline; the one under way when it passes is finished."""
+    rng = random.Random(seed_value)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    tally = {"reserved": 0, "refused": 0, "committed": 0, "other": {}, "errors": 0}
+    checkout_ms, reserve_ms, commit_ms = [], [], []
+    number = 0
+    while time.monotonic() < deadline:
+        number += 1
+        lines = [{"product": product, "quantity": 1, "location": "main"} for product in rng.sample(ids, LINES)]
+        body = json.dumps({"lines": lines, "expires_in": 900, "reference": f"bench-{seed_value}-{number}"})
+        started = time.perf_counter()
+        try:
+            status, location, data = post(connection, "/api/reservations/", body)
+            reserved = time.perf_counter()
+            reserve_ms.append((reserved - started) * 1000)
+            if status == 201:
+                tally["reserved"] += 1
+                path = urlsplit(location).path if location else f"/api/reservations/{json.loads(data)['id']}/"
+                status, _, data = post(connection, path + "commit/", b"")
+                done = time.perf_counter()
+                commit_ms.append((done - reserved) * 1000)
+                if status == 200:
+                    tally["committed"] += 1
+                    checkout_ms.append((done - started) * 1000)
+                else:
+                    key = f"commit {status}"
+                    tally["other"][key] = tally["other"].get(key, 0) + 1
+            elif status == 409:
+                tally["refused"] += 1
+            else:
+                key = f"reserve {status}"
+                tally["other"][key] = tally["other"].get(key, 0) + 1
+        except (OSError, http.client.HTTPException):
+            tally["errors"] += 1
+            connection.close()
+    connection.close()
+    out.append((tally, checkout_ms, reserve_ms, commit_ms))
+
+
+def worker_cpu_s(server):
+    """User + system CPU seconds used so far by the server's gunicorn workers."""
+    total = 0
+    for pid in server.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / 100
+
+
+def machine_cpu_s():
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / 100  # all but idle and iowait
+
+
+def percentile(values, share):
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def load(server, ids, seconds, round_seed):
+    """Run CLIENTS clients for ``seconds``; return the tallies, latencies and CPU used."""
+    out, threads = [], []
+    cpu_client, cpu_workers, cpu_machine = time.process_time(), worker_cpu_s(server), machine_cpu_s()
+    started = time.monotonic()
+    deadline = started + seconds
+    for k in range(CLIENTS):
+        thread = threading.Thread(target=client, args=(server.port, ids, deadline, round_seed * 100 + k, out))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    cpu_client = time.process_time() - cpu_client
+    cpu_workers, cpu_machine = worker_cpu_s(server) - cpu_workers, machine_cpu_s() - cpu_machine
+    result = {"elapsed_s": elapsed, "reserved": 0, "refused": 0, "committed": 0, "other": {}, "errors": 0}
+    checkout_ms, reserve_ms, commit_ms = [], [], []
+    for tally, checkouts, reserves, commits in out:
+        for key in ("reserved", "refused", "committed", "errors"):
+            result[key] += tally[key]
+        for key, count in tally["other"].items():
+            result["other"][key] = result["other"].get(key, 0) + count
+        checkout_ms += checkouts
+        reserve_ms += reserves
+        commit_ms += commits
+    attempts = result["reserved"] + result["refused"] + sum(result["other"].values()) + result["errors"]
+    result.update(
+        attempts=attempts,
+        checkouts_per_s=result["committed"] / elapsed,
+        attempts_per_s=attempts / elapsed,
+        checkout_p50_ms=statistics.median(checkout_ms) if checkout_ms else 0,
+        checkout_p99_ms=percentile(checkout_ms, 0.99),
+        reserve_p50_ms=statistics.median(reserve_ms) if reserve_ms else 0,
+        reserve_p99_ms=percentile(reserve_ms, 0.99),
+        commit_p50_ms=statistics.median(commit_ms) if commit_ms else 0,
+        commit_p99_ms=percentile(commit_ms, 0.99),
+        # Cores used: the client (this process, all its threads), the two gunicorn workers, the whole machine.
+        client_cores=cpu_client / elapsed,
+        worker_cores=cpu_workers / elapsed,
+        machine_cores=cpu_machine / elapsed,
+    )
+    return result
+
+
+def measure(server, kind, size, variant, options, round_number):
+    count, units = VARIANTS[variant]
+    numbers = product_numbers("spread", size)[:count]
+    ids = service_ids(f"{seed.SERVER_URL}/{copy_name(kind, size)}", numbers) if kind == "service" else numbers
+    if options.warmup:
+        set_stock(server, kind, size, numbers, ids, units)
+        load(server, ids, options.warmup, round_seed=1000 + round_number)
+    set_stock(server, kind, size, numbers, ids, units)
+    before = settled(lambda: stock_state(kind, size, numbers))
+    load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    result = load(server, ids, options.duration, round_seed=round_number)
+    result["load_before"] = load_avg
+    account(result, before, settled(lambda: stock_state(kind, size, numbers)))
+    other = ", ".join(f"{key}: {count}" for key, count in result["other"].items()) or "0"
+    log(
+        f"    {variant:6s} {server.name:8s} {result['checkouts_per_s']:7.1f} checkouts/s"
+        f"  p50 {result['checkout_p50_ms']:6.1f} ms p99 {result['checkout_p99_ms']:6.1f} ms"
+        f"  201 {result['reserved']} 409 {result['refused']} commit-200 {result['committed']} other {other}"
+        f" errors {result['errors']}  oversold {result['oversold_units']} negative {result['negative_on_hand_units']}"
+        f" mismatch {result['stock_change_not_committed']} missing {result['commits_missing']}"
+        f"  cores: client {result['client_cores']:.2f} workers {result['worker_cores']:.2f}"
+        f" machine {result['machine_cores']:.2f}  load {load_avg}"
+    )
+    return result
+
+
+def bench_all(size, names, options):
+    """Copy the databases, start the servers, then load each variant on each server in turn."""
+    for kind in names:
+        seed.copy_database(f"bench_{kind}_{size}", copy_name(kind, size))
+    servers, runs = {}, {name: {variant: [] for variant in options.variants} for name in names}
+    try:
+        for name in names:
+            log(f"  starting {name} (gunicorn) on {copy_name(name, size)}")
+            servers[name] = Server(f"checkout-{name}", size, kind=name, env=server_env(name, size))
+        for server in servers.values():
+            server.wait_ready("/api/products/")
+        for variant in options.variants:
+            for round_number in range(options.rounds):
+                # Alternate who goes first, so neither always meets the machine in the same state.
+                for name in names if round_number % 2 == 0 else names[::-1]:
+                    if servers[name].process.poll() is not None:
+                        log(f"  {name} exited (code {servers[name].process.returncode}); restarting it")
+                        servers[name] = Server(f"checkout-{name}", size, kind=name, env=server_env(name, size))
+                        servers[name].wait_ready("/api/products/")
+                    runs[name][variant].append(measure(servers[name], name, size, variant, options, round_number))
+    finally:
+        for server in servers.values():
+            server.stop()
+    results = {name: {} for name in names}
+    for name, variants in runs.items():
+        for variant, rounds in variants.items():
+            # The best round by checkouts/s (the one least disturbed by the rest of the machine); what the
+            # database shows is added up over every round.
+            best = dict(max(rounds, key=lambda r: r["checkouts_per_s"]))
+            best["rounds_checkouts_per_s"] = [r["checkouts_per_s"] for r in rounds]
+            for key in CHECKS:
+                best[key + "_all_rounds"] = sum(r[key] for r in rounds)
+            results[name][variant] = best
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def all_rounds(result, key):
+    return result[key + "_all_rounds"]
+
+
+def render(data):
+    results, m, o = data["results"], data["machine"], data["options"]
+    names = [name for name in SERVERS if name in results]
+    lines = [
+        f"# Checkout benchmark: reserve 3 lines, then commit, {data['size']:,} products, {data['date']}",
+        "",
+        f"Code: `{data['code']}`. Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM;"
+        f" PostgreSQL {m['postgresql']}; Python {m['python']}.",
+        f"Load average before / after the run: {data['load_before']} / {data['load_after']} (shared machine:"
+        " the client, gunicorn, PostgreSQL and other work on the same cores; read the ratios, measured seconds"
+        " apart in this run).",
+        f"Each run: {CLIENTS} client threads (Python, http.client) doing checkouts back to back for"
+        f" {o['duration']} s after a {o['warmup']} s warm-up; a checkout is POST /api/reservations/ with"
+        f" {LINES} distinct random products of the variant's set (quantity 1, location main), then POST"
+        " .../commit/ on a 201. Stock is set through each server's stock endpoint before the warm-up and"
+        " again before the run. gunicorn 2 sync workers (bench/gunicorn_bench.py) for both servers,"
+        f" on fresh copies of the seeded databases. Rounds: {o['rounds']} (best by checkouts/s kept;"
+        " the database checks add up over all rounds).",
+        "",
+        "| variant | server | checkouts/s | attempts/s | reserve 201 | reserve 409 | commit 200 | other | p50 ms"
+        " | p99 ms | reserve p50 | commit p50 | cores: client / workers / machine | service/this |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for variant in VARIANTS:
+        service = results.get("service", {}).get(variant)
+        for name in names:
+            r = results[name].get(variant)
+            if not r:
+                continue
+            other = sum(r["other"].values()) + r["errors"]
+            versus = ratio(service["checkouts_per_s"], r["checkouts_per_s"]) if service and name != "service" else ""
+            lines.append(
+                f"| {variant} | {name} | {r['checkouts_per_s']:.1f} | {r['attempts_per_s']:.1f} | {r['reserved']}"
+                f" | {r['refused']} | {r['committed']} | {other} | {r['checkout_p50_ms']:.1f}"
+                f" | {r['checkout_p99_ms']:.1f} | {r['reserve_p50_ms']:.1f} | {r['commit_p50_ms']:.1f}"
+                f" | {r['client_cores']:.2f} / {r['worker_cores']:.2f} / {r['machine_cores']:.2f} | {versus} |"
+            )
+    lines += [
+        "",
+        "Counted from the database (per product at main, before the run and after it settles: on-hand"
+        " quantity, units of committed reservations, units held by active ones):",
+        "",
+        "| variant | server | units at start | units committed | units left | held at end | commits x 3 seen"
+        " by clients | oversold | on hand < 0 | stock change != committed |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for variant in VARIANTS:
+        for name in names:
+            r = results[name].get(variant)
+            if r:
+                lines.append(
+                    f"| {variant} | {name} | {r['units_at_start']} | {r['units_committed']} | {r['units_left']}"
+                    f" | {r['units_held_at_end']} | {r['committed'] * LINES} | {all_rounds(r, 'oversold_units')}"
+                    f" | {all_rounds(r, 'negative_on_hand_units')} | {all_rounds(r, 'stock_change_not_committed')} |"
+                )
+    lines += [
+        "",
+        "Oversold = per product, max(0, units committed during the run + units still held at its end - on hand"
+        " at its start), summed; the last two columns are also summed over products. Cores: CPU seconds"
+        " per second of the run used by the client process (all 16 threads), by the two gunicorn workers,"
+        " and by the whole machine (PostgreSQL and anything else included).",
+        "",
+        "Against the targets:",
+        "",
+    ]
+    lines += targets(results)
+    return "\n".join(lines) + "\n"
+
+
+def targets(results):
+    def check(label, value, goal, ok):
+        return f"- {label}: {value} (target {goal}) {'met' if ok else 'NOT met'}"
+
+    out = []
+    service, baseline = results.get("service", {}).get("plenty"), results.get("baseline", {}).get("plenty")
+    if service and baseline:
+        value = service["checkouts_per_s"] / baseline["checkouts_per_s"]
+        out.append(check("plenty: service vs baseline checkouts/s", f"{value:.2f}x", ">= 1.5x", value >= 1.5))
+    for name in SERVERS:
+        for variant, r in results.get(name, {}).items():
+            bad = sum(all_rounds(r, key) for key in CHECKS)
+            out.append(check(f"{variant}: {name} oversold, negative, unaccounted or missing units", bad, "0", bad == 0))
+    return out
+
+
+def rerender(path):
+    data = json.loads(Path(path).read_text())
+    Path(path).with_suffix(".md").write_text(render(data))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10000, help="products in the seeded databases (10000; >= 2000)")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="subset of " + ",".join(SERVERS))
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="subset of " + ",".join(VARIANTS))
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load before each run (2)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every run, alternating the order (1)")
+    parser.add_argument("--reseed", action="store_true", help="seed again even when the counts match")
+    parser.add_argument("--rerender", metavar="JSON", help="write the .md of a saved run again, and stop")
+    options = parser.parse_args(argv)
+    if options.rerender:
+        rerender(options.rerender)
+        return 0
+    if options.size < 2 * SPREAD:
+        parser.error(f"--size must be at least {2 * SPREAD}: the products are every (size / {SPREAD})th")
+    options.variants = [v for v in VARIANTS if v in options.variants.split(",")]
+    names = [name for name in SERVERS if name in options.servers.split(",")]
+    RESULTS.mkdir(exist_ok=True)
+    DATA.mkdir(exist_ok=True)
+    size = options.size
+    data = {
+        "size": size,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code": code_version(),
+        "machine": machine(),
+        "options": {k: getattr(options, k) for k in ("duration", "warmup", "rounds")},
+        "variants": {name: {"products": count, "units_each": units} for name, (count, units) in VARIANTS.items()},
+    }
+    log(f"== checkout benchmark, {size:,} products ({data['code']})")
+    seed.ensure_seeded(size, log=log, force=options.reseed)
+    data["load_before"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    data["results"] = bench_all(size, names, options)
+    data["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    stem = f"{datetime.date.today().isoformat()}-checkout"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
+    (RESULTS / f"{stem}.md").write_text(render(data))
+    log(f"  wrote bench/results/{stem}.md")
+    print("\n".join(targets(data["results"])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
