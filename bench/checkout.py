@@ -8,8 +8,9 @@ distinct random products of the variant's set (quantity 1 each, location main); 
 the reservation's ``commit/``. Variants: ``plenty`` (1,000 products with 100,000 units each:
 every checkout should succeed) and ``scarce`` (50 products with 10 units each: stock runs out
 within seconds and reservations are refused with 409). Servers: the service and the plain-DRF
-baseline (bench/baseline: select_for_update in one transaction), same gunicorn settings, on
-fresh copies of the seeded databases. Oversold units are counted from the database.
+baseline (bench/baseline: select_for_update in one transaction) and the floor (bench/floor.py:
+the same locking in bare SQL, two statements per request), same gunicorn settings, on fresh
+copies of the seeded databases. Oversold units are counted from the database.
 See bench/README.md ("Checkout benchmark").
 """
 
@@ -17,6 +18,7 @@ import argparse
 import datetime
 import http.client
 import json
+import os
 import random
 import statistics
 import sys
@@ -30,7 +32,9 @@ from bench import seed
 from bench.run import DATA, RESULTS, Server, log, machine, settled
 from bench.write import SPREAD, code_version, product_numbers, service_ids, single_env
 
-SERVERS = ["service", "baseline"]
+SERVERS = ["service", "baseline", "floor"]
+# The database each server works on: the floor runs its SQL on the baseline's tables (its own runs).
+DATABASE_OF = {"service": "service", "baseline": "baseline", "floor": "baseline"}
 # variant: (products, units each at the start of every run)
 VARIANTS = {"plenty": (SPREAD, 100_000), "scarce": (50, 10)}
 CLIENTS = 16
@@ -44,11 +48,14 @@ def copy_name(kind, size):
     return f"bench_checkout_{kind}_{size}"
 
 
-def server_env(kind, size):
-    """The environment of ``kind`` with its database switched to this benchmark's copy."""
-    url = f"{seed.SERVER_URL}/{copy_name(kind, size)}"
-    if kind == "service":
+def server_env(name, size):
+    """The environment of server ``name`` with its database switched to this benchmark's copy."""
+    url = f"{seed.SERVER_URL}/{copy_name(DATABASE_OF[name], size)}"
+    if name == "service":
         return {**single_env(size), "DATABASE_URL": url}
+    if name == "floor":
+        # Reads (only its readiness check here) stay on the seeded service database.
+        return {**os.environ, "FLOOR_DATABASE_URL": seed.database_url("service", size), "FLOOR_WRITE_DATABASE_URL": url}
     return {**seed.baseline_env(size), "BASELINE_DATABASE_URL": url}
 
 
@@ -259,7 +266,8 @@ def load(server, ids, seconds, round_seed):
     return result
 
 
-def measure(server, kind, size, variant, options, round_number):
+def measure(server, name, size, variant, options, round_number):
+    kind = DATABASE_OF[name]
     count, units = VARIANTS[variant]
     numbers = product_numbers("spread", size)[:count]
     ids = service_ids(f"{seed.SERVER_URL}/{copy_name(kind, size)}", numbers) if kind == "service" else numbers
@@ -287,7 +295,7 @@ def measure(server, kind, size, variant, options, round_number):
 
 def bench_all(size, names, options):
     """Copy the databases, start the servers, then load each variant on each server in turn."""
-    for kind in names:
+    for kind in sorted({DATABASE_OF[name] for name in names}):
         seed.copy_database(f"bench_{kind}_{size}", copy_name(kind, size))
     servers, runs = {}, {name: {variant: [] for variant in options.variants} for name in names}
     try:
@@ -410,6 +418,10 @@ def targets(results):
     if service and baseline:
         value = service["checkouts_per_s"] / baseline["checkouts_per_s"]
         out.append(check("plenty: service vs baseline checkouts/s", f"{value:.2f}x", ">= 1.5x", value >= 1.5))
+    floor = results.get("floor", {}).get("plenty")
+    if service and floor:
+        value = service["checkouts_per_s"] / floor["checkouts_per_s"]
+        out.append(f"- plenty: service vs floor checkouts/s: {value:.2f}x (no target: the SQL alone, same gunicorn)")
     for name in SERVERS:
         for variant, r in results.get(name, {}).items():
             bad = sum(all_rounds(r, key) for key in CHECKS)
