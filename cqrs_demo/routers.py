@@ -19,6 +19,8 @@ READ_MODEL_NAMES = {
     "stockmovementview",
     "categoryview",
     "locationview",
+    "reservationview",
+    "stockholdview",
     "projectorposition",
 }
 

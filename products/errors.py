@@ -2,14 +2,18 @@
 
 
 class DomainError(Exception):
-    """Base class: a request the domain refuses. ``field`` names the input at fault, if any."""
+    """Base class: a request the domain refuses. ``field`` names the input at fault, if any.
+
+    ``details`` are more fields of the error's answer (e.g. the ``lines`` a reservation lacks).
+    """
 
     code = "domain_error"
     field = None
 
-    def __init__(self, message, *, field=None):
+    def __init__(self, message, *, field=None, **details):
         super().__init__(message)
         self.message = message
+        self.details = details
         if field is not None:
             self.field = field
 
@@ -24,6 +28,42 @@ class CategoryNotFoundError(DomainError):
 
 class LocationNotFoundError(DomainError):
     code = "not_found"
+
+
+class ReservationNotFoundError(DomainError):
+    code = "not_found"
+
+
+class UnknownProductError(DomainError):
+    """A reservation or a batch names a product that does not exist or is archived."""
+
+    code = "unknown_product"
+    field = "lines"
+
+
+class DuplicateLineError(DomainError):
+    """Two lines of one request name the same (product, location)."""
+
+    code = "duplicate_line"
+    field = "lines"
+
+
+class ReservationEndedError(DomainError):
+    """A reservation that is no longer active cannot be committed, released or extended."""
+
+    code = "reservation_ended"
+
+
+class ReservationExpiredError(ReservationEndedError):
+    code = "reservation_expired"
+
+
+class ReservationCommittedError(ReservationEndedError):
+    code = "reservation_committed"
+
+
+class ReservationReleasedError(ReservationEndedError):
+    code = "reservation_released"
 
 
 class UnknownCategoryError(DomainError):

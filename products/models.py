@@ -10,9 +10,21 @@ from products.read.models import (
     LocationView,
     ProductView,
     ProjectorPosition,
+    ReservationView,
+    StockHoldView,
     StockMovementView,
 )
-from products.write.models import MAX_QUANTITY, Category, EventRecord, Location, Product, StockLevel, StockMovement
+from products.write.models import (
+    MAX_QUANTITY,
+    Category,
+    EventRecord,
+    Location,
+    Product,
+    Reservation,
+    ReservationLine,
+    StockLevel,
+    StockMovement,
+)
 
 __all__ = [
     "MAX_QUANTITY",
@@ -25,6 +37,10 @@ __all__ = [
     "Product",
     "ProductView",
     "ProjectorPosition",
+    "Reservation",
+    "ReservationLine",
+    "ReservationView",
+    "StockHoldView",
     "StockLevel",
     "StockMovement",
     "StockMovementView",

@@ -212,7 +212,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Datetimes as DRF writes them: "2026-01-31T12:00:00.123456Z".
-    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),
+    # NON_STR_KEYS: DRF keys the errors of a list's items by their index (an int).
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
 }
 
 SPECTACULAR_SETTINGS = {

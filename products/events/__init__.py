@@ -8,6 +8,13 @@ from cqrs_demo.bus import Event
 from products.events.categories import CategoryCreated, CategoryRenamed
 from products.events.locations import LocationChanged, LocationCreated
 from products.events.products import ProductArchived, ProductCreated, ProductDetailsUpdated
+from products.events.reservations import (
+    ReservationCommitted,
+    ReservationExpired,
+    ReservationExtended,
+    ReservationPlaced,
+    ReservationReleased,
+)
 from products.events.stock import StockAdjusted, StockSet
 
 EVENT_TYPES = (
@@ -20,6 +27,11 @@ EVENT_TYPES = (
     ProductArchived,
     StockAdjusted,
     StockSet,
+    ReservationPlaced,
+    ReservationCommitted,
+    ReservationReleased,
+    ReservationExtended,
+    ReservationExpired,
 )
 _BY_NAME = {event_type.__name__: event_type for event_type in EVENT_TYPES}
 

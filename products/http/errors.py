@@ -18,6 +18,12 @@ STATUS_BY_ERROR = {
     errors.ProductNotFoundError: status.HTTP_404_NOT_FOUND,
     errors.CategoryNotFoundError: status.HTTP_404_NOT_FOUND,
     errors.LocationNotFoundError: status.HTTP_404_NOT_FOUND,
+    errors.ReservationNotFoundError: status.HTTP_404_NOT_FOUND,
+    errors.UnknownProductError: status.HTTP_400_BAD_REQUEST,
+    errors.DuplicateLineError: status.HTTP_400_BAD_REQUEST,
+    errors.ReservationExpiredError: status.HTTP_409_CONFLICT,
+    errors.ReservationCommittedError: status.HTTP_409_CONFLICT,
+    errors.ReservationReleasedError: status.HTTP_409_CONFLICT,
     errors.UnknownCategoryError: status.HTTP_400_BAD_REQUEST,
     errors.UnknownLocationError: status.HTTP_400_BAD_REQUEST,
     errors.InactiveLocationError: status.HTTP_400_BAD_REQUEST,
@@ -41,6 +47,7 @@ def domain_error_response(error):
     body = {"detail": error.message}
     if status_code != status.HTTP_404_NOT_FOUND:
         body["code"] = error.code
+        body.update(error.details)
     return Response(body, status=status_code)
 
 

@@ -51,6 +51,8 @@ _NOT_WRITABLE = {
     "id": "This field is read-only.",
     "version": "This field is read-only; send it as If-Match.",
     "in_stock": "This field is read-only.",
+    "reserved": "Stock is held with POST /api/reservations/.",
+    "available": "This field is read-only.",
     "category_name": "This field is read-only.",
     "created_at": "This field is read-only.",
     "updated_at": "This field is read-only.",
@@ -179,7 +181,9 @@ class ProductSerializer(serializers.Serializer):
     category_name = serializers.CharField(allow_null=True)
     price = serializers.DecimalField(max_digits=10, decimal_places=2)  # a string such as "12.50"
     quantity = serializers.IntegerField(help_text="On hand: the sum over the product's locations.")
-    in_stock = serializers.BooleanField()
+    reserved = serializers.IntegerField(help_text="Held by active reservations (an expired one holds nothing).")
+    available = serializers.IntegerField(help_text="quantity - reserved: what can still be sold or reserved.")
+    in_stock = serializers.BooleanField(help_text="available > 0")
     reorder_point = serializers.IntegerField()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -212,12 +216,16 @@ class StockChangeSerializer(StrictSerializer):
 class StockLevelSerializer(serializers.Serializer):
     location = serializers.CharField(help_text="A location's code.")
     quantity = serializers.IntegerField()
+    reserved = serializers.IntegerField(help_text="Held there by active reservations.")
+    available = serializers.IntegerField(help_text="quantity - reserved")
 
 
 class StockSerializer(serializers.Serializer):
     sku = serializers.CharField()
     quantity = serializers.IntegerField(help_text="On hand: the sum over the locations.")
-    in_stock = serializers.BooleanField()
+    reserved = serializers.IntegerField(help_text="Held by active reservations.")
+    available = serializers.IntegerField(help_text="quantity - reserved")
+    in_stock = serializers.BooleanField(help_text="available > 0")
     version = serializers.IntegerField()
     locations = StockLevelSerializer(many=True, help_text="Every location that ever held the product, by code.")
 
@@ -276,13 +284,17 @@ class ProductListParamsSerializer(PageParamsSerializer):
         help_text="Every word must start a word of the SKU, name or description (case-insensitive).",
     )
     category = serializers.SlugField(required=False, help_text="Category slug.")
-    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
-    location = location_code_field(required=False, help_text="Only products with stock (> 0) at this location.")
+    in_stock = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: available > 0; false: the others."
+    )
+    location = location_code_field(
+        required=False, help_text="Only products with stock available (> 0) at this location."
+    )
     low_stock = serializers.BooleanField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="true: only products whose quantity is at or below their reorder_point; false: the others.",
+        help_text="true: only products whose available is at or below their reorder_point; false: the others.",
     )
     min_price = PriceFilterField(required=False)
     max_price = PriceFilterField(required=False)

@@ -4,12 +4,13 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from products.http import health
-from products.http.views import CategoryViewSet, LocationViewSet, ProductViewSet
+from products.http.views import CategoryViewSet, LocationViewSet, ProductViewSet, ReservationViewSet
 
 router = DefaultRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("locations", LocationViewSet, basename="location")
 router.register("products", ProductViewSet, basename="product")
+router.register("reservations", ReservationViewSet, basename="reservation")
 
 urlpatterns = [
     path("api/", include(router.urls)),

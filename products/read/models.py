@@ -21,7 +21,6 @@ class ProductView(models.Model):
     category_name = models.CharField(max_length=100, null=True)  # noqa: DJ001
     price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.BigIntegerField()  # summed over locations: may pass what one location holds
-    in_stock = models.BooleanField()
     reorder_point = models.IntegerField()
     version = models.IntegerField()
     created_at = models.DateTimeField()
@@ -95,6 +94,59 @@ class StockLevelView(models.Model):
             models.Index(
                 fields=["location", "product_id"], condition=models.Q(quantity__gt=0), name="read_stock_level_held"
             ),
+        ]
+
+    def __str__(self):
+        return self.key
+
+
+class ReservationView(models.Model):
+    """One row per reservation, its lines included.
+
+    ``status`` is the write side's; a read shows an ``active`` one whose ``expires_at`` has
+    passed as ``expired`` (see ``products.read.tables.RESERVATIONS``).
+    """
+
+    id = models.UUIDField(primary_key=True)
+    status = models.CharField(max_length=10)
+    reference = models.CharField(max_length=200, null=True)  # noqa: DJ001
+    expires_at = models.DateTimeField()
+    lines = models.JSONField()  # [{"product", "sku", "location", "quantity"}]
+    version = models.IntegerField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "read_reservation"
+        # Newest first, and newest first within a reference.
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="read_reservation_created"),
+            models.Index(fields=["reference", "created_at", "id"], name="read_reservation_reference"),
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class StockHoldView(models.Model):
+    """One row per line of a reservation that holds stock (until ``expires_at``).
+
+    What a product has reserved is the sum of its rows whose ``expires_at`` is still to come,
+    counted when it is read: a hold stops counting when it lapses, with no job.
+    """
+
+    key = models.CharField(max_length=120, primary_key=True)  # "<reservation>:<product>:<location>"
+    reservation_id = models.UUIDField()
+    product_id = models.UUIDField()
+    location = models.CharField(max_length=32)
+    quantity = models.IntegerField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "read_stock_hold"
+        indexes = [
+            models.Index(fields=["product_id", "location", "expires_at"], name="read_stock_hold_product"),
+            models.Index(fields=["reservation_id"], name="read_stock_hold_reservation"),
         ]
 
     def __str__(self):

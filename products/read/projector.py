@@ -16,7 +16,17 @@ from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
 from products import events
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS, STOCK_LEVELS
+from products.read.tables import (
+    CATEGORIES,
+    HOLDS,
+    LOCATIONS,
+    MOVEMENTS,
+    PRODUCTS,
+    RESERVATIONS,
+    SEARCH,
+    STOCK_COLUMNS,
+    STOCK_LEVELS,
+)
 
 _COPY_PAGE = 2000
 
@@ -95,6 +105,17 @@ def on_product_archived(event):
         execute(statement, {"product_id": event.product_id})
 
 
+# A reservation's holds are replaced as a whole: its lines hold, or (once it ended) none do.
+DELETE_HOLDS_SQL = f"DELETE FROM {HOLDS.name} WHERE reservation_id = %s"
+
+
+def on_reservation_changed(event):
+    """Refresh a reservation's read row and its holds (what products show as reserved)."""
+    project(RESERVATIONS, "r.id = %s", [event.reservation_id])
+    execute(DELETE_HOLDS_SQL, [event.reservation_id])
+    project(HOLDS, "rl.reservation_id = %s", [event.reservation_id])
+
+
 def stock_projection_steps(state, ledger, level):
     """Return the CTE steps that project a stock change inside the command's own statement.
 
@@ -127,5 +148,10 @@ EVENT_HANDLERS = {
     # Projected by a step of the stock commands' own statement: see stock_projection_steps.
     events.StockAdjusted: (),
     events.StockSet: (),
+    events.ReservationPlaced: (on_reservation_changed,),
+    events.ReservationCommitted: (on_reservation_changed,),
+    events.ReservationReleased: (on_reservation_changed,),
+    events.ReservationExtended: (on_reservation_changed,),
+    events.ReservationExpired: (on_reservation_changed,),
 }
 SPLIT_MODE_EVENT_HANDLERS = {event_type: () for event_type in EVENT_HANDLERS}

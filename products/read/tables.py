@@ -128,7 +128,6 @@ PRODUCTS = ReadTable(
         Column("category_name", "c.name", "category_name"),
         Column("price", "p.price", "price", "{}::text"),
         Column("quantity", "s.quantity", "quantity"),  # summed over the product's locations
-        Column("in_stock", "s.quantity > 0", "in_stock"),
         Column("reorder_point", "p.reorder_point", "reorder_point"),
         Column("version", "p.version", "version"),
         Column("created_at", "p.created_at", "created_at", json=UTC_TIMESTAMP),
@@ -229,8 +228,99 @@ LOCATIONS = ReadTable(
     sources="products_location l",
 )
 
+# A reservation's lines, in the order they were placed, as the API shows them.
+RESERVATION_LINES = """SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'product', rl.product_id::text, 'sku', lp.sku, 'location', ll.code, 'quantity', rl.quantity)
+        ORDER BY rl.id), '[]')
+      FROM products_reservationline rl JOIN products_product lp ON lp.id = rl.product_id
+      JOIN products_location ll ON ll.id = rl.location_id WHERE rl.reservation_id = r.id"""
+
+# A reservation's status as a read shows it: an active one whose time is up holds nothing and
+# reads as expired, whether or not expire_reservations has recorded it yet.
+SHOWN_STATUS = "CASE WHEN {0} = 'active' AND expires_at <= now() THEN 'expired' ELSE {0} END"
+
+RESERVATIONS = ReadTable(
+    name="read_reservation",
+    label="reservations",
+    key_type="uuid",
+    key="id",
+    columns=(
+        Column("id", "r.id", "id", "{}::text"),
+        Column("status", "r.status", "status", SHOWN_STATUS, json="{}"),  # payloads carry the stored status
+        Column("reference", "r.reference", "reference"),
+        Column("expires_at", "r.expires_at", "expires_at", json=UTC_TIMESTAMP),
+        Column("lines", f"({RESERVATION_LINES})", "lines", from_payload="%(lines)s::jsonb"),
+        Column("version", "r.version", from_payload="%(version)s"),
+        Column("created_at", "r.created_at", "created_at", json=UTC_TIMESTAMP),
+        Column("updated_at", "r.updated_at", from_payload="%(updated_at)s"),
+    ),
+    sources="products_reservation r",
+    version="version",
+)
+
+# The lines that hold stock: those of active reservations, until their expiry. What a product
+# has reserved is counted from them when it is read (``held``).
+HOLDS = ReadTable(
+    name="read_stock_hold",
+    label="stock holds",
+    key_type="text",
+    key="key",
+    columns=(
+        Column("key", "rl.reservation_id::text || ':' || rl.product_id::text || ':' || l.code", from_payload="%(key)s"),
+        Column("reservation_id", "rl.reservation_id", from_payload="%(reservation_id)s"),
+        Column("product_id", "rl.product_id", from_payload="%(product_id)s"),
+        Column("location", "l.code", from_payload="%(location)s"),
+        Column("quantity", "rl.quantity", from_payload="%(quantity)s"),
+        Column("expires_at", "rl.held_until", from_payload="%(expires_at)s"),
+    ),
+    sources="products_reservationline rl JOIN products_location l ON l.id = rl.location_id",
+    scope="rl.held_until IS NOT NULL",
+)
+
 # Every read table, in the order a rebuild fills them.
-READ_TABLES = (CATEGORIES, LOCATIONS, PRODUCTS, SEARCH, STOCK_LEVELS, MOVEMENTS)
+READ_TABLES = (CATEGORIES, LOCATIONS, PRODUCTS, SEARCH, STOCK_LEVELS, MOVEMENTS, RESERVATIONS, HOLDS)
 
 # The columns of a product's read row that a stock change moves; nothing else of the row changes.
-STOCK_COLUMNS = ("quantity", "in_stock", "version", "updated_at")
+STOCK_COLUMNS = ("quantity", "version", "updated_at")
+
+
+def held(product, location=None, *, side="read"):
+    """Return a scalar subquery: how much of ``product`` active reservations hold (at ``location``).
+
+    Counted when it runs, so a hold stops counting at its expiry whether or not any job has
+    run since. ``side`` "read" counts the read store's holds (``location`` a code); "write"
+    the write tables' (``location`` an id), with the clock as it is when the subquery runs.
+    """
+    if side == "read":
+        at = f" AND h.location = {location}" if location else ""
+        return (
+            f"(SELECT coalesce(sum(h.quantity), 0)::bigint FROM {HOLDS.name} h"
+            f" WHERE h.product_id = {product}{at} AND h.expires_at > now())"
+        )
+    at = f" AND h.location_id = {location}" if location else ""
+    return (
+        "(SELECT coalesce(sum(h.quantity), 0)::bigint FROM products_reservationline h"
+        f" WHERE h.product_id = {product}{at} AND h.held_until > clock_timestamp())"
+    )
+
+
+def with_held(source, product, *, side="read"):
+    """Return the FROM clause ``source`` joined with what is held of its ``product`` (``held.reserved``)."""
+    return f"{source} CROSS JOIN LATERAL (SELECT {held(product, side=side)} AS reserved) held"
+
+
+# A product's reserved, available and in_stock, over a ``with_held`` source: select-list items.
+AVAILABILITY = (
+    "held.reserved AS reserved",
+    "quantity - held.reserved AS available",
+    "quantity - held.reserved > 0 AS in_stock",
+)
+
+
+def product_select(source, product, *, side="read", fields=None, extra=()):
+    """Return the SELECT of products as the API shows them, availability included, from ``source``.
+
+    ``product`` is the product's id in ``source``; ``fields`` and ``extra`` as in ``api_select``.
+    """
+    source = with_held(source, product, side=side)
+    return PRODUCTS.api_select(source=source, fields=fields, extra=(*AVAILABILITY, *extra))

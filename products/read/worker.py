@@ -20,9 +20,19 @@ from cqrs_demo.routers import read_store_alias
 from products import events
 from products.events.stock import MAIN_LOCATION
 from products.read.models import PROJECTOR_POSITION, ProjectorPosition
-from products.read.projector import ARCHIVE_SQL, rename_category_sql
+from products.read.projector import ARCHIVE_SQL, DELETE_HOLDS_SQL, rename_category_sql
 from products.read.rebuild import clear
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS, SEARCH, STOCK_COLUMNS, STOCK_LEVELS
+from products.read.tables import (
+    CATEGORIES,
+    HOLDS,
+    LOCATIONS,
+    MOVEMENTS,
+    PRODUCTS,
+    RESERVATIONS,
+    SEARCH,
+    STOCK_COLUMNS,
+    STOCK_LEVELS,
+)
 from products.sql import FINISHED_EVENTS, fetch_dicts
 
 _UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql()  # never to an older version
@@ -35,6 +45,8 @@ _UPSERT_STOCK_LEVEL_SQL = STOCK_LEVELS.upsert_sql()
 _STOCK_CHANGED_SQL = PRODUCTS.upsert_sql(update=STOCK_COLUMNS)
 _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
+_UPSERT_RESERVATION_SQL = RESERVATIONS.upsert_sql()  # never to an older version
+_INSERT_HOLD_SQL = HOLDS.upsert_sql()
 
 
 # Payloads logged before stock had locations lack these fields: their values then.
@@ -86,6 +98,17 @@ def _apply_stock_changed(cursor, data):
     _apply_movement(cursor, data["product_id"], data["movement"])
 
 
+def _apply_reservation(cursor, data):
+    # The stored status (not the one a read shows) and version: never back to an older one.
+    reservation = {**data["reservation"], "status": data["status"], "version": data["version"]}
+    reservation.update(updated_at=data["updated_at"], lines=orjson.dumps(reservation["lines"]).decode())
+    cursor.execute(f"{_UPSERT_RESERVATION_SQL} RETURNING id", reservation)
+    if cursor.fetchone():  # applied (not older than the row it found): its holds are these
+        cursor.execute(DELETE_HOLDS_SQL, [data["reservation_id"]])
+        for hold in data["holds"]:
+            cursor.execute(_INSERT_HOLD_SQL, hold)
+
+
 # How each event's payload changes the read store: the log-following twin of the bus's event table.
 APPLY = {
     events.CategoryCreated: _apply_category,
@@ -97,6 +120,11 @@ APPLY = {
     events.ProductArchived: _apply_product_archived,
     events.StockAdjusted: _apply_stock_changed,
     events.StockSet: _apply_stock_changed,
+    events.ReservationPlaced: _apply_reservation,
+    events.ReservationCommitted: _apply_reservation,
+    events.ReservationReleased: _apply_reservation,
+    events.ReservationExtended: _apply_reservation,
+    events.ReservationExpired: _apply_reservation,
 }
 
 

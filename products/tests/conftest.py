@@ -200,7 +200,6 @@ def expected_read_row(db):
             "category_name": product.category.name if product.category else None,
             "price": product.price,
             "quantity": quantity,
-            "in_stock": quantity > 0,
             "reorder_point": product.reorder_point,
             "version": product.version,
             "created_at": product.created_at,

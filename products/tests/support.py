@@ -16,6 +16,8 @@ REPRESENTATION_KEYS = frozenset(
         "category_name",
         "price",
         "quantity",
+        "reserved",
+        "available",
         "in_stock",
         "reorder_point",
         "version",

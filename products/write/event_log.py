@@ -44,7 +44,13 @@ def _location(event):
 
 
 def _product(event):
-    return {"product": representation.product(event.product_id)}
+    return {"product": representation.product_state(event.product_id)}
+
+
+def _reservation(event):
+    # The stored status, version and updated_at let a read store upsert it never backwards.
+    shown, state = representation.reservation(event.reservation_id)
+    return {"reservation": shown, **state, "holds": representation.holds(event.reservation_id)}
 
 
 def _created_product(event):
@@ -61,6 +67,11 @@ STATE = {
     events.ProductCreated: _created_product,
     events.ProductDetailsUpdated: _product,
     events.ProductArchived: lambda event: {},
+    events.ReservationPlaced: _reservation,
+    events.ReservationCommitted: _reservation,
+    events.ReservationReleased: _reservation,
+    events.ReservationExtended: _reservation,
+    events.ReservationExpired: _reservation,
 }
 
 
@@ -79,9 +90,10 @@ def append(event):
 
 
 def publish(event):
-    """Append ``event`` to the log, then hand it to its handlers on the bus (same transaction)."""
-    append(event)
+    """Append ``event`` to the log, then hand it to its handlers on the bus (same transaction); return its record."""
+    record = append(event)
     bus.publish(event)
+    return record
 
 
 def message_of(record):

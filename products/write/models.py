@@ -125,6 +125,82 @@ class StockMovement(models.Model):
         return f"{self.product_id} {self.delta:+d} -> {self.quantity_after}"
 
 
+class Reservation(models.Model):
+    """Stock held for a customer during checkout, until it is committed, released, or lapses.
+
+    From ``expires_at`` on it holds nothing, whether or not ``expire_reservations`` has run
+    (its lines' holds count only while ``held_until`` is in the future); the job records the
+    lapse as ``expired``.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        COMMITTED = "committed"
+        RELEASED = "released"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    reference = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (null = none given)
+    expires_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)  # grows with every change: read rows never go back
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # expire_reservations: the active ones whose time is up, oldest first.
+            models.Index(fields=["expires_at"], condition=models.Q(status="active"), name="reservation_active_expiry"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "committed", "released", "expired"]),
+                name="reservation_status_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.id} ({self.status})"
+
+
+class ReservationLine(models.Model):
+    """A quantity of one product at one location that a reservation holds.
+
+    ``held_until`` is the hold: the reservation's expiry while it is active, NULL once it was
+    committed, released or expired. What a (product, location) has available is its
+    quantity less the lines held there until a moment still to come.
+    """
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", db_index=False)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+", db_index=False)
+    quantity = models.IntegerField()
+    held_until = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [
+            # What is held at a (product, location): the lines still holding, by an index lookup.
+            models.Index(
+                fields=["product", "location", "held_until"],
+                condition=models.Q(held_until__isnull=False),
+                name="reservation_line_held",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reservation", "product", "location"], name="reservation_line_unique"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1) & models.Q(quantity__lte=MAX_QUANTITY),
+                name="reservation_line_quantity_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reservation_id}: {self.quantity} of {self.product_id}@{self.location_id}"
+
+
 class CurrentXactId(models.Func):
     """The id of the current transaction, as a bigint (PostgreSQL's ``pg_current_xact_id()``)."""
 

@@ -6,7 +6,9 @@ event log alone can rebuild a read store). The shapes come from ``products.read.
 the representation of a product is its read row as it would be projected right now.
 """
 
-from products.read.tables import CATEGORIES, LOCATIONS, MOVEMENTS, PRODUCTS
+import orjson
+
+from products.read.tables import CATEGORIES, HOLDS, LOCATIONS, MOVEMENTS, PRODUCTS, RESERVATIONS, product_select
 from products.sql import fetch_dicts
 
 
@@ -15,9 +17,19 @@ def _one(table, where, params):
     return rows[0] if rows else None
 
 
+def product_state(product_id):
+    """Return an active product's read row in API shape, as event payloads carry it (None if there is none).
+
+    Without what reservations hold: that changes with the clock, so a payload gives the stock only.
+    """
+    return _one(PRODUCTS, "p.id = %s", [product_id])
+
+
 def product(product_id):
     """Return the API representation of an active product, read from the write tables, or None."""
-    return _one(PRODUCTS, "p.id = %s", [product_id])
+    source = f"({PRODUCTS.expected_sql('p.id = %s')}) AS {PRODUCTS.name}"
+    rows = fetch_dicts(product_select(source, f"{PRODUCTS.name}.id", side="write"), [product_id])
+    return rows[0] if rows else None
 
 
 def movements(product_id):
@@ -34,3 +46,25 @@ def category(slug):
 def location(code):
     """Return a location as the API shows it, or None."""
     return _one(LOCATIONS, "l.code = %s", [code])
+
+
+def reservation(reservation_id):
+    """Return a reservation as the API shows it, with its stored ``state`` (status, version, updated_at), or None."""
+    source = f"({RESERVATIONS.expected_sql('r.id = %s')}) AS {RESERVATIONS.name}"
+    stored = ("status AS stored_status", "version", "updated_at")
+    rows = fetch_dicts(RESERVATIONS.api_select(source, extra=stored), [reservation_id])
+    if not rows:
+        return None
+    found = rows[0]
+    found["lines"] = orjson.loads(found["lines"])  # Django hands jsonb over as text
+    state = {
+        "status": found.pop("stored_status"),
+        "version": found.pop("version"),
+        "updated_at": found.pop("updated_at"),
+    }
+    return found, state
+
+
+def holds(reservation_id):
+    """Return the read rows of the holds of a reservation (none unless it is active)."""
+    return fetch_dicts(HOLDS.expected_sql("rl.reservation_id = %s"), [reservation_id])

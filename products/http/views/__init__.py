@@ -8,5 +8,6 @@ stays right in split mode, where the read store catches up a moment later.
 from products.http.views.categories import CategoryViewSet
 from products.http.views.locations import LocationViewSet
 from products.http.views.products import ProductViewSet
+from products.http.views.reservations import ReservationViewSet
 
-__all__ = ["CategoryViewSet", "LocationViewSet", "ProductViewSet"]
+__all__ = ["CategoryViewSet", "LocationViewSet", "ProductViewSet", "ReservationViewSet"]

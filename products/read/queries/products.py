@@ -9,7 +9,7 @@ from cqrs_demo.bus import Query
 from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
-from products.read.tables import PRODUCTS, SEARCH, STOCK_LEVELS
+from products.read.tables import PRODUCTS, SEARCH, STOCK_LEVELS, held, product_select
 from products.sql import fetch_dicts
 
 PRODUCT_ORDERINGS = {
@@ -21,7 +21,7 @@ PRODUCT_ORDERINGS = {
     "created_at": ("created_at", "timestamptz"),
 }
 
-_SELECT = PRODUCTS.api_select()
+_SELECT = product_select(PRODUCTS.name, f"{PRODUCTS.name}.id")
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class ListProducts(Query):
     search: str = ""
     category: str | None = None
     in_stock: bool | None = None
-    location: str | None = None  # only products with stock (> 0) at this location (code)
-    low_stock: bool | None = None  # quantity at or below reorder_point (or, false, above)
+    location: str | None = None  # only products with stock available (> 0) at this location (code)
+    low_stock: bool | None = None  # available at or below reorder_point (or, false, above)
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     ordering: str = "sku"
@@ -68,16 +68,17 @@ def list_products(query):
         where.append("category_slug = %s")
         params.append(query.category)
     if query.in_stock is not None:
-        where.append("in_stock = %s")
+        where.append("(quantity - held.reserved > 0) = %s")
         params.append(query.in_stock)
     if query.location is not None:
         where.append(
             f"EXISTS (SELECT FROM {STOCK_LEVELS.name} sl"
-            f" WHERE sl.product_id = {PRODUCTS.name}.id AND sl.location = %s AND sl.quantity > 0)"
+            f" WHERE sl.product_id = {PRODUCTS.name}.id AND sl.location = %s AND sl.quantity > 0"
+            f" AND sl.quantity > {held('sl.product_id', 'sl.location')})"
         )
         params.append(query.location)
     if query.low_stock is not None:
-        where.append("(quantity <= reorder_point) = %s")
+        where.append("(quantity - held.reserved <= reorder_point) = %s")
         params.append(query.low_stock)
     if query.min_price is not None:
         where.append("price >= %s")

@@ -10,15 +10,21 @@ from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE
 from products.read.queries.history import product_rows_page
-from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
+from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, held, product_select
 from products.sql import fetch_dicts
 
 # The product's stock, with its stock at each location that ever held it (by code) in a subquery: one query.
+# Each location's reserved and available are counted as the product's are (``held``).
 _LOCATIONS = f"""(
-    SELECT coalesce(jsonb_agg({STOCK_LEVELS.api_json("sl")} ORDER BY sl.location COLLATE "C"), '[]')
-      FROM {STOCK_LEVELS.name} sl WHERE sl.product_id = {PRODUCTS.name}.id
+    SELECT coalesce(jsonb_agg({STOCK_LEVELS.api_json("sl")}
+               || jsonb_build_object('reserved', sl.reserved, 'available', sl.quantity - sl.reserved)
+               ORDER BY sl.location COLLATE "C"), '[]')
+      FROM (SELECT *, {held("l.product_id", "l.location")} AS reserved FROM {STOCK_LEVELS.name} l
+             WHERE l.product_id = {PRODUCTS.name}.id) sl
 ) AS locations"""
-_STOCK_SELECT = PRODUCTS.api_select(fields={"sku", "quantity", "in_stock", "version"}, extra=[_LOCATIONS])
+_STOCK_SELECT = product_select(
+    PRODUCTS.name, f"{PRODUCTS.name}.id", fields={"sku", "quantity", "version"}, extra=[_LOCATIONS]
+)
 # The ledger's id is the page key; the API does not show it.
 _MOVEMENT_SELECT = MOVEMENTS.api_select(
     fields={"id", "location", "delta", "quantity_after", "reason", "reference", "created_at"}

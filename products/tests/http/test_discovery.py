@@ -16,6 +16,11 @@ API_PATHS = {
     "/api/products/{id}/",
     "/api/products/{id}/stock/",
     "/api/products/{id}/stock/movements/",
+    "/api/reservations/",
+    "/api/reservations/{id}/",
+    "/api/reservations/{id}/commit/",
+    "/api/reservations/{id}/release/",
+    "/api/reservations/{id}/extend/",
 }
 
 
@@ -26,6 +31,7 @@ def test_the_api_root_lists_the_collections(anon_client):
         "categories": "http://testserver/api/categories/",
         "locations": "http://testserver/api/locations/",
         "products": "http://testserver/api/products/",
+        "reservations": "http://testserver/api/reservations/",
     }
 
 

@@ -39,6 +39,8 @@ def test_create_product_answers_201_with_location_etag_and_the_representation(ha
         "category_name": "Hand tools",
         "price": "12.50",
         "quantity": 40,
+        "reserved": 0,
+        "available": 40,
         "in_stock": True,
         "reorder_point": 0,
         "version": 1,

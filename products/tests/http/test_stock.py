@@ -28,9 +28,11 @@ def test_get_stock_answers_sku_quantity_in_stock_and_version_with_an_etag(anon_c
     assert response.json() == {
         "sku": "HT-001",
         "quantity": 10,
+        "reserved": 0,
+        "available": 10,
         "in_stock": True,
         "version": 1,
-        "locations": [{"location": "main", "quantity": 10}],
+        "locations": [{"location": "main", "quantity": 10, "reserved": 0, "available": 10}],
     }
     assert response["ETag"] == '"1"'
 
@@ -65,9 +67,11 @@ def test_selling_more_than_the_stock_is_a_409_that_changes_nothing(client, produ
     assert client.get(stock_url(product)).json() == {
         "sku": "HT-001",
         "quantity": 10,
+        "reserved": 0,
+        "available": 10,
         "in_stock": True,
         "version": 1,
-        "locations": [{"location": "main", "quantity": 10}],
+        "locations": [{"location": "main", "quantity": 10, "reserved": 0, "available": 10}],
     }
     assert ledger(product) == [10]
 

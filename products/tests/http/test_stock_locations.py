@@ -29,7 +29,10 @@ def test_a_stock_change_goes_to_the_location_given_and_the_total_is_the_sum(clie
     assert response.json()["quantity"] == 12
     stock = client.get(stock_url(product_id)).json()
     assert stock["quantity"] == 12
-    assert stock["locations"] == [{"location": "east", "quantity": 2}, {"location": "main", "quantity": 10}]
+    assert stock["locations"] == [
+        {"location": "east", "quantity": 2, "reserved": 0, "available": 2},
+        {"location": "main", "quantity": 10, "reserved": 0, "available": 10},
+    ]
     assert client.get(f"/api/products/{product_id}/").json()["quantity"] == 12
     rows = client.get(f"{stock_url(product_id)}movements/").json()["results"]
     assert [(row["location"], row["delta"], row["quantity_after"], row["reference"]) for row in rows] == [

@@ -6,15 +6,30 @@ changes rows in a fixed order (the product row first, then its stock), appends t
 that describe what happened, and returns what the client is answered with.
 """
 
-from products.write.commands import bulk, categories, locations, products, stock
+from products.write.commands import bulk, categories, locations, products, reservations, stock
 from products.write.commands.bulk import BulkImportProducts, BulkImportResult
 from products.write.commands.categories import CreateCategory, RenameCategory
 from products.write.commands.common import UNSET
 from products.write.commands.locations import ChangeLocation, CreateLocation
 from products.write.commands.products import ArchiveProduct, CreateProduct, UpdateProductDetails
+from products.write.commands.reservations import (
+    CommitReservation,
+    ExpireReservations,
+    ExtendReservation,
+    PlaceReservation,
+    ReleaseReservation,
+    ReservationLine,
+)
 from products.write.commands.stock import AdjustStock, SetStock
 
-HANDLERS = {**bulk.HANDLERS, **categories.HANDLERS, **locations.HANDLERS, **products.HANDLERS, **stock.HANDLERS}
+HANDLERS = {
+    **bulk.HANDLERS,
+    **categories.HANDLERS,
+    **locations.HANDLERS,
+    **products.HANDLERS,
+    **reservations.HANDLERS,
+    **stock.HANDLERS,
+}
 
 __all__ = [
     "HANDLERS",
@@ -24,10 +39,16 @@ __all__ = [
     "BulkImportProducts",
     "BulkImportResult",
     "ChangeLocation",
+    "CommitReservation",
     "CreateCategory",
     "CreateLocation",
     "CreateProduct",
+    "ExpireReservations",
+    "ExtendReservation",
+    "PlaceReservation",
+    "ReleaseReservation",
     "RenameCategory",
+    "ReservationLine",
     "SetStock",
     "UpdateProductDetails",
 ]

@@ -64,6 +64,30 @@ def product_lock(product_id):
     return int.from_bytes(UUID(str(product_id)).bytes[:8], "big", signed=True)
 
 
+# The same key in SQL, of a uuid expression ``{}``: the first 16 hex digits as a signed bigint.
+PRODUCT_LOCK_SQL = "('x' || left(replace({}::text, '-', ''), 16))::bit(64)::bigint"
+
+# Take the locks of several products in one global order (sorted keys), so two commands
+# naming the same products in opposite orders never deadlock. ``keys`` is a SELECT of keys.
+_LOCK_IN_ORDER = (
+    "SELECT count(pg_advisory_xact_lock(key)) FROM (SELECT DISTINCT key FROM ({keys}) k ORDER BY key) ordered"
+)
+
+
+def lock_products(product_ids):
+    """Take the locks of ``product_ids`` in key order, in a statement of their own (no transaction id yet)."""
+    keys = "SELECT unnest(%s::bigint[]) AS key"
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_IN_ORDER.format(keys=keys), [sorted({product_lock(pid) for pid in product_ids})])
+
+
+def lock_products_of(select, params):
+    """Take the locks of the products whose ids ``select`` yields (column ``product_id``), in key order."""
+    keys = f"SELECT {PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_IN_ORDER.format(keys=keys), params)
+
+
 def lock_catalogue(*, exclusive=False):
     """Take the catalogue lock: shared for product writes, exclusive for a category rename."""
     with connection.cursor() as cursor:

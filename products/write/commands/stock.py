@@ -28,7 +28,7 @@ from cqrs_demo.routers import read_store_alias
 from products import events
 from products.errors import InsufficientStockError, StockLimitError
 from products.read.projector import stock_projection_steps
-from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
+from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, held, product_select
 from products.sql import fetch_dicts
 from products.write.commands.common import (
     LOCK_AND_BUMP_STEPS,
@@ -40,9 +40,10 @@ from products.write.commands.common import (
     raise_unusable_location,
     version_check,
 )
-from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product, StockLevel
+from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product
 
-STOCK_BOUNDS = {"stock_quantity_in_range", "movement_quantity_after_non_negative"}  # the CHECK constraints
+# The CHECK constraints, and the rule that stock active reservations hold stays (products_keep_held).
+STOCK_BOUNDS = {"stock_quantity_in_range", "movement_quantity_after_non_negative", "stock_held_by_reservations"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class AdjustStock(Command):
     expected_version: int | None = None
     actor_id: int | None = None
     location: str = MAIN_LOCATION  # a location's code
+    reference: str | None = None  # the ledger row's (an order, a delivery)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class SetStock(Command):
     expected_version: int | None = None
     actor_id: int | None = None
     location: str = MAIN_LOCATION  # a location's code
+    reference: str | None = None  # the ledger row's
 
 
 # Lock the location's row where it is active. After the product's lock (``after``), which
@@ -108,7 +111,7 @@ def _statement(product_steps, stock_step, event_type, *, project):
         -- Append the ledger row.
         INSERT INTO products_stockmovement
                (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
-        SELECT product_id, location_id, delta, quantity, %(reason)s, NULL, %(now)s, %(actor_id)s FROM stock
+        SELECT product_id, location_id, delta, quantity, %(reason)s, %(reference)s, %(now)s, %(actor_id)s FROM stock
         RETURNING *
     ), ledger AS MATERIALIZED (
         -- The ledger row's read row.
@@ -125,7 +128,7 @@ def _statement(product_steps, stock_step, event_type, *, project):
         SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
     ){projection}
     -- Answer with the product as the API shows it.
-    {PRODUCTS.api_select(source="state")}
+    {product_select("state", "state.id", side="write")}
     """
 
 
@@ -133,11 +136,14 @@ def _statement(product_steps, stock_step, event_type, *, project):
 # constraints before it looks for a conflict, so the proposed quantity is never below 0;
 # what an inserted row holds after the change is δ itself, and a removal (δ < 0) then
 # leaves a ledger row below 0, which that table's CHECK refuses: the statement aborts.
-# (``xmax = 0``: the row was inserted, not updated.)
+# (``xmax = 0``: the row was inserted, not updated.) A removal must leave what active
+# reservations hold there (``products_keep_held``, which reads them as committed now).
 _ADJUST_STOCK_STEP = """
         INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
         SELECT product.id, location.id, greatest(%(delta)s, 0) FROM product, location
-            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = s.quantity + %(delta)s
+            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = CASE WHEN %(delta)s < 0
+                THEN products_keep_held(s.quantity + %(delta)s, s.product_id, s.location_id)
+                ELSE s.quantity + %(delta)s END
         RETURNING s.product_id, s.location_id,
                   CASE WHEN s.xmax = 0 THEN %(delta)s ELSE s.quantity END AS quantity, %(delta)s::integer AS delta"""
 # The product is already locked and bumped by the statement before, so this one sees the
@@ -148,7 +154,8 @@ _SET_STOCK_PRODUCT_STEPS = (
 _SET_STOCK_STEP = """
         INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
         SELECT product.id, location.id, %(quantity)s FROM product, location
-            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity
+            ON CONFLICT (product_id, location_id)
+            DO UPDATE SET quantity = products_keep_held(EXCLUDED.quantity, s.product_id, s.location_id)
         RETURNING s.product_id, s.location_id, s.quantity, s.quantity - coalesce(
                   (SELECT quantity FROM products_stocklevel b WHERE b.product_id = s.product_id
                       AND b.location_id = s.location_id), 0) AS delta"""
@@ -158,9 +165,15 @@ def _single_database():
     return read_store_alias() == "default"
 
 
-def _quantity_at(product_id, code):
-    level = StockLevel.objects.filter(product_id=product_id, location__code=code)
-    return level.values_list("quantity", flat=True).first() or 0
+def _available_at(product_id, code):
+    """Return (quantity, available) of a product at a location, as committed now."""
+    rows = fetch_dicts(
+        f"""SELECT s.quantity, s.quantity - {held("s.product_id", "s.location_id", side="write")} AS available
+              FROM products_stocklevel s JOIN products_location l ON l.id = s.location_id
+             WHERE s.product_id = %s AND l.code = %s""",
+        [product_id, code],
+    )
+    return (rows[0]["quantity"], rows[0]["available"]) if rows else (0, 0)
 
 
 @events_in_sql(events.StockAdjusted, single_statement=True)
@@ -172,6 +185,7 @@ def adjust_stock(command):
         "delta": command.delta,
         "location": command.location,
         "reason": command.reason,
+        "reference": command.reference,
         "actor_id": command.actor_id,
     }
     product_steps = LOCK_AND_BUMP_STEPS.format(
@@ -199,7 +213,7 @@ def adjust_stock(command):
 
 
 def _adjust(sql, params, command):
-    """Run the adjustment's statement; turn a change the CHECK constraint refused into the domain's error."""
+    """Run a stock command's statement; turn a change its rules refused into the domain's error."""
     # Inside a caller's transaction, a savepoint keeps it usable when the statement is refused.
     savepoint = transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
     try:
@@ -208,11 +222,30 @@ def _adjust(sql, params, command):
     except IntegrityError as error:
         if constraint_name(error) not in STOCK_BOUNDS:
             raise
-        quantity = _quantity_at(command.product_id, command.location)
+        quantity, available = _available_at(command.product_id, command.location)
         where = f" at {command.location}"
         if command.delta < 0:
-            raise InsufficientStockError(f"Only {quantity} in stock{where}; cannot remove {-command.delta}.") from None
+            raise InsufficientStockError(
+                f"Only {available} available{where} ({quantity} in stock, {quantity - available} reserved);"
+                f" cannot remove {-command.delta}."
+            ) from None
         raise StockLimitError(f"Stock cannot exceed {MAX_QUANTITY}; it is {quantity}{where}.", field="delta") from None
+
+
+def _recount(sql, params, command):
+    """Run the recount's statement; a count below what reservations hold there is refused (the only rule it can break).
+
+    No savepoint: the refusal ends the command's transaction, and the error carries what is held.
+    """
+    try:
+        return fetch_dicts(sql, params)
+    except IntegrityError as error:
+        if constraint_name(error) != "stock_held_by_reservations":
+            raise
+        holding = error.__cause__.diag.message_detail
+        raise InsufficientStockError(
+            f"Reservations hold {holding} at {command.location}; the stock cannot be set to {command.quantity}."
+        ) from None
 
 
 @events_in_sql(events.StockSet)
@@ -225,13 +258,14 @@ def set_stock(command):
         "quantity": command.quantity,
         "location": command.location,
         "reason": command.reason,
+        "reference": command.reference,
         "actor_id": command.actor_id,
     }
     sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=_single_database())
-    rows = fetch_dicts(sql, params)
+    rows = _recount(sql, params, command)
     if not rows:
         raise_unusable_location(command.location)  # the command's transaction undoes the bump
-        rows = fetch_dicts(sql, params)  # usable now: it changed while this statement ran
+        rows = _recount(sql, params, command)  # usable now: it changed while this statement ran
     if not rows:
         raise_unusable_location(command.location)
         raise_missing_or_stale(command.product_id)

@@ -19,17 +19,21 @@ def test_get_stock_returns_sku_quantity_in_stock_and_version(make_product, djang
         assert bus.ask(queries.GetStock(product_id=product_id)) == {
             "sku": "HT-001",
             "quantity": 3,
+            "reserved": 0,
+            "available": 3,
             "in_stock": True,
             "version": 1,
-            "locations": [{"location": "main", "quantity": 3}],
+            "locations": [{"location": "main", "quantity": 3, "reserved": 0, "available": 3}],
         }
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=-3))
     assert bus.ask(queries.GetStock(product_id=product_id)) == {
         "sku": "HT-001",
         "quantity": 0,
+        "reserved": 0,
+        "available": 0,
         "in_stock": False,
         "version": 2,
-        "locations": [{"location": "main", "quantity": 0}],
+        "locations": [{"location": "main", "quantity": 0, "reserved": 0, "available": 0}],
     }
 
 

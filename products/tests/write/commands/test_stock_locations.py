@@ -58,8 +58,8 @@ def test_adjust_and_set_at_a_second_location_keep_the_total_over_locations(make_
     assert ledger(product_id) == [("main", 10, 10), ("east", 4, 4), ("east", -3, 1), ("main", -10, 0)]
     assert ProductView.objects.get(id=product_id).quantity == 1
     assert bus.ask(queries.GetStock(product_id=product_id))["locations"] == [
-        {"location": "east", "quantity": 1},
-        {"location": "main", "quantity": 0},
+        {"location": "east", "quantity": 1, "reserved": 0, "available": 1},
+        {"location": "main", "quantity": 0, "reserved": 0, "available": 0},
     ]
     event = EventRecord.objects.latest("id").payload
     assert (event["location"], event["quantity"], event["movement"]["location"]) == ("main", 1, "main")
@@ -77,14 +77,14 @@ def test_removing_more_than_a_location_holds_is_refused_though_others_hold_enoug
     product_id = make_product(initial_stock=50)
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=2, location=east))
     before = (levels(product_id), ledger(product_id), Product.objects.get(id=product_id).version)
-    with pytest.raises(InsufficientStockError, match="Only 2 in stock at east"):
+    with pytest.raises(InsufficientStockError, match="Only 2 available at east"):
         bus.dispatch(commands.AdjustStock(product_id=product_id, delta=-3, location=east))
     assert (levels(product_id), ledger(product_id), Product.objects.get(id=product_id).version) == before
 
 
 def test_a_first_removal_at_a_location_is_refused_and_leaves_no_row_there(make_product, east):
     product_id = make_product(initial_stock=5)
-    with pytest.raises(InsufficientStockError, match="Only 0 in stock at east"):
+    with pytest.raises(InsufficientStockError, match="Only 0 available at east"):
         bus.dispatch(commands.AdjustStock(product_id=product_id, delta=-1, location=east))
     assert levels(product_id) == {"main": 5}
     assert Product.objects.get(id=product_id).version == 1
