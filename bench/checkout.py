@@ -73,19 +73,20 @@ STATE_SQL = {
           LEFT JOIN shop_reservation r ON r.id = l.reservation_id
          WHERE p.id = ANY(%(n)s)
          GROUP BY p.id, p.quantity""",
+    # A line holds stock while its held_until is to come (set NULL when the reservation ends).
     "service": """
         WITH ids AS (SELECT i, md5('product-' || i)::uuid AS id FROM unnest(%(n)s::int[]) AS i),
-             main AS (SELECT id FROM products_location WHERE code = 'main')
-        SELECT ids.i, s.quantity,
-               coalesce((SELECT sum(l.quantity) FROM products_reservationline l
-                           JOIN products_reservation r ON r.id = l.reservation_id
-                          WHERE l.product_id = ids.id AND l.location_id = (SELECT id FROM main)
-                            AND r.status = 'committed'), 0),
-               coalesce((SELECT sum(l.quantity) FROM products_reservationline l
-                           JOIN products_reservation r ON r.id = l.reservation_id
-                          WHERE l.product_id = ids.id AND l.location_id = (SELECT id FROM main)
-                            AND r.status = 'active' AND r.expires_at > now()), 0)
-          FROM ids JOIN products_stocklevel s ON s.product_id = ids.id AND s.location_id = (SELECT id FROM main)""",
+             main AS (SELECT id FROM products_location WHERE code = 'main'),
+             lines AS (
+                 SELECT l.product_id,
+                        sum(l.quantity) FILTER (WHERE r.status = 'committed') AS committed,
+                        sum(l.quantity) FILTER (WHERE l.held_until > clock_timestamp()) AS held
+                   FROM products_reservationline l JOIN products_reservation r ON r.id = l.reservation_id
+                  WHERE l.product_id IN (SELECT id FROM ids) AND l.location_id = (SELECT id FROM main)
+                  GROUP BY l.product_id)
+        SELECT ids.i, s.quantity, coalesce(lines.committed, 0), coalesce(lines.held, 0)
+          FROM ids JOIN products_stocklevel s ON s.product_id = ids.id AND s.location_id = (SELECT id FROM main)
+          LEFT JOIN lines ON lines.product_id = ids.id""",
 }
 
 
