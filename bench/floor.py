@@ -29,10 +29,15 @@ from urllib.parse import parse_qs
 
 import psycopg2
 
+# in_stock comes from what active reservations hold, counted when the statement runs, as the
+# service counts it (products.read.tables.product_select over read_stock_hold).
 SELECT = """
     SELECT id::text AS id, sku, name, description, category_slug AS category, category_name,
-           price::text AS price, quantity, in_stock, version, created_at, updated_at
-      FROM read_product
+           price::text AS price, quantity, held.reserved AS reserved, quantity - held.reserved AS available,
+           quantity - held.reserved > 0 AS in_stock, version, created_at, updated_at
+      FROM read_product CROSS JOIN LATERAL (
+           SELECT coalesce(sum(h.quantity), 0)::bigint AS reserved FROM read_stock_hold h
+            WHERE h.product_id = read_product.id AND h.expires_at > now()) held
 """
 COLUMN_TYPES = {"sku": "text", "name": "text", "price": "numeric", "quantity": "integer", "created_at": "timestamptz"}
 PAGE_SIZE = 20
