@@ -388,7 +388,7 @@ def render(data):
         f" {o['duration']} s after a {o['warmup']} s warm-up; a checkout is POST /api/reservations/ with"
         f" {LINES} distinct random products of the variant's set (quantity 1, location main), then POST"
         " .../commit/ on a 201. Stock is set through each server's stock endpoint before the warm-up and"
-        " again before the run. gunicorn 2 sync workers (bench/gunicorn_bench.py) for both servers,"
+        " again before the run. gunicorn 2 sync workers (bench/gunicorn_bench.py) for every server,"
         f" on fresh copies of the seeded databases. Rounds: {o['rounds']} (the order reverses every other"
         " round; the table shows each server's best round by checkouts/s, the database checks add up over"
         " all rounds, and the ratios below pair the servers' runs of the same round).",
@@ -439,6 +439,10 @@ def render(data):
         " by the PostgreSQL backends connected to the server's database, and by the whole machine (anything"
         " else included). Server CPU per checkout = (workers + backends) / commits: what a checkout costs,"
         " whatever else the machine runs.",
+        "",
+        "In the scarce variant the stock (500 units, at most 166 checkouts) runs out within the run, so its"
+        " checkouts/s say how fast the stock went, not what a server can do; its point is the 409s and the"
+        " database checks under contention for the last units.",
         "",
         "Paired by round (runs seconds apart):",
         "",
