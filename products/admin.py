@@ -4,11 +4,12 @@ so the read tables and the stock ledger stay right; stock is never edited direct
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Sum
+from django.utils import timezone
 
 from cqrs_demo.bus import bus
 from products.errors import DomainError
 from products.write import commands
-from products.write.models import MAX_QUANTITY, Category, Location, Product, StockMovement
+from products.write.models import MAX_QUANTITY, Category, Location, Product, Reservation, ReservationLine, StockMovement
 
 
 @admin.register(Category)
@@ -155,6 +156,61 @@ class StockMovementAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReservationLineInline(admin.TabularInline):
+    model = ReservationLine
+    fields = ("product", "location", "quantity", "held_until")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+def _end_each(request, queryset, command, done, **fields):
+    """Run ``command`` for each selected reservation; report what was done and what was refused."""
+    ended = 0
+    for reservation_id in queryset.values_list("pk", flat=True):
+        try:
+            bus.dispatch(command(reservation_id=reservation_id, **fields))
+            ended += 1
+        except DomainError as error:
+            messages.error(request, f"{reservation_id}: {error.message}")
+    if ended:
+        messages.success(request, f"{ended} reservation(s) {done}.")
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    """Reservations are placed through the API; here they are read, committed or released."""
+
+    list_display = ("id", "shown_status", "reference", "expires_at", "created_at")
+    list_filter = ("status",)
+    search_fields = ("reference", "id")
+    readonly_fields = ("id", "status", "reference", "expires_at", "version", "created_at", "updated_at", "created_by")
+    inlines = (ReservationLineInline,)
+    actions = ("commit", "release")
+
+    @admin.display(description="status", ordering="status")
+    def shown_status(self, obj):
+        # As the API shows it: an active one whose time is up holds nothing.
+        if obj.status == Reservation.Status.ACTIVE and obj.expires_at <= timezone.now():
+            return Reservation.Status.EXPIRED
+        return obj.status
+
+    @admin.action(description="Commit the selected reservations (the stock leaves)", permissions=["change"])
+    def commit(self, request, queryset):
+        _end_each(request, queryset, commands.CommitReservation, "committed", actor_id=request.user.pk)
+
+    @admin.action(description="Release the selected reservations", permissions=["change"])
+    def release(self, request, queryset):
+        _end_each(request, queryset, commands.ReleaseReservation, "released")
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -15,7 +15,7 @@ from products.events.reservations import (
     ReservationPlaced,
     ReservationReleased,
 )
-from products.events.stock import StockAdjusted, StockSet
+from products.events.stock import StockAdjusted, StockLow, StockSet, StockTransferred
 
 EVENT_TYPES = (
     CategoryCreated,
@@ -27,6 +27,8 @@ EVENT_TYPES = (
     ProductArchived,
     StockAdjusted,
     StockSet,
+    StockTransferred,
+    StockLow,
     ReservationPlaced,
     ReservationCommitted,
     ReservationReleased,

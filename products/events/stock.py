@@ -32,3 +32,22 @@ class StockSet(Event):
     delta: int
     quantity: int
     location: str = MAIN_LOCATION  # a location's code
+
+
+@dataclass(frozen=True)
+class StockTransferred(Event):
+    """Stock moved between locations; each line's two legs are ``StockAdjusted`` events of their own."""
+
+    from_location: str
+    to_location: str
+    lines: tuple  # ({"product": id, "quantity": n}, ...)
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class StockLow(Event):
+    """A change took the product's available (over its locations) to or below its reorder point."""
+
+    product_id: UUID
+    available: int
+    reorder_point: int

@@ -103,7 +103,9 @@ def idempotent(view_method):
                     raise _NotStored(response)
                 IdempotencyKey.objects.filter(**scope).update(
                     response_status=response.status_code,
-                    response_body=orjson.dumps(response.data, option=orjson.OPT_UTC_Z).decode(),
+                    response_body=orjson.dumps(
+                        response.data, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+                    ).decode(),
                     response_headers={h: response[h] for h in _KEPT_HEADERS if h in response},
                 )
         except _NotStored as failure:

@@ -4,13 +4,14 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from products.http import health
-from products.http.views import CategoryViewSet, LocationViewSet, ProductViewSet, ReservationViewSet
+from products.http.views import CategoryViewSet, LocationViewSet, ProductViewSet, ReservationViewSet, StockViewSet
 
 router = DefaultRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("locations", LocationViewSet, basename="location")
 router.register("products", ProductViewSet, basename="product")
 router.register("reservations", ReservationViewSet, basename="reservation")
+router.register("stock", StockViewSet, basename="stock")
 
 urlpatterns = [
     path("api/", include(router.urls)),

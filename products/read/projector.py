@@ -148,8 +148,11 @@ EVENT_HANDLERS = {
     # Projected by a step of the stock commands' own statement: see stock_projection_steps.
     events.StockAdjusted: (),
     events.StockSet: (),
-    events.ReservationPlaced: (on_reservation_changed,),
-    events.ReservationCommitted: (on_reservation_changed,),
+    events.StockLow: (),  # for the relay's consumers (reordering); no read row changes
+    events.StockTransferred: (),  # its legs are StockAdjusted events
+    # Projected by a step of the place and commit statements (products.write.commands.reservation_sql).
+    events.ReservationPlaced: (),
+    events.ReservationCommitted: (),
     events.ReservationReleased: (on_reservation_changed,),
     events.ReservationExtended: (on_reservation_changed,),
     events.ReservationExpired: (on_reservation_changed,),

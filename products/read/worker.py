@@ -120,6 +120,8 @@ APPLY = {
     events.ProductArchived: _apply_product_archived,
     events.StockAdjusted: _apply_stock_changed,
     events.StockSet: _apply_stock_changed,
+    events.StockLow: lambda cursor, data: None,  # no read row changes
+    events.StockTransferred: lambda cursor, data: None,  # its legs are StockAdjusted events
     events.ReservationPlaced: _apply_reservation,
     events.ReservationCommitted: _apply_reservation,
     events.ReservationReleased: _apply_reservation,

@@ -3,9 +3,11 @@
 import pytest
 from django.test import Client
 
+from cqrs_demo.bus import bus
 from products.read.models import LocationView, ProductView
 from products.read.rebuild import differences
-from products.write.models import Category, EventRecord, Location, Product, StockMovement
+from products.write import commands
+from products.write.models import Category, EventRecord, Location, Product, Reservation, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +101,20 @@ def test_locations_are_added_and_changed_in_the_admin_through_the_handlers(admin
     assert admin_client.get("/admin/products/location/").status_code == 200
     assert admin_client.post(f"/admin/products/location/{location.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Location.objects.filter(code="east").exists()
+
+
+def test_reservations_are_committed_and_released_from_the_admin(admin_client, make_product):
+    product_id = make_product(initial_stock=5)
+    placed = [
+        bus.dispatch(commands.PlaceReservation(lines=(commands.ReservationLine(product_id=product_id, quantity=1),)))
+        for _ in range(2)
+    ]
+    assert admin_client.get("/admin/products/reservation/").status_code == 200
+    assert admin_client.get(f"/admin/products/reservation/{placed[0]['id']}/change/").status_code == 200
+    changelist = "/admin/products/reservation/"
+    admin_client.post(changelist, {"action": "commit", "_selected_action": [placed[0]["id"]]})
+    admin_client.post(changelist, {"action": "release", "_selected_action": [placed[0]["id"], placed[1]["id"]]})
+    statuses = [Reservation.objects.get(id=reservation["id"]).status for reservation in placed]
+    assert statuses == ["committed", "released"]  # a committed one is not released
+    assert StockMovement.objects.filter(product_id=product_id, reason="sale").count() == 1
+    assert differences() == []

@@ -21,7 +21,7 @@ from products import events
 from products.write import representation
 from products.write.models import EventRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: payloads' product lost in_stock (reservations: it follows available)
 
 
 def _json_default(value):
@@ -67,6 +67,7 @@ STATE = {
     events.ProductCreated: _created_product,
     events.ProductDetailsUpdated: _product,
     events.ProductArchived: lambda event: {},
+    events.StockTransferred: lambda event: {},  # its legs' StockAdjusted events carry the state
     events.ReservationPlaced: _reservation,
     events.ReservationCommitted: _reservation,
     events.ReservationReleased: _reservation,

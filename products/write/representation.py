@@ -67,4 +67,4 @@ def reservation(reservation_id):
 
 def holds(reservation_id):
     """Return the read rows of the holds of a reservation (none unless it is active)."""
-    return fetch_dicts(HOLDS.expected_sql("rl.reservation_id = %s"), [reservation_id])
+    return fetch_dicts(f"{HOLDS.expected_sql('rl.reservation_id = %s')} ORDER BY key", [reservation_id])

@@ -9,5 +9,6 @@ from products.http.views.categories import CategoryViewSet
 from products.http.views.locations import LocationViewSet
 from products.http.views.products import ProductViewSet
 from products.http.views.reservations import ReservationViewSet
+from products.http.views.stock import StockViewSet
 
-__all__ = ["CategoryViewSet", "LocationViewSet", "ProductViewSet", "ReservationViewSet"]
+__all__ = ["CategoryViewSet", "LocationViewSet", "ProductViewSet", "ReservationViewSet", "StockViewSet"]

@@ -11,6 +11,9 @@ from products.http import serializers
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 
+# The path segment of an id (a UUID, hyphenated): anything else is a 404 before the view runs.
+UUID_PATH = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]+")$'},

@@ -14,6 +14,7 @@ from products.http.views.common import (
     IF_MATCH,
     POST_ERRORS,
     PRODUCT_WRITE_ERRORS,
+    UUID_PATH,
     error,
     expected_version,
     page_response,
@@ -62,7 +63,7 @@ from products.write import commands
 )
 class ProductViewSet(viewsets.ViewSet):
     # Anything but a UUID in the path is a 404 from the router, never a database error.
-    lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    lookup_value_regex = UUID_PATH
     write_permissions = {
         "create": ["products.add_product"],
         "update": ["products.change_product"],

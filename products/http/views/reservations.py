@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cqrs_demo.bus import bus
-from products.http import reservation_serializers as serializers
+from products.http import serializers
 from products.http.idempotency import idempotent
-from products.http.views.common import IDEMPOTENCY_KEY, POST_ERRORS, error, page_response, validated
+from products.http.views.common import IDEMPOTENCY_KEY, POST_ERRORS, UUID_PATH, error, page_response, validated
 from products.read import queries
 from products.write import commands
 
@@ -30,7 +30,7 @@ def _ended(summary, description):
         description=description,
         parameters=[IDEMPOTENCY_KEY],
         request=None,
-        responses={200: serializers.ReservationSerializer, **_CHANGE_ERRORS},
+        responses={200: serializers.ReservationSerializer, 400: OpenApiTypes.OBJECT, **_CHANGE_ERRORS},
     )
 
 
@@ -82,7 +82,7 @@ def _ended(summary, description):
     ),
 )
 class ReservationViewSet(viewsets.ViewSet):
-    lookup_value_regex = r"[0-9a-fA-F-]{36}"
+    lookup_value_regex = UUID_PATH
     write_permissions = {
         "create": ["products.add_reservation"],
         "commit": ["products.change_reservation"],

@@ -21,6 +21,8 @@ API_PATHS = {
     "/api/reservations/{id}/commit/",
     "/api/reservations/{id}/release/",
     "/api/reservations/{id}/extend/",
+    "/api/stock/adjustments/",
+    "/api/stock/transfers/",
 }
 
 

@@ -82,3 +82,22 @@ def test_a_recount_is_two_statements_in_a_transaction_after_the_token_lookup(cli
     _token, begin, lock_and_bump, statement, commit = (query["sql"].strip() for query in queries.captured_queries)
     assert (begin, commit) == ("BEGIN", "COMMIT")
     assert "pg_advisory_xact_lock" in lock_and_bump and "INSERT INTO products_event" in statement
+
+
+@pytest.mark.manual_projection
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_is_placed_and_committed_in_two_statements_each_after_the_token_lookup(client, make_product):
+    products = [str(make_product(initial_stock=5)) for _ in range(3)]
+    lines = [{"product": product, "quantity": 1} for product in products]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/reservations/", {"lines": lines}, format="json")
+    assert response.status_code == 201, response.content
+    _token, begin, locks, statement, commit = (query["sql"].strip() for query in queries.captured_queries)
+    assert (begin, commit) == ("BEGIN", "COMMIT")
+    assert "pg_advisory_xact_lock" in locks and "INSERT INTO products_reservation " in statement
+    assert "INSERT INTO products_event" in statement
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/api/reservations/{response.json()['id']}/commit/")
+    assert response.status_code == 200, response.content
+    _token, begin, locks, statement, commit = (query["sql"].strip() for query in queries.captured_queries)
+    assert "pg_advisory_xact_lock" in locks and "INSERT INTO products_stockmovement" in statement

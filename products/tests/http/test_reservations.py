@@ -170,3 +170,24 @@ def test_placing_appends_its_event(client, products):
     assert record.type == "ReservationPlaced"
     assert record.payload["reservation"]["id"] == reservation["id"]
     assert [hold["quantity"] for hold in record.payload["holds"]] == [2]
+
+
+def test_reading_reservations_costs_one_query_each(client, anon_client, products, django_assert_num_queries):
+    reservation = place(client, [{"product": products[0], "quantity": 1}], reference="r-1").json()
+    with django_assert_num_queries(1):
+        assert anon_client.get(f"/api/reservations/{reservation['id']}/").status_code == 200
+    with django_assert_num_queries(1):
+        assert anon_client.get("/api/reservations/?status=active&reference=r-1").status_code == 200
+    with django_assert_num_queries(1):
+        assert anon_client.get(f"/api/products/{products[0]}/stock/").json()["reserved"] == 1
+    with django_assert_num_queries(1):
+        assert anon_client.get("/api/products/?location=main&low_stock=false&in_stock=true").status_code == 200
+
+
+@pytest.mark.parametrize("suffix", ["", "commit/", "release/", "extend/"])
+def test_an_id_that_is_not_a_uuid_is_a_404(client, suffix):
+    body = {"expires_in": 60} if suffix == "extend/" else {}
+    for reservation_id in ("0" * 36, uuid.uuid4()):
+        url = f"/api/reservations/{reservation_id}/{suffix}"
+        response = client.post(url, body, format="json") if suffix else client.get(url)
+        assert response.status_code == 404, (url, response.content)

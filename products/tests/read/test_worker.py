@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connections
 
 from cqrs_demo.bus import bus
-from products.read import rebuild, worker
+from products.read import queries, rebuild, worker
 from products.read.models import (
     PROJECTOR_POSITION,
     LocationView,
@@ -116,6 +116,31 @@ def test_the_event_log_alone_rebuilds_the_read_store():
     assert replayed == EventRecord.objects.count()
     assert rebuild.differences() == []
     assert ProductView.objects.get(id=ids[0]).category_name == "Hand tools"
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_the_event_log_alone_rebuilds_reservations_holds_and_their_stock():
+    ids = _create_products(4)
+    for product_id in ids:
+        bus.dispatch(commands.AdjustStock(product_id=product_id, delta=10))
+
+    def place(*product_ids):
+        lines = tuple(commands.ReservationLine(product_id=product_id, quantity=2) for product_id in product_ids)
+        return bus.dispatch(commands.PlaceReservation(lines=lines, reference="log"))["id"]
+
+    held, committed, released, extended = place(ids[0], ids[1]), place(ids[1]), place(ids[2]), place(ids[3])
+    bus.dispatch(commands.CommitReservation(reservation_id=committed))
+    bus.dispatch(commands.ReleaseReservation(reservation_id=released))
+    bus.dispatch(commands.ExtendReservation(reservation_id=extended, expires_in=3600))
+    bus.dispatch(commands.AdjustStockBatch(lines=(commands.BatchLine(product_id=ids[0], delta=-1),), reference="batch"))
+    worker.run()
+    assert rebuild.differences() == []
+    with connections["read"].cursor() as cursor:
+        cursor.execute("DELETE FROM read_reservation; DELETE FROM read_stock_hold; DELETE FROM read_product")
+    worker.rebuild_from_log()
+    assert rebuild.differences() == []
+    assert bus.ask(queries.GetStock(product_id=ids[1]))["reserved"] == 2  # held; committed left the stock
+    assert bus.ask(queries.GetReservation(reservation_id=held))["status"] == "active"
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")

@@ -74,7 +74,7 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
     assert routing_key == body["type"] == properties.type == "StockAdjusted"
     assert properties.message_id == str(body["event_id"])
     assert properties.delivery_mode == 2  # persistent
-    assert body["schema_version"] == 1
+    assert body["schema_version"] == 2
     assert body["data"]["product"]["quantity"] == 45
     assert body["data"]["movement"]["delta"] == -1
     assert relay.backlog() == 0

@@ -6,7 +6,7 @@ changes rows in a fixed order (the product row first, then its stock), appends t
 that describe what happened, and returns what the client is answered with.
 """
 
-from products.write.commands import bulk, categories, locations, products, reservations, stock
+from products.write.commands import bulk, categories, locations, products, reservations, stock, stock_batches
 from products.write.commands.bulk import BulkImportProducts, BulkImportResult
 from products.write.commands.categories import CreateCategory, RenameCategory
 from products.write.commands.common import UNSET
@@ -21,6 +21,7 @@ from products.write.commands.reservations import (
     ReservationLine,
 )
 from products.write.commands.stock import AdjustStock, SetStock
+from products.write.commands.stock_batches import AdjustStockBatch, BatchLine, TransferLine, TransferStock
 
 HANDLERS = {
     **bulk.HANDLERS,
@@ -29,13 +30,16 @@ HANDLERS = {
     **products.HANDLERS,
     **reservations.HANDLERS,
     **stock.HANDLERS,
+    **stock_batches.HANDLERS,
 }
 
 __all__ = [
     "HANDLERS",
     "UNSET",
     "AdjustStock",
+    "AdjustStockBatch",
     "ArchiveProduct",
+    "BatchLine",
     "BulkImportProducts",
     "BulkImportResult",
     "ChangeLocation",
@@ -50,5 +54,7 @@ __all__ = [
     "RenameCategory",
     "ReservationLine",
     "SetStock",
+    "TransferLine",
+    "TransferStock",
     "UpdateProductDetails",
 ]

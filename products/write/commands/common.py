@@ -21,15 +21,24 @@ from uuid import UUID
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from cqrs_demo.routers import read_store_alias
 from products.errors import (
+    DuplicateLineError,
     InactiveLocationError,
     ProductNotFoundError,
     StockLimitError,
     UnknownCategoryError,
     UnknownLocationError,
+    UnknownProductError,
     VersionMismatchError,
 )
+from products.read.tables import held
 from products.write.models import MAX_QUANTITY, Category, Location, Product
+
+
+def single_database():
+    """Tell whether the read tables are beside the write tables, so a command's own SQL projects its events."""
+    return read_store_alias() == "default"
 
 
 class _Unset:
@@ -173,3 +182,53 @@ def check_quantity(quantity, field):
     """
     if not 0 <= quantity <= MAX_QUANTITY:
         raise StockLimitError(f"Stock must be between 0 and {MAX_QUANTITY}.", field=field)
+
+
+# The lines of a multi-line stock command (a reservation, a batch, a transfer), read after
+# its products' locks, so with a fresh snapshot: each line's product (``known``: active), its
+# location (``location_id``: NULL unless active; FOR SHARE, so a deactivation waits for the
+# command or the command sees it), the quantity there (``on_hand``) and what active
+# reservations hold of it there (``reserved``). Steps of a WITH clause, leaving ``line``;
+# parameters: ``products``, ``locations``, ``amounts`` and ``counts`` (arrays, one item per line).
+STOCK_LINES_STEPS = f"""
+    wanted AS (
+        SELECT * FROM unnest(%(products)s::uuid[], %(locations)s::text[], %(amounts)s::bigint[], %(counts)s::bigint[])
+                   WITH ORDINALITY AS w(product_id, location, amount, counted, n)
+    ), location AS MATERIALIZED (
+        SELECT l.id, l.code FROM products_location l
+         WHERE l.code IN (SELECT location FROM wanted) AND l.is_active ORDER BY l.code FOR SHARE OF l
+    ), line AS MATERIALIZED (
+        SELECT w.*, p.id IS NOT NULL AS known, l.id AS location_id, coalesce(s.quantity, 0) AS on_hand,
+               {held("w.product_id", "l.id", side="write")} AS reserved
+          FROM wanted w
+          LEFT JOIN products_product p ON p.id = w.product_id AND NOT p.is_archived
+          LEFT JOIN location l ON l.code = w.location
+          LEFT JOIN products_stocklevel s ON s.product_id = w.product_id AND s.location_id = l.id
+    )"""
+
+
+def stock_lines_params(lines):
+    """Return the parameters of ``STOCK_LINES_STEPS`` for ``(product_id, location, amount, counted)`` tuples."""
+    products, locations, amounts, counts = zip(*lines, strict=True) if lines else ((), (), (), ())
+    return {
+        "products": [str(product) for product in products],
+        "locations": list(locations),
+        "amounts": list(amounts),
+        "counts": list(counts),
+    }
+
+
+def check_distinct_lines(keys):
+    """Refuse lines that name the same (product, location) twice."""
+    if len(set(keys)) != len(keys):
+        raise DuplicateLineError("Each (product, location) may appear in one line only.")
+
+
+def raise_unknown_lines(rows):
+    """Raise for the first line whose product is unknown or archived, or whose location takes no stock."""
+    for row in rows:
+        if not row["known"]:
+            raise UnknownProductError(f"Product {row['product_id']} does not exist or is archived.")
+    for row in rows:
+        if row["location_id"] is None:
+            raise_unusable_location(row["location"])

@@ -23,13 +23,13 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
-from cqrs_demo.bus import Command
+from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import (
-    DuplicateLineError,
     InsufficientStockError,
     ReservationCommittedError,
     ReservationExpiredError,
@@ -37,11 +37,17 @@ from products.errors import (
     ReservationReleasedError,
     UnknownProductError,
 )
-from products.read.tables import held
 from products.sql import fetch_dicts
 from products.write import event_log
-from products.write.commands.common import lock_products, lock_products_of, raise_unusable_location
-from products.write.commands.stock import AdjustStock, adjust_stock
+from products.write.commands import reservation_sql
+from products.write.commands.common import (
+    check_distinct_lines,
+    lock_products,
+    lock_products_of,
+    raise_unknown_lines,
+    single_database,
+    stock_lines_params,
+)
 from products.write.models import MAIN_LOCATION
 
 DEFAULT_EXPIRES_IN = 900  # seconds: 15 minutes to pay
@@ -94,120 +100,82 @@ class ExpireReservations(Command):
     limit: int = 500
 
 
-# After the products' locks: check every line (product active, location active, available
-# there), and insert the reservation and its lines only if all pass. Answers every line,
-# with what failed, and whether it was placed.
-_PLACE_SQL = f"""
-    WITH wanted AS (
-        SELECT * FROM unnest(%(products)s::uuid[], %(locations)s::text[], %(quantities)s::integer[])
-                   WITH ORDINALITY AS w(product_id, location, quantity, n)
-    ), location AS MATERIALIZED (
-        -- A concurrent deactivation waits for this reservation, or this one sees it (FOR SHARE).
-        SELECT l.id, l.code FROM products_location l
-         WHERE l.code IN (SELECT location FROM wanted) AND l.is_active ORDER BY l.code FOR SHARE OF l
-    ), line AS MATERIALIZED (
-        SELECT w.n, w.product_id, w.location, w.quantity, p.id IS NOT NULL AS known, l.id AS location_id,
-               coalesce(s.quantity, 0) - {held("w.product_id", "l.id", side="write")} AS available
-          FROM wanted w
-          LEFT JOIN products_product p ON p.id = w.product_id AND NOT p.is_archived
-          LEFT JOIN location l ON l.code = w.location
-          LEFT JOIN products_stocklevel s ON s.product_id = w.product_id AND s.location_id = l.id
-    ), reservation AS (
-        INSERT INTO products_reservation (id, status, reference, expires_at, version, created_at, updated_at,
-                                          created_by_id)
-        SELECT %(id)s, 'active', %(reference)s, clock_timestamp() + make_interval(secs => %(expires_in)s), 1,
-               %(now)s, %(now)s, %(actor_id)s
-         WHERE (SELECT bool_and(known AND location_id IS NOT NULL AND available >= quantity) FROM line)
-        RETURNING id, expires_at
-    ), placed AS (
-        INSERT INTO products_reservationline (reservation_id, product_id, location_id, quantity, held_until)
-        SELECT r.id, line.product_id, line.location_id, line.quantity, r.expires_at
-          FROM reservation r CROSS JOIN line ORDER BY line.n
-        RETURNING reservation_id
-    )
-    SELECT line.*, EXISTS (SELECT FROM placed) AS placed FROM line ORDER BY n
-"""
-
-
+@events_in_sql(events.ReservationPlaced, events.StockLow)
 def place_reservation(command):
     """Hold every line's quantity at its location, all or nothing; return the reservation."""
-    keys = [(line.product_id, line.location) for line in command.lines]
-    if len(set(keys)) != len(keys):
-        raise DuplicateLineError("Each (product, location) may appear in one line only.")
+    check_distinct_lines([(line.product_id, line.location) for line in command.lines])
     lock_products(line.product_id for line in command.lines)
     reservation_id = uuid.uuid4()
     rows = fetch_dicts(
-        _PLACE_SQL,
+        reservation_sql.place_sql(events.ReservationPlaced, project=single_database()),
         {
+            **stock_lines_params([(line.product_id, line.location, line.quantity, None) for line in command.lines]),
             "id": reservation_id,
-            "products": [str(line.product_id) for line in command.lines],
-            "locations": [line.location for line in command.lines],
-            "quantities": [line.quantity for line in command.lines],
             "reference": command.reference,
             "expires_in": command.expires_in,
             "now": timezone.now(),
             "actor_id": command.actor_id,
         },
     )
-    if not rows[0]["placed"]:
+    if rows[0]["id"] is None:
         _refuse(rows)
-    return event_log.publish(events.ReservationPlaced(reservation_id)).payload["reservation"]
+    return _shown(rows[0])
+
+
+def _shown(row):
+    """Return the reservation an answer row carries, as the API shows it."""
+    shown = {name: row[name] for name in ("id", "status", "reference", "expires_at", "created_at")}
+    return {**shown, "lines": orjson.loads(row["lines"])}  # Django hands jsonb over as text
 
 
 def _refuse(rows):
     """Raise why a reservation was not placed: the first unknown product or location, or every short line."""
-    for row in rows:
-        if not row["known"]:
-            raise UnknownProductError(f"Product {row['product_id']} does not exist or is archived.")
-    for row in rows:
-        if row["location_id"] is None:
-            raise_unusable_location(row["location"])
+    raise_unknown_lines(rows)
     short = [
         {
             "product": str(row["product_id"]),
             "location": row["location"],
-            "requested": row["quantity"],
-            "available": max(row["available"], 0),
+            "requested": row["amount"],
+            "available": max(row["on_hand"] - row["reserved"], 0),
         }
         for row in rows
-        if row["available"] < row["quantity"]
+        if row["on_hand"] - row["reserved"] < row["amount"]
     ]
     raise InsufficientStockError(
         f"Not enough stock available for {len(short)} line(s); nothing was reserved.", lines=short
     )
 
 
+_ARCHIVED_SQL = """
+    SELECT rl.product_id FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
+     WHERE rl.reservation_id = %s AND p.is_archived
+"""
+
 # The products of a reservation, for their locks (its lines never change).
 _PRODUCTS_OF = "SELECT product_id FROM products_reservationline WHERE reservation_id = %s"
 
-# End an active reservation whose time is not up (``status``: how), and its holds; answer
-# with its lines (none: it was not active).
-_END_SQL = """
-    WITH ended AS (
-        UPDATE products_reservation SET status = %(status)s, version = version + 1, updated_at = %(now)s
+# Release an active reservation whose time is not up, and its holds.
+_RELEASE_SQL = """
+    WITH released AS (
+        UPDATE products_reservation SET status = 'released', version = version + 1, updated_at = %(now)s
          WHERE id = %(id)s AND status = 'active' AND expires_at > clock_timestamp()
-        RETURNING id, reference
-    ), released AS (
-        UPDATE products_reservationline rl SET held_until = NULL FROM ended WHERE rl.reservation_id = ended.id
-        RETURNING rl.id, rl.product_id, rl.location_id, rl.quantity
+        RETURNING id
     )
-    SELECT ended.reference, r.product_id, l.code AS location, r.quantity
-      FROM ended CROSS JOIN released r JOIN products_location l ON l.id = r.location_id ORDER BY r.id
+    UPDATE products_reservationline rl SET held_until = NULL FROM released WHERE rl.reservation_id = released.id
+    RETURNING rl.id
 """
 
 
-def _end(reservation_id, status):
-    rows = fetch_dicts(_END_SQL, {"id": reservation_id, "status": status, "now": timezone.now()})
-    if not rows:
-        _raise_not_active(reservation_id)
-    return rows
-
-
 def _raise_not_active(reservation_id):
-    """Raise why a reservation cannot change: unknown, or committed, released or expired."""
+    """Raise why a reservation cannot change: unknown, committed, released, expired, or holding an archived product."""
     rows = fetch_dicts("SELECT status FROM products_reservation WHERE id = %s", [reservation_id])
     if not rows:
         raise ReservationNotFoundError("Reservation not found.")
+    archived = fetch_dicts(_ARCHIVED_SQL, [reservation_id])
+    if rows[0]["status"] == "active" and archived:
+        raise UnknownProductError(
+            f"Product {archived[0]['product_id']} was archived: release the reservation.", field="non_field_errors"
+        )
     if rows[0]["status"] == "committed":
         raise ReservationCommittedError("The reservation was committed.")
     if rows[0]["status"] == "released":
@@ -219,27 +187,21 @@ def _representation(event):
     return event_log.publish(event).payload["reservation"]
 
 
+@events_in_sql(events.ReservationCommitted, events.StockAdjusted)
 def commit_reservation(command):
     """Take the held stock out of each line's location (a sale); return the reservation."""
     lock_products_of(_PRODUCTS_OF, [command.reservation_id])
-    for line in _end(command.reservation_id, "committed"):
-        # Its hold is gone, so what other reservations hold stays: the removal cannot fail.
-        adjust_stock(
-            AdjustStock(
-                product_id=line["product_id"],
-                delta=-line["quantity"],
-                reason=SALE,
-                location=line["location"],
-                reference=line["reference"],
-                actor_id=command.actor_id,
-            )
-        )
-    return _representation(events.ReservationCommitted(command.reservation_id))
+    params = {"id": command.reservation_id, "reason": SALE, "now": timezone.now(), "actor_id": command.actor_id}
+    rows = fetch_dicts(reservation_sql.commit_sql(events.ReservationCommitted, project=single_database()), params)
+    if not rows:
+        _raise_not_active(command.reservation_id)
+    return _shown(rows[0])
 
 
 def release_reservation(command):
     """Give the held stock back to what is available; return the reservation."""
-    _end(command.reservation_id, "released")
+    if not fetch_dicts(_RELEASE_SQL, {"id": command.reservation_id, "now": timezone.now()}):
+        _raise_not_active(command.reservation_id)
     return _representation(events.ReservationReleased(command.reservation_id))
 
 

@@ -24,7 +24,6 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from cqrs_demo.bus import Command, events_in_sql
-from cqrs_demo.routers import read_store_alias
 from products import events
 from products.errors import InsufficientStockError, StockLimitError
 from products.read.projector import stock_projection_steps
@@ -38,8 +37,10 @@ from products.write.commands.common import (
     lock_and_bump_params,
     raise_missing_or_stale,
     raise_unusable_location,
+    single_database,
     version_check,
 )
+from products.write.commands.stock_sql import HELD_BY_PRODUCT, stock_event_payload, stock_low_step
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product
 
 # The CHECK constraints, and the rule that stock active reservations hold stays (products_keep_held).
@@ -55,6 +56,8 @@ class AdjustStock(Command):
     actor_id: int | None = None
     location: str = MAIN_LOCATION  # a location's code
     reference: str | None = None  # the ledger row's (an order, a delivery)
+    # Append StockLow when a removal takes the product low (a transfer's legs do not: its total stays).
+    signal_low: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,25 +82,26 @@ _LOCATION_STEP = """
     )"""
 
 
-def _statement(product_steps, stock_step, event_type, *, project):
+def _statement(product_steps, stock_step, event_type, *, project, signal_low=True):
     """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
 
     ``product_steps`` leave the locked, bumped product row in ``product`` and the locked
     location (``id``, ``code``) in ``location``; ``stock_step`` changes the product's stock
     level at that location and returns ``product_id``, ``location_id``, ``quantity`` (there)
-    and ``delta``.
+    and ``delta``. ``signal_low``: append StockLow when a removal takes the product low.
     """
     state = PRODUCTS.expected_sql(
         sources="product p CROSS JOIN total s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
     )
     ledger = MOVEMENTS.expected_sql(sources="movement m CROSS JOIN location l", scope="TRUE")
     level = STOCK_LEVELS.expected_sql(sources="stock sl CROSS JOIN location l", scope="TRUE")
-    payload = (
-        "jsonb_build_object('product_id', state.id::text, 'movement_id', ledger.id, 'location', ledger.location,"
-        f" 'delta', ledger.delta, 'quantity', state.quantity, 'product', {PRODUCTS.api_json('state')},"
-        f" 'movement', {MOVEMENTS.api_json('ledger')})"
-    )
+    payload = stock_event_payload("state", "ledger")
     projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
+    # A removal's: the state's quantity is the total after it, the holds are as they were.
+    # (Joined with the event's row, so StockLow comes after it in the log.)
+    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger, event"
+    taken += f" WHERE ledger.delta < 0 AND {'TRUE' if signal_low else 'FALSE'}"
+    low = stock_low_step(taken, f"t.quantity - {HELD_BY_PRODUCT}")
     return f"""
     WITH {product_steps},
     stock AS (
@@ -126,6 +130,10 @@ def _statement(product_steps, stock_step, event_type, *, project):
         -- Append the event, with the state it left, to the log (xact_id: the column default).
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
+        RETURNING id
+    ), low AS (
+        -- The product's available fell to or below its reorder point: StockLow.
+        {low}
     ){projection}
     -- Answer with the product as the API shows it.
     {product_select("state", "state.id", side="write")}
@@ -161,10 +169,6 @@ _SET_STOCK_STEP = """
                       AND b.location_id = s.location_id), 0) AS delta"""
 
 
-def _single_database():
-    return read_store_alias() == "default"
-
-
 def _available_at(product_id, code):
     """Return (quantity, available) of a product at a location, as committed now."""
     rows = fetch_dicts(
@@ -176,7 +180,7 @@ def _available_at(product_id, code):
     return (rows[0]["quantity"], rows[0]["available"]) if rows else (0, 0)
 
 
-@events_in_sql(events.StockAdjusted, single_statement=True)
+@events_in_sql(events.StockAdjusted, events.StockLow, single_statement=True)
 def adjust_stock(command):
     """Add ``delta`` (negative for a sale) to the stock at a location, refusing to go below zero there;
     return the product."""
@@ -194,7 +198,13 @@ def adjust_stock(command):
         gate="," + _LOCATION_STEP.format(after=", locked"),
         gate_from=", location",
     )
-    sql = _statement(product_steps, _ADJUST_STOCK_STEP, events.StockAdjusted, project=_single_database())
+    sql = _statement(
+        product_steps,
+        _ADJUST_STOCK_STEP,
+        events.StockAdjusted,
+        project=single_database(),
+        signal_low=command.signal_low,
+    )
     for _attempt in range(2):
         rows = _adjust(sql, params, command)
         if rows:
@@ -248,7 +258,7 @@ def _recount(sql, params, command):
         ) from None
 
 
-@events_in_sql(events.StockSet)
+@events_in_sql(events.StockSet, events.StockLow)
 def set_stock(command):
     """Set the stock at a location to a counted quantity, recording the delta it implies; return the product."""
     check_quantity(command.quantity, "quantity")
@@ -261,7 +271,7 @@ def set_stock(command):
         "reference": command.reference,
         "actor_id": command.actor_id,
     }
-    sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=_single_database())
+    sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=single_database())
     rows = _recount(sql, params, command)
     if not rows:
         raise_unusable_location(command.location)  # the command's transaction undoes the bump

@@ -2,7 +2,12 @@
 
 from rest_framework import serializers
 
-from products.http.serializers import PageParamsSerializer, StrictSerializer, location_code_field, page_serializer
+from products.http.serializers.common import (
+    PageParamsSerializer,
+    StrictSerializer,
+    location_code_field,
+    page_serializer,
+)
 from products.read.queries.reservations import STATUS_FILTERS
 from products.write.commands.reservations import DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY
@@ -23,7 +28,7 @@ def expires_in_field(**kwargs):
 
 
 class ReservationCreateSerializer(StrictSerializer):
-    lines = ReservationLineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    lines = serializers.ListField(child=ReservationLineRequestSerializer(), min_length=1, max_length=MAX_LINES)
     expires_in = expires_in_field(required=False, default=DEFAULT_EXPIRES_IN)
     reference = serializers.CharField(
         max_length=200, required=False, allow_null=True, default=None, help_text="Your order or cart."

@@ -1,0 +1,151 @@
+"""What the serializers share: strict input, field types, page parameters and shapes, errors."""
+
+import copy
+
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from products.write.models import LOCATION_CODE_PATTERN, MAX_QUANTITY
+
+SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
+PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field({"type": "string", "pattern": PRICE_PATTERN, "example": "12.50"})
+class PriceField(serializers.DecimalField):
+    """A price: 0 to 99,999,999.99 with at most 2 decimal places; a string or a JSON number."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=10, decimal_places=2, min_value=0, **kwargs)
+
+
+# No example: Swagger UI fills a query parameter's example into "Try it out", filtering the list.
+@extend_schema_field({"type": "string", "pattern": PRICE_PATTERN})
+class PriceFilterField(PriceField):
+    """A price bound of the product list."""
+
+
+@extend_schema_field({"type": "integer", "minimum": -MAX_QUANTITY, "maximum": MAX_QUANTITY, "not": {"enum": [0]}})
+class DeltaField(serializers.IntegerField):
+    """A non-zero stock change of at most a billion units either way."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value == 0:
+            raise serializers.ValidationError("A delta of 0 changes nothing.")
+        return value
+
+
+# Fields a client may try to write where they are not accepted, with the reason shown.
+_NOT_WRITABLE = {
+    "sku": "The SKU cannot be changed.",
+    "quantity": "Stock is changed with POST /api/products/{id}/stock/.",
+    "initial_stock": "Stock is changed with POST /api/products/{id}/stock/.",
+    "id": "This field is read-only.",
+    "version": "This field is read-only; send it as If-Match.",
+    "in_stock": "This field is read-only.",
+    "reserved": "Stock is held with POST /api/reservations/.",
+    "available": "This field is read-only.",
+    "category_name": "This field is read-only.",
+    "created_at": "This field is read-only.",
+    "updated_at": "This field is read-only.",
+}
+
+
+def _type_error(field, value):
+    """Return why ``value`` has the wrong JSON type for ``field``, or None.
+
+    DRF would coerce 5 to "5", "5" to 5 or "true" to True; the schema promises strings,
+    integers and booleans, so other JSON types are refused rather than guessed at.
+    """
+    if isinstance(field, serializers.DecimalField):
+        return None if isinstance(value, str) else 'Send a decimal string such as "12.50".'
+    if isinstance(field, serializers.CharField):
+        return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be a boolean."
+    if isinstance(field, serializers.IntegerField):
+        integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return None if integral and not isinstance(value, bool) else "Must be an integer."
+    return None
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse undeclared fields and values of the wrong JSON type instead of ignoring or coercing them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {
+                name: [_NOT_WRITABLE.get(name, "Unknown field.")] for name in sorted(set(data) - set(self.fields))
+            }
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if value is not None and (message := _type_error(field, value)):
+                    errors[name] = [message]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def location_code_field(**kwargs):
+    """Return a field for a location's code."""
+    return serializers.RegexField(LOCATION_CODE_PATTERN, min_length=1, max_length=32, **kwargs)
+
+
+class PageParamsSerializer(serializers.Serializer):
+    """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them)."""
+
+    _field_templates = {}  # serializer class -> its declared fields, deep-copied once
+
+    def get_fields(self):
+        # DRF deep-copies every declared field for each instance, which costs more than the
+        # list query itself. These fields keep no state between requests, so shallow copies
+        # of one deep copy per class serve as well.
+        templates = self._field_templates.get(type(self))
+        if templates is None:
+            templates = self._field_templates[type(self)] = super().get_fields()
+        return {name: copy.copy(field) for name, field in templates.items()}
+
+    def to_internal_value(self, data):
+        # DRF reads "?cursor=" as "no cursor"; the schema says a value is required, so say so.
+        blank = [
+            name
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        ]
+        if blank:
+            raise serializers.ValidationError({name: ["This field may not be blank."] for name in blank})
+        return super().to_internal_value(data)
+
+    cursor = serializers.CharField(required=False, help_text="Opaque; take it from next or previous.")
+    page_size = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_PAGE_SIZE,
+        min_value=1,
+        help_text=f"1 or more; values above {MAX_PAGE_SIZE} mean {MAX_PAGE_SIZE}.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="Machine-readable, on 409, 412 and 422.")
+
+
+def page_serializer(name, item):
+    """Return the serializer documenting a cursor page of ``item``."""
+    # many=False: the page is one object, though it answers a list action.
+    return extend_schema_serializer(many=False)(
+        type(
+            name,
+            (serializers.Serializer,),
+            {
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+            },
+        )
+    )

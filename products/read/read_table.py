@@ -1,0 +1,108 @@
+"""How a read table is defined: its columns, and the SQL every use of it derives from them.
+
+A ``ReadTable`` lists its columns with, for each, the SQL that computes it from the write
+tables and the API field it is shown as. Everything else is derived from that list: the
+set-based projection from the write tables (``expected_sql``), the upsert of a row from an
+event payload (``upsert_sql``), the SELECT that queries return in API shape
+(``api_select``), and the JSON of a row in event payloads (``api_json``). The tables
+themselves are defined in ``products.read.tables``.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a read table.
+
+    ``source`` computes it from the write tables; ``api`` is the field it is shown as (None:
+    not shown); ``render`` is how the API shows it (``{}`` is the column); ``from_payload``
+    computes it from a payload in API shape (default: the API field).
+    """
+
+    name: str
+    source: str
+    api: str | None = None
+    render: str = "{}"
+    from_payload: str | None = None
+    json: str | None = None  # how an event payload renders it, when not as the API does
+
+    def payload_expression(self):
+        return self.from_payload or f"%({self.api})s"
+
+
+@dataclass(frozen=True)
+class ReadTable:
+    """A read table, and how its rows follow from the write tables."""
+
+    name: str
+    label: str  # what its rows are, for people: "products"
+    key: str
+    key_type: str  # the SQL type of the key
+    columns: tuple
+    sources: str  # FROM clause over the write tables
+    scope: str = "TRUE"  # which write rows have a read row
+    on_conflict: str = "update"  # "update" (replace the row) or "nothing" (rows never change)
+    version: str | None = None  # a column that only grows: an upsert never moves a row back
+
+    @property
+    def key_source(self):
+        """Return the SQL expression of the key over the write tables."""
+        return next(column.source for column in self.columns if column.name == self.key)
+
+    @property
+    def column_names(self):
+        return tuple(column.name for column in self.columns)
+
+    def expected_sql(self, where="TRUE", sources=None, scope=None, overrides=None):
+        """Return a SELECT of the rows the write tables imply, narrowed by ``where``.
+
+        ``sources`` and ``scope`` replace the FROM clause and the filter, e.g. to compute the
+        row from a statement's own RETURNING rows under the same aliases; ``overrides``
+        replace the sources of some columns (``{name: SQL}``).
+        """
+        sources_of = {column.name: column.source for column in self.columns} | (overrides or {})
+        select = ", ".join(f"{sources_of[column.name]} AS {column.name}" for column in self.columns)
+        return f"SELECT {select} FROM {sources or self.sources} WHERE {scope or self.scope} AND ({where})"
+
+    def conflict_clause(self, update=None):
+        """Return the ON CONFLICT clause of an upsert of all columns (or of ``update``), never backwards."""
+        if self.on_conflict == "nothing":
+            return f"ON CONFLICT ({self.key}) DO NOTHING"
+        names = update or [name for name in self.column_names if name != self.key]
+        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in names)
+        guard = f" WHERE {self.name}.{self.version} <= EXCLUDED.{self.version}" if self.version else ""
+        return f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments}{guard}"
+
+    def insert_sql(self, select):
+        """Return an upsert of the rows ``select`` yields (in column order)."""
+        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select} {self.conflict_clause()}"
+
+    def upsert_sql(self, update=None):
+        """Return an upsert of one row from a payload in API shape (named parameters); see conflict_clause."""
+        values = ", ".join(column.payload_expression() for column in self.columns)
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) VALUES ({values}) {self.conflict_clause(update)}"
+        )
+
+    def api_select(self, source=None, fields=None, extra=()):
+        """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.
+
+        ``extra`` are more select-list items (``expression AS field``), after them.
+        """
+        shown = [column for column in self.columns if column.api and (fields is None or column.api in fields)]
+        select = ", ".join([*(f"{column.render.format(column.name)} AS {column.api}" for column in shown), *extra])
+        return f"SELECT {select} FROM {source or self.name}"
+
+    def api_json(self, alias):
+        """Return a SQL ``jsonb`` object of the API fields of row ``alias``, as event payloads carry them."""
+        fields = ", ".join(
+            f"'{column.api}', {(column.json or column.render).format(f'{alias}.{column.name}')}"
+            for column in self.columns
+            if column.api
+        )
+        return f"jsonb_build_object({fields})"
+
+
+# A timestamp in an event payload: UTC, microseconds, "Z" (as event_log renders them in Python).
+UTC_TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
