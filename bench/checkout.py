@@ -1,7 +1,7 @@
 """Checkout benchmark: reserve three lines, then commit the reservation; this service vs the baseline.
 
     .venv/bin/python -m bench.checkout                      # about 2 minutes
-    .venv/bin/python -m bench.checkout --rounds 2           # every run twice, best kept (about 3 minutes)
+    .venv/bin/python -m bench.checkout --rounds 3           # every run three times (about 5.5 minutes)
 
 16 client threads (Python, ``http.client``), each looping: POST /api/reservations/ with three
 distinct random products of the variant's set (quantity 1 each, location main); on a 201, POST
