@@ -102,6 +102,20 @@ def run_wrk(url, script, args, *, threads, connections, duration, env=None):
     return result
 
 
+def settled(read, timeout=15):
+    """Call ``read`` until it returns the same twice in a row: requests queued when the load stopped are
+    still served after it."""
+    state = read()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        again = read()
+        if again == state:
+            return state
+        state = again
+    return state
+
+
 # ---------------------------------------------------------------- servers
 
 
@@ -353,7 +367,11 @@ def machine():
     )
     mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     pg = seed.scalar(f"{seed.SERVER_URL}/postgres", "SHOW server_version")
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0].strip()
+    wrk_version = (
+        subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0].strip()
+        if shutil.which("wrk")
+        else "no wrk"
+    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

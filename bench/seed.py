@@ -221,6 +221,21 @@ def ensure_database(name):
             cursor.execute(f'CREATE DATABASE "{name}"')
 
 
+def copy_database(template, name, attempts=20):
+    """Drop ``name`` and create it again as a copy of ``template`` (which must have no other sessions)."""
+    with connect(f"{SERVER_URL}/postgres") as connection, connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(attempts):
+            try:
+                # Seeding's and vacuum's sessions on the template may take a moment to close.
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except psycopg2.Error:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+
+
 def service_env(size):
     return {
         **os.environ,

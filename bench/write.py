@@ -18,15 +18,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-import psycopg2
-
 from bench import floor, seed
 from bench.projection_lag import LagProbe
-from bench.run import DATA, RESULTS, Server, log, machine, require_wrk, run_wrk
+from bench.run import DATA, RESULTS, Server, log, machine, require_wrk, run_wrk, settled
 
 SCENARIOS = ["hot", "spread"]
 SERVERS = ["service", "baseline", "floor", "pgbench"]
@@ -83,17 +80,9 @@ def stock_state(kind, url, numbers):
         return tuple(int(value) for value in cursor.fetchone())
 
 
-def settled_state(kind, url, numbers, timeout=15):
+def settled_state(kind, url, numbers):
     """Read the state until it stops changing: requests queued when the load stopped are still served."""
-    state = stock_state(kind, url, numbers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        again = stock_state(kind, url, numbers)
-        if again == state:
-            return state
-        state = again
-    return state
+    return settled(lambda: stock_state(kind, url, numbers))
 
 
 def account(result, before, after):
@@ -224,18 +213,9 @@ def split_env(size):
 def prepare_split(size):
     """Copy bench_service_<n>'s write side into a fresh database, and rebuild a separate read database from it."""
     env = split_env(size)
+    seed.copy_database(f"bench_service_{size}", f"bench_split_{size}")
     with seed.connect(f"{seed.SERVER_URL}/postgres") as connection, connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "bench_split_{size}" WITH (FORCE)')
         cursor.execute(f'DROP DATABASE IF EXISTS "bench_split_{size}_read" WITH (FORCE)')
-        for attempt in range(20):
-            try:
-                # The template must have no other sessions (seeding's and vacuum's have just closed).
-                cursor.execute(f'CREATE DATABASE "bench_split_{size}" TEMPLATE "bench_service_{size}"')
-                break
-            except psycopg2.Error:
-                if attempt == 19:
-                    raise
-                time.sleep(0.5)
         cursor.execute(f'CREATE DATABASE "bench_split_{size}_read"')
     for command in (["migrate", "--noinput", "-v0", "--database", "read"], ["rebuild_read_models"]):
         subprocess.run(

@@ -47,3 +47,30 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.product_id} {self.delta:+d}"
+
+
+class Reservation(models.Model):
+    """Units held for an order until it is committed (they leave the stock) or expires."""
+
+    ACTIVE = "active"
+    COMMITTED = "committed"
+    STATUSES = [(ACTIVE, "active"), (COMMITTED, "committed")]
+
+    reference = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=20, choices=STATUSES, default=ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+
+    def __str__(self):
+        return f"{self.pk} {self.status}"
+
+
+class ReservationLine(models.Model):
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservation_lines")
+    location = models.CharField(max_length=64, default="main")
+    quantity = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.product_id} x{self.quantity}"

@@ -122,7 +122,7 @@ def commit_sql(event_type, *, project):
         -- Out of bounds aborts the statement (CHECK); it cannot be, with the hold it had.
         UPDATE products_stocklevel s SET quantity = s.quantity - r.quantity
           FROM released r WHERE s.product_id = r.product_id AND s.location_id = r.location_id
-        RETURNING s.product_id, s.location_id, s.quantity, -r.quantity AS delta
+        RETURNING s.product_id, s.location_id, s.quantity, -r.quantity AS delta, r.id AS line_id
     ), total AS (
         -- Each product's quantity over its locations after the sale (the snapshot holds it before).
         SELECT p.id AS product_id,
@@ -133,7 +133,7 @@ def commit_sql(event_type, *, project):
         INSERT INTO products_stockmovement
                (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
         SELECT s.product_id, s.location_id, s.delta, s.quantity, %(reason)s, ended.reference, %(now)s, %(actor_id)s
-          FROM stock s CROSS JOIN ended
+          FROM stock s CROSS JOIN ended ORDER BY s.line_id  -- the ledger in the order of the lines
         RETURNING *
     ), ledger AS MATERIALIZED (
         {MOVEMENTS.expected_sql(sources="movement m JOIN products_location l ON l.id = m.location_id", scope="TRUE")}
@@ -150,7 +150,7 @@ def commit_sql(event_type, *, project):
     ), adjusted AS (
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT 'StockAdjusted', state.id, {stock_event_payload("state", "ledger")}, %(now)s
-          FROM ledger JOIN state ON state.id = ledger.product_id
+          FROM ledger JOIN state ON state.id = ledger.product_id ORDER BY ledger.id
     ), shown AS MATERIALIZED (
         {RESERVATIONS.expected_sql(sources="ended r", scope="TRUE")}
     ), event AS (

@@ -168,10 +168,14 @@ _RELEASE_SQL = """
 
 def _raise_not_active(reservation_id):
     """Raise why a reservation cannot change: unknown, committed, released, expired, or holding an archived product."""
-    rows = fetch_dicts("SELECT status FROM products_reservation WHERE id = %s", [reservation_id])
+    rows = fetch_dicts(
+        "SELECT status, expires_at > clock_timestamp() AS running FROM products_reservation WHERE id = %s",
+        [reservation_id],
+    )
     if not rows:
         raise ReservationNotFoundError("Reservation not found.")
-    archived = fetch_dicts(_ARCHIVED_SQL, [reservation_id])
+    # Only a reservation still holding stock can be refused for its archived product.
+    archived = rows[0]["running"] and fetch_dicts(_ARCHIVED_SQL, [reservation_id])
     if rows[0]["status"] == "active" and archived:
         raise UnknownProductError(
             f"Product {archived[0]['product_id']} was archived: release the reservation.", field="non_field_errors"
