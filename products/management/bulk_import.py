@@ -70,7 +70,7 @@ def _plain_row(cells, at):
         and (not _QUANTITY.fullmatch(quantity) or int(quantity) > MAX_QUANTITY)
     ):
         return None
-    return (sku, name, description, category, category_name, price, location, quantity or None)
+    return (sku, name, description, category, category_name, price, quantity or None, location)
 
 
 def _checked_row(cells, header):
@@ -89,8 +89,8 @@ def _checked_row(cells, header):
         data.get("category") or None,
         data.get("category_name"),
         str(data["price"]),
-        data["location"],
         data.get("quantity"),
+        data["location"],
     ), None
 
 

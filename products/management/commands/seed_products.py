@@ -159,9 +159,9 @@ class Command(BaseCommand):
                 Decimal(rng.randint(99, 99999)) / 100,
             )
             line += 1
-            yield (line, *product, MAIN_LOCATION, rng.choice((0, 0, 5, 10, 25, 100, 250)))
+            yield (line, *product, rng.choice((0, 0, 5, 10, 25, 100, 250)), MAIN_LOCATION)
             for code, every in locations.items():
                 if rng.randrange(every) == 0:
                     line += 1
-                    yield (line, *product, code, rng.choice((5, 10, 25, 50)))
+                    yield (line, *product, rng.choice((5, 10, 25, 50)), code)
             bar.update()

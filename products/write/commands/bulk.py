@@ -37,8 +37,11 @@ from products.errors import (
 from products.read.projector import project
 from products.write.commands import bulk_events_sql, bulk_sql
 from products.write.commands.common import lock_catalogue
+from products.write.models import MAIN_LOCATION
 
 _CHUNK_ROWS = 5000
+# How a row's COPY line ends, by its length: a row that ends at the quantity is at main.
+_AT_MAIN = {len(bulk_sql.STAGED_COLUMNS): "\n", len(bulk_sql.STAGED_COLUMNS) - 1: f"\t{MAIN_LOCATION}\n"}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
@@ -48,9 +51,9 @@ class BulkImportProducts(Command):
     """Create or update products by SKU (case-insensitively) from validated rows.
 
     ``rows`` yields ``(line, sku, name, description, category, category_name, price,
-    location, quantity)`` tuples whose cells already follow the API's rules (see
-    ``products.management.csv_format``; ``location`` is a location's code, never None); it
-    is consumed once, as it streams into COPY.
+    quantity[, location])`` tuples whose cells already follow the API's rules (see
+    ``products.management.csv_format``; ``location`` is a location's code, ``main`` when the
+    tuple ends at the quantity); it is consumed once, as it streams into COPY.
     ``columns`` names the optional columns the rows carry ("description", "category"): an
     absent one leaves existing products' value alone. A ``None`` quantity leaves the stock alone.
     """
@@ -83,7 +86,7 @@ class _CopyStream:
 
     def read(self, size=-1):
         chunk = islice(self._rows, _CHUNK_ROWS)
-        return "".join("\t".join(map(_copy_value, row)) + "\n" for row in chunk)
+        return "".join("\t".join(map(_copy_value, row)) + _AT_MAIN[len(row)] for row in chunk)
 
     readline = read
 

@@ -11,7 +11,7 @@ reservations hold stock there: when not, the checks for it fold away).
 from products.read.tables import CATEGORIES
 
 STAGED_COLUMNS = (
-    "line", "sku", "name", "description", "category", "category_name", "price", "location", "quantity",
+    "line", "sku", "name", "description", "category", "category_name", "price", "quantity", "location",
 )  # fmt: skip
 
 STAGE = """

@@ -104,7 +104,7 @@ def ledger_mismatches():
 def rows(count, prefix="B", quantity=5, category=None, category_name=None, location="main"):
     for number in range(count):
         sku, name = f"{prefix}-{number}", f"Product {number}"
-        yield (number + 2, sku, name, "", category, category_name, "1.50", location, quantity)
+        yield (number + 2, sku, name, "", category, category_name, "1.50", quantity, location)
 
 
 def last_event_id():
@@ -147,7 +147,7 @@ def test_event_payloads_are_what_the_event_log_renders(existing, monkeypatch):
     monkeypatch.setattr(bulk_module, "timezone", types.SimpleNamespace(now=lambda: now))
     mark = last_event_id()
     source = (row for row in rows(3, category="new-cat", category_name="New"))
-    updates = [(10, "HT-003", "Stock only", "", None, None, "2.00", "main", 4)]  # stock only: one event
+    updates = [(10, "HT-003", "Stock only", "", None, None, "2.00", 4)]  # stock only: one event
     bus.dispatch(commands.BulkImportProducts(rows=[*source, *updates]))
     records = list(EventRecord.objects.filter(id__gt=mark).order_by("id"))
     assert [r.type for r in records] == [
@@ -186,7 +186,7 @@ def test_existing_skus_are_updated_regardless_of_case_and_absent_columns_left_al
     hammer = Product.objects.get(sku="HT-001")
     result = bus.dispatch(
         commands.BulkImportProducts(
-            rows=[(2, "ht-001", "Claw hammer XL", None, None, None, "13.00", "main", 35)], columns=frozenset()
+            rows=[(2, "ht-001", "Claw hammer XL", None, None, None, "13.00", 35)], columns=frozenset()
         )
     )
     assert (result.created, result.updated) == (0, 1)
@@ -211,9 +211,9 @@ def test_a_sku_repeated_in_the_rows_is_applied_once_with_its_last_values():
     result = bus.dispatch(
         commands.BulkImportProducts(
             rows=[
-                (2, "Dup-1", "First", "", None, None, "1.00", "main", 4),
-                (3, "DUP-1", "Second", "", None, None, "2.00", "main", None),
-                (4, "dup-1", "Third", "", None, None, "3.00", "main", None),
+                (2, "Dup-1", "First", "", None, None, "1.00", 4),
+                (3, "DUP-1", "Second", "", None, None, "2.00", None),
+                (4, "dup-1", "Third", "", None, None, "3.00", None),
             ]
         )
     )
@@ -246,8 +246,8 @@ def test_split_mode_the_worker_applies_a_bulk_import():
     assert ProductView.objects.filter(sku__startswith="SPLIT-").count() == 40
     assert differences() == []
     changed = [
-        (2, "split-0", "Renamed", "", "split", None, "9.00", "main", 1),
-        (3, "SPLIT-1", "Product 1", "", "split", None, "1.50", "main", 0),
+        (2, "split-0", "Renamed", "", "split", None, "9.00", 1),
+        (3, "SPLIT-1", "Product 1", "", "split", None, "1.50", 0),
     ]
     bus.dispatch(commands.BulkImportProducts(rows=changed))
     worker.run()

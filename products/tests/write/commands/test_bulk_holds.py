@@ -22,7 +22,7 @@ def _existing(sku, quantity):
 
 
 def _import(sku, quantity):
-    row = (2, sku, sku, "", None, None, "1.00", "main", quantity)
+    row = (2, sku, sku, "", None, None, "1.00", quantity, "main")
     return bus.dispatch(commands.BulkImportProducts(rows=[row], columns=frozenset()))
 
 
