@@ -83,18 +83,29 @@ _LOCK_IN_ORDER = (
 )
 
 
-def lock_products(product_ids):
-    """Take the locks of ``product_ids`` in key order, in a statement of their own (no transaction id yet)."""
+# Then the locations whose stock the command reads and changes, FOR SHARE, in code order. A bulk
+# import that sets stock there holds them FOR UPDATE: the command waits for it here, so the
+# statement after these locks reads the stock it left (a snapshot taken after it committed).
+_LOCK_LOCATIONS = "SELECT count(*) FROM (SELECT id FROM products_location WHERE {which} ORDER BY code FOR SHARE) l"
+
+
+def lock_products(product_ids, locations):
+    """Take the locks of ``product_ids`` in key order, then the ``locations`` (codes), in one round trip.
+
+    Statements of their own, before the command's first write (so before it has a transaction id).
+    """
     keys = "SELECT unnest(%s::bigint[]) AS key"
+    sql = f"{_LOCK_IN_ORDER.format(keys=keys)}; {_LOCK_LOCATIONS.format(which='code = ANY(%s)')}"
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_IN_ORDER.format(keys=keys), [sorted({product_lock(pid) for pid in product_ids})])
+        cursor.execute(sql, [sorted({product_lock(pid) for pid in product_ids}), sorted(set(locations))])
 
 
 def lock_products_of(select, params):
-    """Take the locks of the products whose ids ``select`` yields (column ``product_id``), in key order."""
+    """Take the locks of the products, then the locations, that ``select`` yields (``product_id``, ``location_id``)."""
     keys = f"SELECT {PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
+    locations = _LOCK_LOCATIONS.format(which=f"id IN (SELECT location_id FROM ({select}) ids)")
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_IN_ORDER.format(keys=keys), params)
+        cursor.execute(f"{_LOCK_IN_ORDER.format(keys=keys)}; {locations}", [*params, *params])
 
 
 def lock_catalogue(*, exclusive=False):

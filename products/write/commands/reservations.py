@@ -104,7 +104,7 @@ class ExpireReservations(Command):
 def place_reservation(command):
     """Hold every line's quantity at its location, all or nothing; return the reservation."""
     check_distinct_lines([(line.product_id, line.location) for line in command.lines])
-    lock_products(line.product_id for line in command.lines)
+    lock_products([line.product_id for line in command.lines], [line.location for line in command.lines])
     reservation_id = uuid.uuid4()
     rows = fetch_dicts(
         reservation_sql.place_sql(events.ReservationPlaced, project=single_database()),
@@ -151,8 +151,8 @@ _ARCHIVED_SQL = """
      WHERE rl.reservation_id = %s AND p.is_archived
 """
 
-# The products of a reservation, for their locks (its lines never change).
-_PRODUCTS_OF = "SELECT product_id FROM products_reservationline WHERE reservation_id = %s"
+# The products and locations of a reservation, for their locks (its lines never change).
+_PRODUCTS_OF = "SELECT product_id, location_id FROM products_reservationline WHERE reservation_id = %s"
 
 # Release an active reservation whose time is not up, and its holds.
 _RELEASE_SQL = """

@@ -2,12 +2,12 @@
 
 A product's stock is one row per (product, location) that ever held it; its on-hand quantity
 is their sum. Each command names a location by its code (default ``main``); an unknown or
-inactive one is refused. Each writes with one SQL statement (``_statement``): lock the
+inactive one is refused. Each writes with one SQL statement (``stock_sql.statement``): lock the
 product and the location and bump the product's version (checking If-Match), change the
 quantity at the location, append the ledger row, append the event with the state it left,
 project it to the read tables (single-database mode), and answer with the product as the
 API shows it. ``AdjustStock`` is that statement alone, in autocommit: one round trip,
-atomic by itself. ``SetStock`` first locks and bumps the product (the delta of a
+atomic by itself. ``SetStock`` first locks the product and the location and bumps the product (the delta of a
 recount needs the quantity as the lock leaves it), then runs the statement: two.
 
 The database keeps the rules: the product row lock serializes writers of one product, the
@@ -26,12 +26,11 @@ from django.db import IntegrityError, transaction
 from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import InsufficientStockError, StockLimitError
-from products.read.projector import stock_projection_steps
-from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, held, product_select
+from products.read.tables import held
 from products.sql import fetch_dicts
+from products.write.commands import stock_sql
 from products.write.commands.common import (
     LOCK_AND_BUMP_STEPS,
-    bump_version,
     check_quantity,
     constraint_name,
     lock_and_bump_params,
@@ -40,7 +39,6 @@ from products.write.commands.common import (
     single_database,
     version_check,
 )
-from products.write.commands.stock_sql import HELD_BY_PRODUCT, stock_event_payload, stock_low_step
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product
 
 # The CHECK constraints, and the rule that stock active reservations hold stays (products_keep_held).
@@ -71,104 +69,6 @@ class SetStock(Command):
     reference: str | None = None  # the ledger row's
 
 
-# Lock the location's row where it is active. After the product's lock (``after``), which
-# must come before the transaction has an id, and this row lock gives it one. A concurrent
-# deactivation waits for this change to commit; a change that waited for a deactivation
-# re-checks the latest row (FOR SHARE does) and finds none: no product bump, no row at all.
-_LOCATION_STEP = """
-    location AS MATERIALIZED (
-        SELECT l.id, l.code FROM products_location l{after}
-         WHERE l.code = %(location)s AND l.is_active FOR SHARE OF l
-    )"""
-
-
-def _statement(product_steps, stock_step, event_type, *, project, signal_low=True):
-    """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
-
-    ``product_steps`` leave the locked, bumped product row in ``product`` and the locked
-    location (``id``, ``code``) in ``location``; ``stock_step`` changes the product's stock
-    level at that location and returns ``product_id``, ``location_id``, ``quantity`` (there)
-    and ``delta``. ``signal_low``: append StockLow when a removal takes the product low.
-    """
-    state = PRODUCTS.expected_sql(
-        sources="product p CROSS JOIN total s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
-    )
-    ledger = MOVEMENTS.expected_sql(sources="movement m CROSS JOIN location l", scope="TRUE")
-    level = STOCK_LEVELS.expected_sql(sources="stock sl CROSS JOIN location l", scope="TRUE")
-    payload = stock_event_payload("state", "ledger")
-    projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
-    # A removal's: the state's quantity is the total after it, the holds are as they were.
-    # (Joined with the event's row, so StockLow comes after it in the log.)
-    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger, event"
-    taken += f" WHERE ledger.delta < 0 AND {'TRUE' if signal_low else 'FALSE'}"
-    low = stock_low_step(taken, f"t.quantity - {HELD_BY_PRODUCT}")
-    return f"""
-    WITH {product_steps},
-    stock AS (
-        -- Change the quantity at the location; out of bounds aborts the statement (CHECK).
-        {stock_step}
-    ), total AS (
-        -- The product's quantity over its locations: this one's, plus the others' as committed
-        -- now (a fresh snapshot, taken under the product's lock: see the function's migration).
-        SELECT quantity + products_stock_elsewhere(product_id, location_id) AS quantity FROM stock
-    ), movement AS (
-        -- Append the ledger row.
-        INSERT INTO products_stockmovement
-               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
-        SELECT product_id, location_id, delta, quantity, %(reason)s, %(reference)s, %(now)s, %(actor_id)s FROM stock
-        RETURNING *
-    ), ledger AS MATERIALIZED (
-        -- The ledger row's read row.
-        {ledger}
-    ), level AS MATERIALIZED (
-        -- The stock level's read row.
-        {level}
-    ), state AS MATERIALIZED (
-        -- The product's read row as this statement leaves it.
-        {state}
-    ), event AS (
-        -- Append the event, with the state it left, to the log (xact_id: the column default).
-        INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
-        RETURNING id
-    ), low AS (
-        -- The product's available fell to or below its reorder point: StockLow.
-        {low}
-    ){projection}
-    -- Answer with the product as the API shows it.
-    {product_select("state", "state.id", side="write")}
-    """
-
-
-# A first change at a location inserts its row. PostgreSQL checks the proposed row's CHECK
-# constraints before it looks for a conflict, so the proposed quantity is never below 0;
-# what an inserted row holds after the change is δ itself, and a removal (δ < 0) then
-# leaves a ledger row below 0, which that table's CHECK refuses: the statement aborts.
-# (``xmax = 0``: the row was inserted, not updated.) A removal must leave what active
-# reservations hold there (``products_keep_held``, which reads them as committed now).
-_ADJUST_STOCK_STEP = """
-        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
-        SELECT product.id, location.id, greatest(%(delta)s, 0) FROM product, location
-            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = CASE WHEN %(delta)s < 0
-                THEN products_keep_held(s.quantity + %(delta)s, s.product_id, s.location_id)
-                ELSE s.quantity + %(delta)s END
-        RETURNING s.product_id, s.location_id,
-                  CASE WHEN s.xmax = 0 THEN %(delta)s ELSE s.quantity END AS quantity, %(delta)s::integer AS delta"""
-# The product is already locked and bumped by the statement before, so this one sees the
-# quantity every earlier writer left.
-_SET_STOCK_PRODUCT_STEPS = (
-    "product AS (SELECT * FROM products_product WHERE id = %(product_id)s)," + _LOCATION_STEP.format(after="")
-)
-_SET_STOCK_STEP = """
-        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
-        SELECT product.id, location.id, %(quantity)s FROM product, location
-            ON CONFLICT (product_id, location_id)
-            DO UPDATE SET quantity = products_keep_held(EXCLUDED.quantity, s.product_id, s.location_id)
-        RETURNING s.product_id, s.location_id, s.quantity, s.quantity - coalesce(
-                  (SELECT quantity FROM products_stocklevel b WHERE b.product_id = s.product_id
-                      AND b.location_id = s.location_id), 0) AS delta"""
-
-
 def _available_at(product_id, code):
     """Return (quantity, available) of a product at a location, as committed now."""
     rows = fetch_dicts(
@@ -195,12 +95,12 @@ def adjust_stock(command):
     product_steps = LOCK_AND_BUMP_STEPS.format(
         changes="",
         version_check=version_check(command.expected_version),
-        gate="," + _LOCATION_STEP.format(after=", locked"),
+        gate="," + stock_sql.LOCATION_STEP.format(after=", locked"),
         gate_from=", location",
     )
-    sql = _statement(
+    sql = stock_sql.statement(
         product_steps,
-        _ADJUST_STOCK_STEP,
+        stock_sql.ADJUST_STOCK_STEP,
         events.StockAdjusted,
         project=single_database(),
         signal_low=command.signal_low,
@@ -209,17 +109,23 @@ def adjust_stock(command):
         rows = _adjust(sql, params, command)
         if rows:
             return rows[0]
-        # Why nothing was written, looked up on this failure path only, in SetStock's order:
-        # the product missing or stale, then the location unknown or inactive.
-        current = Product.objects.filter(id=command.product_id, is_archived=False)
-        if command.expected_version is not None:
-            current = current.filter(version=command.expected_version)
-        if not current.exists():
-            raise_missing_or_stale(command.product_id)
-        raise_unusable_location(command.location)
-        # Usable now: created or activated while the statement waited for the product's
-        # lock, after the snapshot it read the location with. Once more, with a fresh one.
+        _raise_why_not_written(command)
     raise_missing_or_stale(command.product_id)
+
+
+def _raise_why_not_written(command):
+    """Raise why a stock command's lock-and-bump wrote nothing: the product missing or stale, then the location.
+
+    Looked up on this failure path only. When neither is the reason, the location became usable
+    (created or activated) while the statement waited for the product's lock, after the snapshot
+    it read the location with: the caller tries once more, with a fresh one.
+    """
+    current = Product.objects.filter(id=command.product_id, is_archived=False)
+    if command.expected_version is not None:
+        current = current.filter(version=command.expected_version)
+    if not current.exists():
+        raise_missing_or_stale(command.product_id)
+    raise_unusable_location(command.location)
 
 
 def _adjust(sql, params, command):
@@ -258,11 +164,31 @@ def _recount(sql, params, command):
         ) from None
 
 
+def _lock_location_and_bump(command):
+    """Lock the product, then the location, and bump the product: the order every stock change takes them in.
+
+    A bulk import holds a location FOR UPDATE before it writes products; taking the location
+    before the product's row here, as AdjustStock's statement does, keeps the two from deadlocking.
+    """
+    params = {**lock_and_bump_params(command.product_id, command.expected_version), "location": command.location}
+    steps = LOCK_AND_BUMP_STEPS.format(
+        changes="",
+        version_check=version_check(command.expected_version),
+        gate="," + stock_sql.LOCATION_STEP.format(after=", locked"),
+        gate_from=", location",
+    )
+    for _attempt in range(2):
+        if fetch_dicts(f"WITH {steps} SELECT count(*) AS bumped FROM product", params)[0]["bumped"]:
+            return
+        _raise_why_not_written(command)
+    raise_missing_or_stale(command.product_id)
+
+
 @events_in_sql(events.StockSet, events.StockLow)
 def set_stock(command):
     """Set the stock at a location to a counted quantity, recording the delta it implies; return the product."""
     check_quantity(command.quantity, "quantity")
-    bump_version(command.product_id, command.expected_version)
+    _lock_location_and_bump(command)
     params = {
         **lock_and_bump_params(command.product_id, command.expected_version),
         "quantity": command.quantity,
@@ -271,7 +197,9 @@ def set_stock(command):
         "reference": command.reference,
         "actor_id": command.actor_id,
     }
-    sql = _statement(_SET_STOCK_PRODUCT_STEPS, _SET_STOCK_STEP, events.StockSet, project=single_database())
+    sql = stock_sql.statement(
+        stock_sql.SET_STOCK_PRODUCT_STEPS, stock_sql.SET_STOCK_STEP, events.StockSet, project=single_database()
+    )
     rows = _recount(sql, params, command)
     if not rows:
         raise_unusable_location(command.location)  # the command's transaction undoes the bump

@@ -75,7 +75,7 @@ _LINES_SQL = f"WITH {STOCK_LINES_STEPS} SELECT * FROM line ORDER BY n"
 def _checked_lines(lines):
     """Lock the lines' products, then read the lines; ``lines`` are (product_id, location, delta, counted) tuples."""
     check_distinct_lines([(product_id, location) for product_id, location, _, _ in lines])
-    lock_products(product_id for product_id, _, _, _ in lines)
+    lock_products([product_id for product_id, _, _, _ in lines], [location for _, location, _, _ in lines])
     rows = fetch_dicts(_LINES_SQL, stock_lines_params(lines))
     raise_unknown_lines(rows)
     for row in rows:

@@ -73,10 +73,6 @@ def test_a_reservation_waits_for_an_import_that_sets_stock_there():
     assert _main(product_id) == 4
 
 
-@pytest.mark.xfail(
-    reason="PlaceReservation reads the stock with its statement's snapshot, taken before it waited for the"
-    " location's lock, so it holds 5 of the 4 the import left (products/write/commands/reservations.py)"
-)
 def test_a_reservation_that_waited_for_an_import_sees_its_count():
     _, reservation, _ = _reserve_while_importing("HOLD-3")
     assert isinstance(reservation.error, InsufficientStockError)  # 4 in stock: 5 cannot be held

@@ -390,13 +390,6 @@ def test_in_split_mode_the_worker_applies_the_reservation_events(make_product):
     assert rebuild.differences() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BulkImportProducts sets the stock at main with no regard for what reservations hold there"
-    " (bulk_sql.SET_STOCK_SQL: DO UPDATE SET quantity = EXCLUDED.quantity, no products_keep_held);"
-    " a known limit in the README",
-)
 def test_an_import_cannot_set_the_stock_below_what_reservations_hold(make_product):
     product_id = make_product(sku="IMP-1", initial_stock=10)
     place((product_id, 8))
