@@ -24,6 +24,18 @@ KEEP_HELD_SQL = """
     END $$;
 """
 
+# What a commit's statement adds to the stock it changes to get a product's total: the stock
+# at the product's other locations, as committed now (a bulk import may have changed them
+# while the statement waited for the product's row). Fresh for the same reason as 0007's.
+STOCK_OUTSIDE_SQL = """
+    CREATE FUNCTION products_stock_outside(product uuid, locations bigint[]) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        RETURN (SELECT coalesce(sum(quantity), 0) FROM products_stocklevel
+                 WHERE product_id = product AND location_id <> ALL (locations));
+    END $$;
+"""
+
 
 
 class Migration(migrations.Migration):
@@ -115,4 +127,5 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 1), ('quantity__lte', 1000000000)), name='reservation_line_quantity_in_range'),
         ),
         migrations.RunSQL(KEEP_HELD_SQL, "DROP FUNCTION products_keep_held", hints={'model_name': 'reservationline'}),
+        migrations.RunSQL(STOCK_OUTSIDE_SQL, "DROP FUNCTION products_stock_outside", hints={'model_name': 'reservationline'}),
     ]

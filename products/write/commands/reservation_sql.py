@@ -124,11 +124,11 @@ def commit_sql(event_type, *, project):
           FROM released r WHERE s.product_id = r.product_id AND s.location_id = r.location_id
         RETURNING s.product_id, s.location_id, s.quantity, -r.quantity AS delta, r.id AS line_id
     ), total AS (
-        -- Each product's quantity over its locations after the sale (the snapshot holds it before).
-        SELECT p.id AS product_id,
-               (SELECT coalesce(sum(quantity), 0) FROM products_stocklevel WHERE product_id = p.id)
-               + (SELECT sum(delta) FROM stock WHERE stock.product_id = p.id) AS quantity
-          FROM product p
+        -- Each product's quantity over its locations after the sale: the lines' locations as this
+        -- statement left them, the others as committed now (see the function's migration).
+        SELECT s.product_id,
+               products_stock_outside(s.product_id, array_agg(s.location_id)) + sum(s.quantity) AS quantity
+          FROM stock s GROUP BY s.product_id
     ), movement AS (
         INSERT INTO products_stockmovement
                (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
