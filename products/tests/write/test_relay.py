@@ -105,6 +105,40 @@ def test_location_events_are_published_with_their_state(exchange):
     assert body["data"]["location"]["is_active"] is False
 
 
+@pytest.mark.django_db
+def test_reservation_batch_and_transfer_events_are_published(exchange):
+    _publish_earlier_events(exchange[1])
+    product_id = bus.dispatch(
+        commands.CreateProduct(sku="RV-1", name="Reserved", price=Decimal("1.00"), initial_stock=10, reorder_point=8)
+    )["id"]
+    bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
+    line = commands.ReservationLine(product_id=product_id, quantity=3)
+    reservation_id = bus.dispatch(commands.PlaceReservation(lines=(line,), reference="order-1"))["id"]
+    bus.dispatch(commands.CommitReservation(reservation_id=reservation_id))
+    bus.dispatch(
+        commands.TransferStock(
+            from_location="main", to_location="east", lines=(commands.TransferLine(product_id=product_id, quantity=2),)
+        )
+    )
+    relay.run()
+    messages = exchange[1]()
+    assert [routing_key for routing_key, _, _ in messages] == [
+        "ProductCreated",
+        "LocationCreated",
+        "ReservationPlaced",
+        "StockLow",  # 7 available, reorder point 8: right after the change that took it there
+        "StockAdjusted",  # the sale
+        "ReservationCommitted",
+        "StockAdjusted",  # the transfer's legs
+        "StockAdjusted",
+        "StockTransferred",
+    ]
+    placed = messages[2][2]
+    assert (placed["product_id"], placed["data"]["reservation"]["reference"]) == (None, "order-1")
+    assert [hold["quantity"] for hold in placed["data"]["holds"]] == [3]
+    assert messages[-1][2]["data"]["lines"] == [{"product": product_id, "quantity": 2}]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_a_relay_killed_mid_stream_delivers_everything_at_least_once_in_order_per_product(exchange, manage):

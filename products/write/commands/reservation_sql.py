@@ -19,8 +19,11 @@ _HOLD_JSON = (
 )
 
 
-def _reservation_event(event_type, shown, holds=None):
-    """Return a step appending ``event_type`` for the reservation's read row ``shown`` and its ``holds`` rows (none)."""
+def _reservation_event(event_type, shown, holds=None, after=None):
+    """Return a step appending ``event_type`` for the reservation's read row ``shown`` and its ``holds`` rows (none).
+
+    ``after``: a step whose rows (events appended RETURNING id) must come before it in the log.
+    """
     holds_json = f"(SELECT coalesce(jsonb_agg({_HOLD_JSON} ORDER BY h.key), '[]') FROM {holds} h)" if holds else "'[]'"
     payload = (
         f"jsonb_build_object('reservation_id', {shown}.id::text, 'reservation', {RESERVATIONS.api_json(shown)},"
@@ -30,7 +33,9 @@ def _reservation_event(event_type, shown, holds=None):
     )
     return f"""
         INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT '{event_type.__name__}', NULL, {payload}, %(now)s FROM {shown}"""
+        SELECT '{event_type.__name__}', NULL, {payload}, %(now)s FROM {shown}
+         WHERE {f"(SELECT count(*) FROM {after}) >= 0" if after else "TRUE"}
+        RETURNING id"""
 
 
 # The lines as the API shows them, from the statement's own new rows (``placed``, ``line``).
@@ -72,9 +77,10 @@ def place_sql(event_type, *, project):
         {_reservation_event(event_type, "shown", "hold")}
     ), low AS (
         -- The new holds are not in this statement's snapshot: the available left is less what they take.
+        -- (Reading the event's row puts StockLow after it in the log.)
         {
         stock_low_step(
-            "SELECT product_id, sum(amount) AS taken FROM line WHERE EXISTS (SELECT FROM placed) GROUP BY product_id",
+            "SELECT product_id, sum(amount) AS taken FROM line WHERE EXISTS (SELECT FROM event) GROUP BY product_id",
             "(SELECT coalesce(sum(quantity), 0) FROM products_stocklevel WHERE product_id = p.id)"
             f" - {HELD_BY_PRODUCT} - t.taken",
         )
@@ -151,10 +157,11 @@ def commit_sql(event_type, *, project):
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT 'StockAdjusted', state.id, {stock_event_payload("state", "ledger")}, %(now)s
           FROM ledger JOIN state ON state.id = ledger.product_id ORDER BY ledger.id
+        RETURNING id
     ), shown AS MATERIALIZED (
         {RESERVATIONS.expected_sql(sources="ended r", scope="TRUE")}
     ), event AS (
-        {_reservation_event(event_type, "shown")}
+        {_reservation_event(event_type, "shown", after="adjusted")}
     ){projection}
     {RESERVATIONS.api_select(source="shown")}
     """
