@@ -9,14 +9,18 @@ The rules hold under any concurrency by construction:
 
 - every command that can take available stock (placing, extending; the stock commands'
   removals, see ``products.write.commands.stock``) holds the locks of the products it
-  touches, taken in one global order (sorted keys) in a statement of their own, so two
-  reservations naming the same products in opposite orders never deadlock;
+  touches, taken in one global order (sorted keys), then its locations (FOR SHARE, in code
+  order; a bulk import that sets stock there holds them FOR UPDATE), in statements of their
+  own, so two reservations naming the same products in opposite orders never deadlock;
 - the statement after the locks reads with a fresh snapshot, so it sees every earlier
   holder's writes, and compares expiries with the clock as it is then
   (``clock_timestamp()``), never with the moment the transaction began: a hold that one
   command counted as lapsed can never be extended or committed afterwards;
 - a reservation's row lock (its UPDATE ... WHERE status = 'active') lets exactly one of a
   commit, a release, an extension or the expiry end or change it.
+
+Placing and committing, the checkout's path, are one statement each after the locks
+(``products.write.commands.reservation_sql``); the others publish their event from Python.
 """
 
 import uuid
