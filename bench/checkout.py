@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import seed
-from bench.run import DATA, RESULTS, Server, log, machine, settled
+from bench.run import DATA, RESULTS, Server, load_average, log, machine, save_results, settled
 from bench.write import SPREAD, code_version, product_numbers, service_ids, single_env
 
 SERVERS = ["service", "baseline", "floor"]
@@ -305,7 +305,7 @@ def measure(server, name, size, variant, options, round_number):
         load(server, copy_name(kind, size), ids, options.warmup, round_seed=1000 + round_number)
     set_stock(server, kind, size, numbers, ids, units)
     before = settled(lambda: stock_state(kind, size, numbers))
-    load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load_avg = load_average()
     result = load(server, copy_name(kind, size), ids, options.duration, round_seed=round_number)
     result["load_before"] = load_avg
     account(result, before, settled(lambda: stock_state(kind, size, numbers)))
@@ -547,13 +547,11 @@ def main(argv=None):
     }
     log(f"== checkout benchmark, {size:,} products ({data['code']})")
     seed.ensure_seeded(size, log=log, force=options.reseed)
-    data["load_before"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    data["load_before"] = load_average()
     data["results"] = bench_all(size, names, options)
-    data["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    data["load_after"] = load_average()
     stem = f"{datetime.date.today().isoformat()}-checkout"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
-    (RESULTS / f"{stem}.md").write_text(render(data))
-    log(f"  wrote bench/results/{stem}.md")
+    save_results(stem, data, render(data))
     print("\n".join(targets(data["results"])))
     return 0
 

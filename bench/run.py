@@ -64,6 +64,18 @@ def log(message):
 # ---------------------------------------------------------------- wrk
 
 
+def load_average():
+    """Return the machine's 1, 5 and 15 minute load averages, as /proc/loadavg shows them."""
+    return load_average()
+
+
+def save_results(stem, data, markdown):
+    """Write ``data`` to bench/results/<stem>.json and ``markdown`` to <stem>.md."""
+    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
+    (RESULTS / f"{stem}.md").write_text(markdown)
+    log(f"  wrote bench/results/{stem}.md")
+
+
 def require_wrk():
     if shutil.which("wrk"):
         return
@@ -281,7 +293,7 @@ def load(server, size, scenario, target, options):
     if scenario == "stock":
         time.sleep(1)  # requests queued when the warm-up stopped are still served; let them commit
         before = stock_state(server.name, size)
-    load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load_avg = load_average()
     result = run_wrk(server.base + path, script, args, duration=options.duration, **wrk)
     result["load_before"] = load_avg
     if not result["requests"] and scenario != "stock":
@@ -594,14 +606,12 @@ def main(argv=None):
         # Rebuilds and earlier stock runs leave dead rows; every server starts from clean statistics.
         seed.vacuum(seed.database_url("service", size))
         seed.vacuum(seed.database_url("baseline", size))
-        data["load_before"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        data["load_before"] = load_average()
         data["results"] = bench_size(size, options.servers.split(","), options)
-        data["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        data["load_after"] = load_average()
         small = earlier_result(10000) if size > 10000 else None
         stem = f"{datetime.date.today().isoformat()}-{size}"
-        (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
-        (RESULTS / f"{stem}.md").write_text(render(size, data, small))
-        log(f"  wrote bench/results/{stem}.md")
+        save_results(stem, data, render(size, data, small))
 
 
 if __name__ == "__main__":

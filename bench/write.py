@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench import floor, seed
 from bench.projection_lag import LagProbe
-from bench.run import DATA, RESULTS, Server, log, machine, require_wrk, run_wrk, settled
+from bench.run import DATA, RESULTS, Server, load_average, log, machine, require_wrk, run_wrk, save_results, settled
 
 SCENARIOS = ["hot", "spread"]
 SERVERS = ["service", "baseline", "floor", "pgbench"]
@@ -166,7 +166,7 @@ def measure(name, kind, url, scenario, size, options, run, probe=None):
     if options.warmup:
         run(options.warmup)
     before = settled_state(kind, url, numbers)
-    load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load_avg = load_average()
     if probe:
         probe.start()
     try:
@@ -472,13 +472,11 @@ def main(argv=None):
     # Earlier runs leave dead rows and a longer ledger; every server starts from fresh statistics.
     seed.vacuum(seed.database_url("service", size))
     seed.vacuum(seed.database_url("baseline", size))
-    data["load_before"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    data["load_before"] = load_average()
     data["results"] = bench_all(size, names, options)
-    data["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    data["load_after"] = load_average()
     stem = f"{datetime.date.today().isoformat()}-write"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
-    (RESULTS / f"{stem}.md").write_text(render(data))
-    log(f"  wrote bench/results/{stem}.md")
+    save_results(stem, data, render(data))
     print("\n".join(targets(data["results"])))
     return 0
 
