@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 
 from products.tests.support import database_url, free_port
@@ -165,11 +165,15 @@ def start_gunicorn(tmp_path):
 
 @pytest.fixture
 def live_gunicorn(transactional_db, start_gunicorn):
-    """Serve the test database with three gunicorn workers; tests commit their data, so mark them
+    """Serve the test database with three gunicorn workers (in split mode, with the read database
+    too: the test applies the log before it reads); tests commit their data, so mark them
     ``django_db(transaction=True)``."""
-    server = start_gunicorn(database_url(connection.settings_dict))
+    read = (
+        {"READ_DATABASE_URL": database_url(connections["read"].settings_dict)} if "read" in connections.settings else {}
+    )
+    server = start_gunicorn(database_url(connection.settings_dict), **read)
     yield server
-    server.stop()  # before the database is flushed under it
+    server.stop()  # before the databases are flushed under it
 
 
 @pytest.fixture

@@ -17,21 +17,10 @@ from cqrs_demo.routers import read_store_alias
 from products.read import rebuild
 from products.tests.conftest import SPLIT
 from products.tests.robustness.test_concurrency import _run_together
-from products.tests.support import database_url
 from products.write import commands
 from products.write.models import Reservation, ReservationLine, StockMovement
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def live_gunicorn(transactional_db, start_gunicorn):
-    """Serve the test database with three gunicorn workers, in split mode with its read database too
-    (the test applies the log with ``_project`` before it reads)."""
-    env = {"READ_DATABASE_URL": database_url(connections[read_store_alias()].settings_dict)} if SPLIT else {}
-    server = start_gunicorn(database_url(connection.settings_dict), **env)
-    yield server
-    server.stop()  # before the databases are flushed under it
 
 
 def _project():
