@@ -1,8 +1,15 @@
-"""Helpers shared by tests: the API's product fields as the contract states them, and helpers for
-tests that start real processes (gunicorn, manage.py) against the test databases."""
+"""Helpers shared by tests: the API's product fields as the contract states them, time passing for a
+reservation, and helpers for tests that start real processes (gunicorn, manage.py) against the
+test databases."""
 
+import datetime
 import socket
 from urllib.parse import quote, urlencode
+
+from django.db import connection, connections
+from django.utils import timezone
+
+from cqrs_demo.routers import read_store_alias
 
 # The fields of a product representation, as the API contract lists them (an oracle: the code's
 # own list is products.read.tables.PRODUCTS).
@@ -50,3 +57,23 @@ def database_url(settings_dict, name=None):
     query = urlencode({key: value for key, value in options.items() if isinstance(value, str | int)})
     database = quote(name or settings_dict["NAME"], safe="")
     return f"postgres://{credentials}{host}{port}/{database}" + (f"?{query}" if query else "")
+
+
+def lapse(reservation_id, ago=datetime.timedelta(hours=1), moment=None):
+    """Let time pass for a reservation: move its expiry ``ago`` (or to ``moment``) into the past.
+
+    In the write tables and the read store alike, with one timestamp, so a rebuild finds them
+    equal; an hour back by default, so it is in the past of every clock the two sides compare
+    with (``now()`` is a test transaction's start). Lines that hold nothing any more stay so.
+    """
+    moment = moment or timezone.now() - ago
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE products_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id])
+        cursor.execute(
+            "UPDATE products_reservationline SET held_until = %s WHERE reservation_id = %s AND held_until IS NOT NULL",
+            [moment, reservation_id],
+        )
+    with connections[read_store_alias()].cursor() as cursor:
+        cursor.execute("UPDATE read_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id])
+        cursor.execute("UPDATE read_stock_hold SET expires_at = %s WHERE reservation_id = %s", [moment, reservation_id])
+    return moment

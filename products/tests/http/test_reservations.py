@@ -3,9 +3,8 @@
 import uuid
 
 import pytest
-from django.db import connection, connections
 
-from cqrs_demo.routers import read_store_alias
+from products.tests.support import lapse
 from products.write.models import EventRecord, Reservation, StockMovement
 
 pytestmark = pytest.mark.django_db
@@ -22,26 +21,6 @@ def place(client, lines, **fields):
 
 def stock(client, product):
     return client.get(f"/api/products/{product}/stock/").json()
-
-
-def lapse(reservation_id):
-    """Move a reservation's expiry into the past, as time passing would."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE products_reservation SET expires_at = now() - interval '1 second' WHERE id = %s", [reservation_id]
-        )
-        cursor.execute(
-            "UPDATE products_reservationline SET held_until = now() - interval '1 second' WHERE reservation_id = %s",
-            [reservation_id],
-        )
-    with connections[read_store_alias()].cursor() as cursor:
-        cursor.execute(
-            "UPDATE read_stock_hold SET expires_at = now() - interval '1 second' WHERE reservation_id = %s",
-            [reservation_id],
-        )
-        cursor.execute(
-            "UPDATE read_reservation SET expires_at = now() - interval '1 second' WHERE id = %s", [reservation_id]
-        )
 
 
 def test_placing_holds_stock_and_answers_201_with_the_reservation(client, products):

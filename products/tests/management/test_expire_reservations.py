@@ -6,10 +6,10 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from cqrs_demo.bus import bus
 from products.read import queries, rebuild
+from products.tests.support import lapse
 from products.write import commands
 from products.write.models import EventRecord, Reservation, ReservationLine
 
@@ -19,18 +19,6 @@ pytestmark = pytest.mark.django_db
 def place(product_id, quantity):
     line = commands.ReservationLine(product_id=product_id, quantity=quantity)
     return bus.dispatch(commands.PlaceReservation(lines=(line,)))["id"]
-
-
-def lapse(reservation_id):
-    """Move a reservation's expiry into the past on the write side (what the command looks at)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE products_reservation SET expires_at = now() - interval '1 s' WHERE id = %s", [reservation_id]
-        )
-        cursor.execute(
-            "UPDATE products_reservationline SET held_until = now() - interval '1 s' WHERE reservation_id = %s",
-            [reservation_id],
-        )
 
 
 def test_expire_reservations_records_only_the_lapsed_ones(make_product):

@@ -51,6 +51,7 @@ from products.errors import (
     VersionMismatchError,
 )
 from products.read import queries, rebuild
+from products.tests.support import lapse
 from products.write import commands
 from products.write.commands import UNSET
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Category, Product, Reservation, StockLevel
@@ -518,20 +519,7 @@ class CommandMachine(RuleBasedStateMachine):
             self.lapses += 1
             # An hour back, and each one a second later than the one before (ExpireReservations
             # takes the oldest first); one timestamp for both stores, so a rebuild finds them equal.
-            moment = timezone.now() - datetime.timedelta(hours=1) + datetime.timedelta(seconds=self.lapses)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE products_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id]
-                )
-                cursor.execute(
-                    "UPDATE products_reservationline SET held_until = %s WHERE reservation_id = %s",
-                    [moment, reservation_id],
-                )
-            with connections[read_store_alias()].cursor() as cursor:
-                cursor.execute("UPDATE read_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id])
-                cursor.execute(
-                    "UPDATE read_stock_hold SET expires_at = %s WHERE reservation_id = %s", [moment, reservation_id]
-                )
+            lapse(reservation_id, moment=timezone.now() - datetime.timedelta(hours=1, seconds=-self.lapses))
             reservation.lapsed = True
         if then_expire:
             self.expire_reservations()

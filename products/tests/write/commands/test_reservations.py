@@ -9,7 +9,6 @@ from functools import partial
 
 import pytest
 from django.db import connection, connections
-from django.utils import timezone
 
 from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
@@ -25,6 +24,7 @@ from products.errors import (
 )
 from products.read import queries, rebuild
 from products.tests.conftest import SPLIT
+from products.tests.support import lapse
 from products.write import commands
 from products.write.models import EventRecord, Reservation, ReservationLine, StockLevel, StockMovement
 
@@ -51,25 +51,6 @@ def place(*lines, expires_in=900, reference=None):
         lines=tuple(commands.ReservationLine(*line) for line in lines), expires_in=expires_in, reference=reference
     )
     return uuid.UUID(bus.dispatch(command)["id"])
-
-
-def lapse(reservation_id, ago=datetime.timedelta(hours=1)):
-    """Move a reservation's expiry ``ago`` into the past, in the write tables and the read store alike.
-
-    One timestamp for both sides, so a rebuild finds them equal; an hour back, so it is in the
-    past of every clock the two sides compare with (``now()`` is the test transaction's start).
-    """
-    moment = timezone.now() - ago
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE products_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id])
-        cursor.execute(
-            "UPDATE products_reservationline SET held_until = %s WHERE reservation_id = %s AND held_until IS NOT NULL",
-            [moment, reservation_id],
-        )
-    with connections[read_store_alias()].cursor() as cursor:
-        cursor.execute("UPDATE read_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id])
-        cursor.execute("UPDATE read_stock_hold SET expires_at = %s WHERE reservation_id = %s", [moment, reservation_id])
-    return moment
 
 
 def snapshot_tables():
