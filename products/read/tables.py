@@ -6,6 +6,8 @@ use them, so a new column is one line here (and a migration). What reservations 
 stored in any row: it is counted when read (``held``), so a hold stops counting at its expiry.
 """
 
+import orjson
+
 from products.read.read_table import UTC_TIMESTAMP, Column, ReadTable
 
 # Punctuation inside words (HT-001, v2.5, snake_case) is split so each part is searchable.
@@ -159,6 +161,13 @@ RESERVATIONS = ReadTable(
     sources="products_reservation r",
     version="version",
 )
+
+
+def shown_reservation(row):
+    """Return a row of ``RESERVATIONS.api_select`` with its lines as a list (Django hands jsonb over as text)."""
+    row["lines"] = orjson.loads(row["lines"])
+    return row
+
 
 # The lines that hold stock: those of active reservations, until their expiry. What a product
 # has reserved is counted from them when it is read (``held``).

@@ -6,9 +6,16 @@ event log alone can rebuild a read store). The shapes come from ``products.read.
 the representation of a product is its read row as it would be projected right now.
 """
 
-import orjson
-
-from products.read.tables import CATEGORIES, HOLDS, LOCATIONS, MOVEMENTS, PRODUCTS, RESERVATIONS, product_select
+from products.read.tables import (
+    CATEGORIES,
+    HOLDS,
+    LOCATIONS,
+    MOVEMENTS,
+    PRODUCTS,
+    RESERVATIONS,
+    product_select,
+    shown_reservation,
+)
 from products.sql import fetch_dicts
 
 
@@ -55,8 +62,7 @@ def reservation(reservation_id):
     rows = fetch_dicts(RESERVATIONS.api_select(source, extra=stored), [reservation_id])
     if not rows:
         return None
-    found = rows[0]
-    found["lines"] = orjson.loads(found["lines"])  # Django hands jsonb over as text
+    found = shown_reservation(rows[0])
     state = {
         "status": found.pop("stored_status"),
         "version": found.pop("version"),

@@ -3,13 +3,11 @@
 from dataclasses import dataclass
 from uuid import UUID
 
-import orjson
-
 from cqrs_demo.bus import Query
 from cqrs_demo.routers import read_query_alias
 from products.errors import ReservationNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
-from products.read.tables import RESERVATIONS
+from products.read.tables import RESERVATIONS, shown_reservation
 from products.sql import fetch_dicts
 
 _SELECT = RESERVATIONS.api_select()
@@ -36,17 +34,12 @@ class ListReservations(Query):
     cursor: str | None = None
 
 
-def _shown(row):
-    row["lines"] = orjson.loads(row["lines"])  # Django hands jsonb over as text
-    return row
-
-
 def get_reservation(query):
     """Return a reservation as the API shows it."""
     rows = fetch_dicts(f"{_SELECT} WHERE id = %s", [query.reservation_id], read_query_alias())
     if not rows:
         raise ReservationNotFoundError("Reservation not found.")
-    return _shown(rows[0])
+    return shown_reservation(rows[0])
 
 
 def list_reservations(query):
@@ -72,7 +65,7 @@ def list_reservations(query):
         cursor=query.cursor,
     )
     for row in page.results:
-        _shown(row)
+        shown_reservation(row)
     return page
 
 

@@ -27,7 +27,6 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -41,6 +40,7 @@ from products.errors import (
     ReservationReleasedError,
     UnknownProductError,
 )
+from products.read.tables import shown_reservation
 from products.sql import fetch_dicts
 from products.write import event_log
 from products.write.commands import reservation_sql
@@ -128,8 +128,9 @@ def place_reservation(command):
 
 def _shown(row):
     """Return the reservation an answer row carries, as the API shows it."""
-    shown = {name: row[name] for name in ("id", "status", "reference", "expires_at", "created_at")}
-    return {**shown, "lines": orjson.loads(row["lines"])}  # Django hands jsonb over as text
+    return shown_reservation(
+        {name: row[name] for name in ("id", "status", "reference", "expires_at", "created_at", "lines")}
+    )
 
 
 def _refuse(rows):
