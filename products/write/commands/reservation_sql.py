@@ -7,6 +7,8 @@ as the stock commands' statement does (``products.write.commands.stock``). Lines
 are not in its own snapshot, so the rows it derives come from its own RETURNING rows.
 """
 
+import functools
+
 from products.read.projector import stock_projection_steps
 from products.read.tables import HOLDS, MOVEMENTS, PRODUCTS, RESERVATIONS, STOCK_LEVELS, UTC_TIMESTAMP
 from products.write.commands.common import STOCK_LINES_STEPS
@@ -46,6 +48,7 @@ _PLACED_LINES = """(SELECT jsonb_agg(jsonb_build_object(
       JOIN products_product p ON p.id = pl.product_id)"""
 
 
+@functools.cache  # built once per mode: the checkout path runs it on every request
 def place_sql(event_type, *, project):
     """Return the statement that places a reservation if every line can be held (see ``place_reservation``)."""
     projection = (
@@ -93,6 +96,7 @@ def place_sql(event_type, *, project):
     """
 
 
+@functools.cache
 def commit_sql(event_type, *, project):
     """Return the statement that commits an active reservation (see ``commit_reservation``).
 
