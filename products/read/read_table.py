@@ -54,15 +54,16 @@ class ReadTable:
     def column_names(self):
         return tuple(column.name for column in self.columns)
 
-    def expected_sql(self, where="TRUE", sources=None, scope=None, overrides=None):
+    def expected_sql(self, where="TRUE", sources=None, scope=None, overrides=None, extra=()):
         """Return a SELECT of the rows the write tables imply, narrowed by ``where``.
 
         ``sources`` and ``scope`` replace the FROM clause and the filter, e.g. to compute the
         row from a statement's own RETURNING rows under the same aliases; ``overrides``
-        replace the sources of some columns (``{name: SQL}``).
+        replace the sources of some columns (``{name: SQL}``); ``extra`` are more select-list
+        items (``expression AS name``), after the columns.
         """
         sources_of = {column.name: column.source for column in self.columns} | (overrides or {})
-        select = ", ".join(f"{sources_of[column.name]} AS {column.name}" for column in self.columns)
+        select = ", ".join([*(f"{sources_of[column.name]} AS {column.name}" for column in self.columns), *extra])
         return f"SELECT {select} FROM {sources or self.sources} WHERE {scope or self.scope} AND ({where})"
 
     def conflict_clause(self, update=None):
@@ -74,9 +75,10 @@ class ReadTable:
         guard = f" WHERE {self.name}.{self.version} <= EXCLUDED.{self.version}" if self.version else ""
         return f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments}{guard}"
 
-    def insert_sql(self, select):
-        """Return an upsert of the rows ``select`` yields (in column order)."""
-        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select} {self.conflict_clause()}"
+    def insert_sql(self, select, upsert=True):
+        """Return an upsert of the rows ``select`` yields (in column order); a plain INSERT without ``upsert``."""
+        conflict = f" {self.conflict_clause()}" if upsert else ""
+        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select}{conflict}"
 
     def upsert_sql(self, update=None):
         """Return an upsert of one row from a payload in API shape (named parameters); see conflict_clause."""

@@ -123,7 +123,7 @@ def bulk_import_products(command):
         bulk_sql.UPDATE_DETAILS_SQL,
         bulk_events_sql.DETAILS_EVENTS_SQL,
         *bulk_sql.CREATE_SQL,
-        bulk_events_sql.CREATED_EVENTS_SQL,
+        *bulk_events_sql.NEW_PRODUCTS_SQL,
         # Then the stock the rows set, at each location: after the event that opened the product.
         bulk_sql.LOCK_STOCK_CHANGES_SQL,
         bulk_sql.SET_STOCK_SQL,
@@ -149,10 +149,11 @@ def bulk_import_products(command):
         created, updated, unchanged = cursor.fetchone()
     # In split mode the projector worker applies the events appended above instead.
     if read_store_alias() == DEFAULT_DB_ALIAS:
+        with connection.cursor() as cursor:
+            for statement in bulk_events_sql.NEW_PRODUCTS_PROJECTION:
+                cursor.execute(statement, params)
         for table, where in bulk_events_sql.PROJECTED.items():
             project(table, where)
-        with connection.cursor() as cursor:
-            cursor.execute(bulk_events_sql.NEW_PRODUCTS_PROJECTION)
     return BulkImportResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
 
 

@@ -7,7 +7,7 @@ parameter: ``now`` (the one timestamp of the import).
 """
 
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS, held
-from products.write.commands.bulk_sql import NEW_CATEGORIES
+from products.write.commands.bulk_sql import MAIN_ID, NEW_CATEGORIES, OPENING_MOVEMENT
 
 
 def _product_events(event_type, which, fields="", movements="", state=None, sources=None):
@@ -86,40 +86,60 @@ STOCK_EVENTS_SQL = _product_events(
         ", 'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,"
         f" 'movement', {MOVEMENTS.api_json('m')}"
     ),
-    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE NOT opening)",
+    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement)",
     state=_AFTER_EACH_CHANGE.format(
         columns=", ".join(f"{_CHANGED.get(name, f'e.{name}')} AS {name}" for name in PRODUCTS.column_names)
     ),
 )
-# New products: their quantity is their opening stock, known without a look-up per product.
-CREATED_EVENTS_SQL = _product_events(
-    "ProductCreated",
-    "existing_id IS NULL",
-    fields=f", 'movements', jsonb_build_array({MOVEMENTS.api_json('m')})",
-    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement WHERE opening)",
-    sources="""products_product p JOIN pg_temp.bulk_opening s ON s.product_id = p.id
-      LEFT JOIN products_category c ON c.id = p.category_id""",
+# The opening ledger row of new product ``o`` in the read shape.
+_OPENING_MOVEMENT = MOVEMENTS.expected_sql(
+    sources=f"LATERAL ({OPENING_MOVEMENT}) m JOIN products_location l ON l.id = m.location_id", scope="TRUE"
 )
 
-# What the same-transaction projector refreshes (single-database mode): the touched rows only.
+# The new products as created (their opening stock at main, version 1), each with its
+# ProductCreated's id and its opening ledger row in the shape payloads carry, in line order:
+# their events and (single-database mode) their read rows are made from it without a sort.
+NEW_PRODUCTS_SQL = [
+    f"""CREATE TEMP TABLE bulk_new ON COMMIT DROP AS {
+        PRODUCTS.expected_sql(
+            sources=f"pg_temp.bulk_opening o JOIN products_product p ON p.id = o.product_id"
+            f" LEFT JOIN products_category c ON c.id = p.category_id CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m",
+            scope="TRUE",
+            overrides={"quantity": "o.quantity"},
+            extra=("o.event_id", "o.movement_id", f"{MOVEMENTS.api_json('m')} AS movement"),
+        )
+    }""",
+    f"""INSERT INTO products_event (id, type, product_id, payload, created_at)
+        SELECT event_id, 'ProductCreated', n.id, jsonb_build_object('product_id', n.id::text,
+               'product', {PRODUCTS.api_json("n")}, 'movements', jsonb_build_array(n.movement)), %(now)s
+          FROM pg_temp.bulk_new n""",
+]
+
+# What the same-transaction projector refreshes (single-database mode) after the new
+# products' read rows are in: the touched rows only.
 PROJECTED = {
     CATEGORIES: NEW_CATEGORIES,
-    PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE existing_id IS NOT NULL"
-    " AND (details_changed OR stock_changed))",
-    SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR existing_id IS NULL)",
+    PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR stock_changed)",
+    SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed)",
     STOCK_LEVELS: "sl.product_id IN (SELECT product_id FROM pg_temp.bulk_movement)",
     MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
 }
 
-# The read rows of new products (single-database mode), with their quantity
-# from the import's own tables (their opening stock, plus the stock set elsewhere) instead
-# of a look-up per product: no other transaction can see, let alone change, their stock yet.
-NEW_PRODUCTS_PROJECTION = PRODUCTS.insert_sql(
-    PRODUCTS.expected_sql(
-        sources="""products_product p JOIN (
-            SELECT o.product_id, o.quantity + coalesce(sum(s.quantity) FILTER (WHERE s.changed), 0) AS quantity
-              FROM pg_temp.bulk_opening o LEFT JOIN pg_temp.bulk_stock s ON s.product_id = o.product_id
-             GROUP BY o.product_id, o.quantity) s ON s.product_id = p.id
-          LEFT JOIN products_category c ON c.id = p.category_id"""
-    )
-)
+# The read rows of the new products as created (single-database mode): inserted, not upserted
+# (their ids are new), in id order, which is line order. Those whose stock the rows then set
+# elsewhere are refreshed by PROJECTED.
+NEW_PRODUCTS_PROJECTION = [
+    PRODUCTS.insert_sql(f"SELECT {', '.join(PRODUCTS.column_names)} FROM pg_temp.bulk_new", upsert=False),
+    SEARCH.insert_sql(SEARCH.expected_sql(sources="pg_temp.bulk_new p", scope="TRUE"), upsert=False),
+    STOCK_LEVELS.insert_sql(
+        STOCK_LEVELS.expected_sql(
+            sources=f"""(SELECT id AS product_id, quantity FROM pg_temp.bulk_new) sl
+              JOIN products_location l ON l.id = {MAIN_ID}""",
+            scope="TRUE",
+        ),
+        upsert=False,
+    ),
+    MOVEMENTS.insert_sql(
+        f"SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m", upsert=False
+    ),
+]

@@ -227,7 +227,7 @@ def test_a_sku_repeated_in_the_rows_is_applied_once_with_its_last_values():
 def test_the_number_of_statements_does_not_grow_with_the_rows(django_assert_max_num_queries):
     with CaptureQueriesContext(connection) as small:
         bus.dispatch(commands.BulkImportProducts(rows=rows(10, "S", category="c", category_name="C")))
-    with CaptureQueriesContext(connection) as large, django_assert_max_num_queries(40, connection=connection):
+    with CaptureQueriesContext(connection) as large, django_assert_max_num_queries(44, connection=connection):
         bus.dispatch(commands.BulkImportProducts(rows=rows(1000, "L", category="c", category_name="C")))
     assert len(large) == len(small)
     assert Product.objects.count() == 1010
