@@ -97,8 +97,10 @@ _OPENING_MOVEMENT = MOVEMENTS.expected_sql(
 )
 
 # The new products as created (their opening stock at main, version 1), each with its
-# ProductCreated's id and its opening ledger row in the shape payloads carry, in line order:
-# their events and (single-database mode) their read rows are made from it without a sort.
+# ProductCreated's id and its opening ledger row in the shape payloads carry: their events
+# and (single-database mode) their read rows are made from it. Its rows come in the order
+# the joins read ``bulk_opening`` (line order, so id order): nothing relies on that but the
+# indexes' locality, since the event ids were drawn in line order already.
 NEW_PRODUCTS_SQL = [
     f"""CREATE TEMP TABLE bulk_new ON COMMIT DROP AS {
         PRODUCTS.expected_sql(
@@ -126,8 +128,7 @@ PROJECTED = {
 }
 
 # The read rows of the new products as created (single-database mode): inserted, not upserted
-# (their ids are new), in id order, which is line order. Those whose stock the rows then set
-# elsewhere are refreshed by PROJECTED.
+# (their ids are new). Those whose stock the rows then set elsewhere are refreshed by PROJECTED.
 NEW_PRODUCTS_PROJECTION = [
     PRODUCTS.insert_sql(f"SELECT {', '.join(PRODUCTS.column_names)} FROM pg_temp.bulk_new", upsert=False),
     SEARCH.insert_sql(SEARCH.expected_sql(sources="pg_temp.bulk_new p", scope="TRUE"), upsert=False),

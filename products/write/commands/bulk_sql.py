@@ -15,7 +15,6 @@ STAGED_COLUMNS = (
 )  # fmt: skip
 
 STAGE = """
-    SET temp_buffers = '1GB';
     DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_location, pg_temp.bulk_category, pg_temp.bulk_item,
                          pg_temp.bulk_product, pg_temp.bulk_stock, pg_temp.bulk_opening, pg_temp.bulk_movement,
                          pg_temp.bulk_held, pg_temp.bulk_new;
@@ -119,8 +118,7 @@ MAIN_ID = "(SELECT id FROM products_location WHERE code = 'main')"
 # A new product's id is time-ordered (UUID version 7, RFC 9562): the import's millisecond, its
 # line as a counter (modulo 2^26), then 48 random bits. The import's products get neighbouring
 # ids in line order, so each index keyed by product id takes them page after page instead of
-# on a random page each: at 1,000,000 rows that is the difference between the index's pages
-# staying in memory and being read and written back again and again.
+# on a random page each (200,000 read_product rows: 3.3 s in id order, 5.3 s in random order).
 NEW_PRODUCT_ID = """(lpad(to_hex((extract(epoch FROM %(now)s) * 1000)::bigint), 12, '0') || '7'
     || lpad(to_hex((line >> 14) & 4095), 3, '0') || to_hex(8 | ((line >> 12) & 3))
     || lpad(to_hex(line & 4095), 3, '0') || right(gen_random_uuid()::text, 12))::uuid"""

@@ -223,6 +223,17 @@ def test_a_sku_repeated_in_the_rows_is_applied_once_with_its_last_values():
     assert differences() == []
 
 
+def test_new_products_get_time_ordered_ids_in_line_order_and_their_events_follow_that_order():
+    mark = last_event_id()
+    bus.dispatch(commands.BulkImportProducts(rows=rows(300, "T")))
+    products = list(Product.objects.filter(sku__startswith="T-").order_by("id").values_list("id", "sku"))
+    assert {product_id.version for product_id, _ in products} == {7}
+    assert [sku for _, sku in products] == [f"T-{number}" for number in range(300)]
+    created = EventRecord.objects.filter(id__gt=mark, type="ProductCreated").order_by("id")
+    assert [event.payload["product"]["sku"] for event in created] == [f"T-{number}" for number in range(300)]
+    assert ledger_mismatches() == []
+
+
 @pytest.mark.manual_projection  # in split mode, the worker's reads of the log are not the command's
 def test_the_number_of_statements_does_not_grow_with_the_rows(django_assert_max_num_queries):
     with CaptureQueriesContext(connection) as small:
