@@ -1,12 +1,17 @@
 """Measure `import_products --bulk`: products/s and peak memory at 100,000 rows and at N.
 
-    .venv/bin/python -m bench.bulk_import [--rows 1000000] [--small 100000]
+    .venv/bin/python -m bench.bulk_import [--rows 1000000] [--small 100000] [--split]
 
 For each size: a fresh database of its own (bench_bulk_import_<pid>) on the local PostgreSQL
 (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432), migrated; a generated CSV
 of that many new products in 20 categories (bench/.data/bulk-<n>.csv); the import run in a
 fresh process, timed, with its peak RSS; then the same file imported again (nothing may
 change). The database is dropped at the end. Writes bench/results/<date>-bulk-import.md.
+
+With ``--split`` each size is also run in split mode (READ_DATABASE_URL: a second database):
+the import then writes the write tables and the log only, and ``project_events`` (timed on
+its own, up to ``--project-up-to`` rows) applies the log to the read database afterwards, as
+the worker would.
 """
 
 import argparse
@@ -17,6 +22,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 
 from bench import seed
 
@@ -71,33 +77,70 @@ def _import(path, env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(rows):
+def _manage(env, *arguments):
+    started = time.perf_counter()
+    subprocess.run([seed.PYTHON, "manage.py", *arguments], cwd=seed.ROOT, env=env, check=True, capture_output=True)
+    return round(time.perf_counter() - started, 2)
+
+
+def measure(rows, split=False, project=True):
     """Import a fresh CSV of ``rows`` products into an empty database, then again; return both runs."""
     path = seed.ROOT / "bench" / ".data" / f"bulk-{rows}.csv"
     path.parent.mkdir(exist_ok=True)
     if not path.exists():
         write_csv(path, rows)
-    _admin(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    _admin(f'CREATE DATABASE "{DATABASE}"')
+    databases = [DATABASE, f"{DATABASE}_read"] if split else [DATABASE]
+    for name in databases:
+        _admin(f'DROP DATABASE IF EXISTS "{name}"')
+        _admin(f'CREATE DATABASE "{name}"')
     env = {**seed.service_env(rows), "DATABASE_URL": f"{seed.SERVER_URL}/{DATABASE}"}
+    if split:
+        env["READ_DATABASE_URL"] = f"{seed.SERVER_URL}/{DATABASE}_read"
+    projected = None
     try:
-        subprocess.run([seed.PYTHON, "manage.py", "migrate", "-v0"], cwd=seed.ROOT, env=env, check=True)
+        _manage(env, "migrate", "-v0")
+        if split:
+            _manage(env, "migrate", "--database", "read", "-v0")
         first = _import(path, env)
+        if split and project:
+            projected = _manage(env, "project_events")
         again = _import(path, env)
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+        for name in databases:
+            _admin(f'DROP DATABASE IF EXISTS "{name}"')
     if first["products"] != rows or again["events"] != first["events"] or again["movements"] != first["movements"]:
         raise SystemExit(f"unexpected counts: {first} then {again}")
-    return {"rows": rows, "first": first, "again": again, "rate": rows / first["seconds"]}
+    return {
+        "rows": rows,
+        "split": split,
+        "first": first,
+        "again": again,
+        "rate": rows / first["seconds"],
+        "projected": projected,
+    }
+
+
+def _projection(result):
+    if not result["split"]:
+        return "(in the import)"
+    return "(not run)" if result["projected"] is None else result["projected"]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000, help="the size the peak memory is compared with")
+    parser.add_argument("--split", action="store_true", help="also measure with a separate read database")
+    parser.add_argument(
+        "--project-up-to", type=int, default=100_000, help="split mode: time project_events up to this many rows"
+    )
     options = parser.parse_args(argv)
     load_before = os.getloadavg()
-    results = [measure(size) for size in sorted({options.small, options.rows})]
+    sizes = sorted({options.small, options.rows})
+    results = [measure(size) for size in sizes]
+    split_results = [
+        measure(size, split=True, project=size <= options.project_up_to) for size in sizes if options.split
+    ]
     load_after = os.getloadavg()
     small, large = results[0], results[-1]
     now = datetime.datetime.now(datetime.UTC)
@@ -107,12 +150,14 @@ def main(argv=None):
         f"Machine: {os.cpu_count()} cores, shared with other work; PostgreSQL {server} on 127.0.0.1.",
         f"Load average (1, 5, 15 min): {' / '.join(f'{v:.2f}' for v in load_before)} before,"
         f" {' / '.join(f'{v:.2f}' for v in load_after)} after.\n",
-        "| rows | seconds | products/s | peak RSS MiB | again: seconds (nothing changes) | events | ledger rows |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| mode | rows | seconds | products/s | peak RSS MiB | again: seconds (nothing changes) | events |"
+        " ledger rows | project_events: seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *(
-            f"| {r['rows']:,} | {r['first']['seconds']} | {r['rate']:,.0f} | {r['first']['peak_rss_mib']} |"
-            f" {r['again']['seconds']} | {r['first']['events']:,} | {r['first']['movements']:,} |"
-            for r in results
+            f"| {'split' if r['split'] else 'single database'} | {r['rows']:,} | {r['first']['seconds']} |"
+            f" {r['rate']:,.0f} | {r['first']['peak_rss_mib']} | {r['again']['seconds']} | {r['first']['events']:,} |"
+            f" {r['first']['movements']:,} | {_projection(r)} |"
+            for r in results + split_results
         ),
         "",
         f"Peak RSS at {large['rows']:,} vs {small['rows']:,}: "

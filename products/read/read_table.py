@@ -80,12 +80,14 @@ class ReadTable:
         conflict = f" {self.conflict_clause()}" if upsert else ""
         return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select}{conflict}"
 
-    def upsert_sql(self, update=None):
-        """Return an upsert of one row from a payload in API shape (named parameters); see conflict_clause."""
+    def upsert_sql(self, update=None, when=None):
+        """Return an upsert of one row from a payload in API shape (named parameters); see conflict_clause.
+
+        ``when`` (an SQL condition) makes it insert nothing unless the condition holds.
+        """
         values = ", ".join(column.payload_expression() for column in self.columns)
-        return (
-            f"INSERT INTO {self.name} ({', '.join(self.column_names)}) VALUES ({values}) {self.conflict_clause(update)}"
-        )
+        rows = f"SELECT {values} WHERE {when}" if when else f"VALUES ({values})"
+        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {rows} {self.conflict_clause(update)}"
 
     def api_select(self, source=None, fields=None, extra=()):
         """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.

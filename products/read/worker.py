@@ -35,8 +35,12 @@ from products.read.tables import (
 )
 from products.sql import FINISHED_EVENTS, fetch_dicts
 
-_UPSERT_PRODUCT_SQL = PRODUCTS.upsert_sql()  # never to an older version
-_UPSERT_SEARCH_SQL = SEARCH.upsert_sql()
+# A product's row, never to an older version, and its search document only if the row was
+# applied: one statement, so that a batch's statements can go in one round trip.
+_UPSERT_PRODUCT_SQL = f"""
+    WITH applied AS ({PRODUCTS.upsert_sql()} RETURNING id)
+    {SEARCH.upsert_sql(when="EXISTS (SELECT FROM applied)")}
+"""
 _INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
 # A ledger row carries its location and the quantity there after it: the stock level's read row.
 _UPSERT_STOCK_LEVEL_SQL = STOCK_LEVELS.upsert_sql()
@@ -55,10 +59,7 @@ _MOVEMENT_DEFAULTS = {"location": MAIN_LOCATION, "reference": None}
 
 
 def _apply_product(cursor, data):
-    product = {**_PRODUCT_DEFAULTS, **data["product"]}
-    cursor.execute(f"{_UPSERT_PRODUCT_SQL} RETURNING id", product)
-    if cursor.fetchone():  # applied (not older than the row it found): its search document too
-        cursor.execute(_UPSERT_SEARCH_SQL, product)
+    cursor.execute(_UPSERT_PRODUCT_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
 
 
 def _apply_movement(cursor, product_id, movement):
@@ -102,8 +103,8 @@ def _apply_reservation(cursor, data):
     # The stored status (not the one a read shows) and version: never back to an older one.
     reservation = {**data["reservation"], "status": data["status"], "version": data["version"]}
     reservation.update(updated_at=data["updated_at"], lines=orjson.dumps(reservation["lines"]).decode())
-    cursor.execute(f"{_UPSERT_RESERVATION_SQL} RETURNING id", reservation)
-    if cursor.fetchone():  # applied (not older than the row it found): its holds are these
+    if cursor.fetchone(f"{_UPSERT_RESERVATION_SQL} RETURNING id", reservation):
+        # Applied (not older than the row it found): its holds are these.
         cursor.execute(DELETE_HOLDS_SQL, [data["reservation_id"]])
         for hold in data["holds"]:
             cursor.execute(_INSERT_HOLD_SQL, hold)
@@ -157,6 +158,33 @@ def _upgrade(position):
         position.last_xact_id = rows[0]["xact_id"]
 
 
+class Statements:
+    """A batch's statements, sent to the read database together: one round trip, not one each.
+
+    ``execute`` queues a statement with its parameters bound (psycopg2 binds them on the
+    client side anyway); ``fetchone`` sends what is queued, then its own statement, and
+    returns that statement's first row; ``send`` sends what is queued. They run in order, in
+    the batch's transaction, as they would one by one.
+    """
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+        self._queued = []
+
+    def execute(self, sql, params=None):
+        self._queued.append(self._cursor.mogrify(sql, params).decode())
+
+    def fetchone(self, sql, params=None):
+        self.send()
+        self._cursor.execute(sql, params)
+        return self._cursor.fetchone()
+
+    def send(self):
+        if self._queued:
+            self._cursor.execute(";\n".join(self._queued))
+            self._queued.clear()
+
+
 def apply_batch(batch_size=500):
     """Apply the next events of the log to the read store; return how many were applied."""
     read = read_store_alias()
@@ -168,8 +196,10 @@ def apply_batch(batch_size=500):
             _upgrade(position)
         records = fetch_dicts(_NEXT_EVENTS_SQL, [position.last_xact_id, position.last_event_id, batch_size])
         with connections[read].cursor() as cursor:
+            statements = Statements(cursor)
             for record in records:
-                APPLY[events.by_name(record["type"])](cursor, orjson.loads(record["payload"]))
+                APPLY[events.by_name(record["type"])](statements, orjson.loads(record["payload"]))
+            statements.send()
         if records:
             position.last_xact_id, position.last_event_id = records[-1]["xact_id"], records[-1]["id"]
             position.save(update_fields=["last_xact_id", "last_event_id", "updated_at"])

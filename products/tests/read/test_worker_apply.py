@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.django_db(databases="__all__"), pytest.mark.manual_pro
 
 def _apply(record):
     with connections[read_store_alias()].cursor() as cursor:
-        worker.APPLY[events.by_name(record.type)](cursor, orjson.loads(orjson.dumps(record.payload)))
+        statements = worker.Statements(cursor)
+        worker.APPLY[events.by_name(record.type)](statements, orjson.loads(orjson.dumps(record.payload)))
+        statements.send()
 
 
 def test_a_stock_event_before_the_creation_inserts_the_row_and_the_creation_does_not_undo_it(make_product):
