@@ -10,7 +10,7 @@ from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_
 from products.write.commands.bulk_sql import MAIN_ID, NEW_CATEGORIES, OPENING_MOVEMENT
 
 
-def _product_events(event_type, which, fields="", movements="", state=None, sources=None):
+def _product_events(event_type, which, fields="", movements="", state=None):
     """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``, in line order.
 
     The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
@@ -18,11 +18,9 @@ def _product_events(event_type, which, fields="", movements="", state=None, sour
     subquery planned as the inner side of a nested loop would be recomputed per row.
     ``state`` (a step over ``e`` and ``m``, with a ``movement_id`` and a ``line``) gives the
     product's state per ledger row instead: an event each, each followed by a ``StockLow``
-    when it took the product low. ``sources`` replaces the FROM clause of the products' state.
+    when it took the product low.
     """
-    products = PRODUCTS.expected_sql(
-        f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})", sources=sources
-    )
+    products = PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")
     steps = [f"e AS MATERIALIZED ({products})"]
     if movements:
         steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
