@@ -167,7 +167,8 @@ def main(argv=None):
         "a category (20, created by the import), its stock, an opening ledger row, a ProductCreated event",
         "and its read rows. The second import of the same file must write nothing.",
     ]
-    path = seed.ROOT / "bench" / "results" / f"{now:%Y-%m-%d}-bulk-import.md"
+    seed.RESULTS.mkdir(parents=True, exist_ok=True)
+    path = seed.RESULTS / f"{now:%Y-%m-%d}-bulk-import.md"
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

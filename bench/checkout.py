@@ -534,7 +534,7 @@ def main(argv=None):
         parser.error(f"--size must be at least {2 * SPREAD}: the products are every (size / {SPREAD})th")
     options.variants = [v for v in VARIANTS if v in options.variants.split(",")]
     names = [name for name in SERVERS if name in options.servers.split(",")]
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     DATA.mkdir(exist_ok=True)
     size = options.size
     data = {

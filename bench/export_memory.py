@@ -58,7 +58,8 @@ def main(argv=None):
         "",
         "Target: peak at 1M <= 1.2x the peak at 10k (the export streams with a server-side cursor).",
     ]
-    path = seed.ROOT / "bench" / "results" / f"{now:%Y-%m-%d}-export-memory.md"
+    seed.RESULTS.mkdir(parents=True, exist_ok=True)
+    path = seed.RESULTS / f"{now:%Y-%m-%d}-export-memory.md"
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -27,7 +27,7 @@ import time
 from bench import seed
 
 ROOT = seed.ROOT
-RESULTS = ROOT / "bench" / "results"
+RESULTS = seed.RESULTS
 DATABASES = ("bench_lag_write", "bench_lag_read")
 
 
@@ -201,7 +201,7 @@ def main(argv=None):
     result = measure(args.seconds, args.clients)
     print(json.dumps(result, indent=2))
     now = datetime.datetime.now(datetime.UTC)
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{now:%Y-%m-%d}-projection-lag.md"
     load = os.getloadavg()
     out.write_text(
@@ -216,7 +216,7 @@ def main(argv=None):
         f"| {result['writes']} | {result['writes_per_second']} | {result['probes']} ({result['probe_interval_ms']}) "
         f"| {result['lag_p50_ms']} | {result['lag_p99_ms']} | {result['lag_max_ms']} |\n"
     )
-    print(f"written to {out.relative_to(ROOT)}")
+    print(f"written to {out}")
     return 0
 
 

@@ -27,7 +27,7 @@ from bench import seed
 ROOT = seed.ROOT
 BENCH = ROOT / "bench"
 DATA = BENCH / ".data"
-RESULTS = BENCH / "results"
+RESULTS = seed.RESULTS
 WRK_DIR = BENCH / "wrk"
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 
@@ -576,7 +576,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
     options.scenarios = options.scenarios.split(",")
     require_wrk()
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     DATA.mkdir(exist_ok=True)
     info = machine()
     for size in (int(value) for value in options.sizes.split(",")):

@@ -25,6 +25,8 @@ SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1
 TOKEN = "bench" + "0" * 35  # a DRF token key is 40 characters
 SECRET_KEY = "bench-secret-key-not-for-production-" + "k9Xq2LmZ7vR4tW8yB3nH6jF1"
 SEED_LOG = ROOT / "bench" / ".data" / "seed.json"
+# Where every benchmark writes its figures; CI's smoke runs point it at a scratch folder.
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
 HOT_PRODUCT = 1  # the product every stock-adjust request goes to
 
 CATEGORIES = [

@@ -455,7 +455,7 @@ def main(argv=None):
     require_wrk()
     if "pgbench" in names and not require_pgbench():
         names.remove("pgbench")
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     DATA.mkdir(exist_ok=True)
     size = options.size
     data = {
