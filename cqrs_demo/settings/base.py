@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Named for generated clients (ReservationStatus.ACTIVE), not after the field ("StatusEnum").
+    "ENUM_NAME_OVERRIDES": {"ReservationStatus": "products.read.queries.reservations.STATUS_FILTERS"},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

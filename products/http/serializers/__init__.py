@@ -31,6 +31,7 @@ from products.http.serializers.common import (
     PriceField,
     PriceFilterField,
     StrictSerializer,
+    ValidationErrorSerializer,
     location_code_field,
     page_serializer,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "StrictSerializer",
     "TransferLineSerializer",
     "TransferResultLineSerializer",
+    "ValidationErrorSerializer",
     "expires_in_field",
     "location_code_field",
     "page_serializer",

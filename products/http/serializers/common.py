@@ -135,6 +135,19 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(required=False, help_text="Machine-readable, on 409, 412 and 422.")
 
 
+class ValidationErrorSerializer(serializers.Serializer):
+    """A refused request (400): messages by field name, as DRF reports them.
+
+    A list field's messages are by line index ({"lines": {"0": {"delta": [...]}}}); a body that
+    is not JSON gets `detail` instead.
+    """
+
+    non_field_errors = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="About the request as a whole."
+    )
+    detail = serializers.CharField(required=False, help_text="When the body could not be read at all.")
+
+
 def page_serializer(name, item):
     """Return the serializer documenting a cursor page of ``item``."""
     # many=False: the page is one object, though it answers a list action.

@@ -1,6 +1,5 @@
 """The categories endpoints: list, read, create, rename."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
@@ -10,6 +9,7 @@ from products.http import serializers
 from products.http.idempotency import idempotent
 from products.http.views.common import (
     IDEMPOTENCY_KEY,
+    INVALID,
     POST_ERRORS,
     WRITE_ERRORS,
     error,
@@ -24,7 +24,7 @@ from products.write import commands
     list=extend_schema(
         summary="List categories",
         parameters=[serializers.PageParamsSerializer],
-        responses={200: serializers.CategoryPageSerializer, 400: OpenApiTypes.OBJECT},
+        responses={200: serializers.CategoryPageSerializer, 400: INVALID},
     ),
     retrieve=extend_schema(
         summary="Get a category", responses={200: serializers.CategorySerializer, 404: error("Not found.")}
@@ -33,7 +33,7 @@ from products.write import commands
         summary="Create a category",
         parameters=[IDEMPOTENCY_KEY],
         request=serializers.CategoryCreateSerializer,
-        responses={201: serializers.CategorySerializer, 400: OpenApiTypes.OBJECT, **POST_ERRORS},
+        responses={201: serializers.CategorySerializer, 400: INVALID, **POST_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Rename a category",
@@ -41,7 +41,7 @@ from products.write import commands
         request=serializers.CategoryRenameSerializer,
         responses={
             200: serializers.CategorySerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             404: error("Not found."),
             **WRITE_ERRORS,
         },

@@ -26,6 +26,11 @@ def error(description):
     return OpenApiResponse(response=serializers.ErrorSerializer, description=description)
 
 
+INVALID = OpenApiResponse(
+    response=serializers.ValidationErrorSerializer, description="Refused input: the messages, by field."
+)
+
+
 def expected_version(request):
     """Return the version named by ``If-Match``, or None when any version will do."""
     header = request.headers.get("If-Match")

@@ -1,6 +1,5 @@
 """The locations endpoints: list, read, create, change. A location is never deleted."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
@@ -10,6 +9,7 @@ from products.http import serializers
 from products.http.idempotency import idempotent
 from products.http.views.common import (
     IDEMPOTENCY_KEY,
+    INVALID,
     POST_ERRORS,
     WRITE_ERRORS,
     error,
@@ -25,7 +25,7 @@ from products.write import commands
         summary="List locations",
         description="Ordered by code, inactive locations included. `main` (Main warehouse) always exists.",
         parameters=[serializers.PageParamsSerializer],
-        responses={200: serializers.LocationPageSerializer, 400: OpenApiTypes.OBJECT},
+        responses={200: serializers.LocationPageSerializer, 400: INVALID},
     ),
     retrieve=extend_schema(
         summary="Get a location", responses={200: serializers.LocationSerializer, 404: error("Not found.")}
@@ -35,7 +35,7 @@ from products.write import commands
         description="The answer's `Location` header is the new location's URL. A taken code is a 400 on `code`.",
         parameters=[IDEMPOTENCY_KEY],
         request=serializers.LocationCreateSerializer,
-        responses={201: serializers.LocationSerializer, 400: OpenApiTypes.OBJECT, **POST_ERRORS},
+        responses={201: serializers.LocationSerializer, 400: INVALID, **POST_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Rename a location or make it (in)active",
@@ -43,7 +43,7 @@ from products.write import commands
         request=serializers.LocationChangeSerializer,
         responses={
             200: serializers.LocationSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             404: error("Not found."),
             **WRITE_ERRORS,
         },

@@ -1,6 +1,5 @@
 """The products endpoints: list, read, create, change, archive; stock, its ledger, the history."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +11,7 @@ from products.http.idempotency import idempotent
 from products.http.views.common import (
     IDEMPOTENCY_KEY,
     IF_MATCH,
+    INVALID,
     POST_ERRORS,
     PRODUCT_WRITE_ERRORS,
     UUID_PATH,
@@ -30,7 +30,7 @@ from products.write import commands
         summary="List products",
         description="Keyset-paginated: follow `next` to visit every matching product exactly once.",
         parameters=[serializers.ProductListParamsSerializer],
-        responses={200: serializers.ProductPageSerializer, 400: OpenApiTypes.OBJECT},
+        responses={200: serializers.ProductPageSerializer, 400: INVALID},
     ),
     retrieve=extend_schema(
         summary="Get a product",
@@ -40,25 +40,25 @@ from products.write import commands
         summary="Create a product",
         parameters=[IDEMPOTENCY_KEY],
         request=serializers.ProductCreateSerializer,
-        responses={201: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **POST_ERRORS},
+        responses={201: serializers.ProductSerializer, 400: INVALID, **POST_ERRORS},
     ),
     update=extend_schema(
         summary="Replace a product's details",
         parameters=[IF_MATCH],
         request=serializers.ProductReplaceSerializer,
-        responses={200: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
+        responses={200: serializers.ProductSerializer, 400: INVALID, **PRODUCT_WRITE_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Change some of a product's details",
         parameters=[IF_MATCH],
         request=serializers.ProductDetailsSerializer(partial=True),
-        responses={200: serializers.ProductSerializer, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
+        responses={200: serializers.ProductSerializer, 400: INVALID, **PRODUCT_WRITE_ERRORS},
     ),
     destroy=extend_schema(
         summary="Archive a product",
         description="The product leaves the read side; its ledger and SKU are kept.",
         parameters=[IF_MATCH],
-        responses={204: None, 400: OpenApiTypes.OBJECT, **PRODUCT_WRITE_ERRORS},
+        responses={204: None, 400: INVALID, **PRODUCT_WRITE_ERRORS},
     ),
 )
 class ProductViewSet(viewsets.ViewSet):
@@ -122,6 +122,7 @@ class ProductViewSet(viewsets.ViewSet):
     )
     @extend_schema(
         methods=["POST"],
+        operation_id="products_stock_change",
         summary="Change a product's stock",
         description=(
             "Send exactly one of `delta` (relative: a sale or a delivery) and `quantity` (absolute: "
@@ -134,7 +135,7 @@ class ProductViewSet(viewsets.ViewSet):
         request=serializers.StockChangeSerializer,
         responses={
             200: serializers.ProductSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             **PRODUCT_WRITE_ERRORS,
             409: error('Not enough stock ("insufficient_stock") or the Idempotency-Key is in flight.'),
             422: error('The Idempotency-Key was used with another body ("idempotency_key_reused").'),
@@ -161,12 +162,13 @@ class ProductViewSet(viewsets.ViewSet):
         return self._written(bus.dispatch(command))
 
     @extend_schema(
+        operation_id="products_stock_movements_list",
         summary="List a product's stock movements",
         description="The stock ledger, newest first; the deltas add up to the quantity.",
         parameters=[serializers.PageParamsSerializer],
         responses={
             200: serializers.StockMovementPageSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             404: error("No active product has this id."),
         },
     )
@@ -176,6 +178,7 @@ class ProductViewSet(viewsets.ViewSet):
         return page_response(request, bus.ask(queries.ListStockMovements(product_id=pk, **params)))
 
     @extend_schema(
+        operation_id="products_events_list",
         summary="List a product's events",
         description=(
             "The product's history from the event log, oldest first, archived products included: "
@@ -184,7 +187,7 @@ class ProductViewSet(viewsets.ViewSet):
         parameters=[serializers.PageParamsSerializer],
         responses={
             200: serializers.ProductEventPageSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             404: error("No product has this id."),
         },
     )

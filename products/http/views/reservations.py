@@ -1,6 +1,5 @@
 """The reservations endpoints: hold stock during checkout (place), then commit, release or extend; read them."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -9,7 +8,15 @@ from rest_framework.response import Response
 from cqrs_demo.bus import bus
 from products.http import serializers
 from products.http.idempotency import idempotent
-from products.http.views.common import IDEMPOTENCY_KEY, POST_ERRORS, UUID_PATH, error, page_response, validated
+from products.http.views.common import (
+    IDEMPOTENCY_KEY,
+    INVALID,
+    POST_ERRORS,
+    UUID_PATH,
+    error,
+    page_response,
+    validated,
+)
 from products.read import queries
 from products.write import commands
 
@@ -24,13 +31,14 @@ _CHANGE_ERRORS = {
 }
 
 
-def _ended(summary, description):
+def _ended(operation_id, summary, description):
     return extend_schema(
+        operation_id=operation_id,
         summary=summary,
         description=description,
         parameters=[IDEMPOTENCY_KEY],
         request=None,
-        responses={200: serializers.ReservationSerializer, 400: OpenApiTypes.OBJECT, **_CHANGE_ERRORS},
+        responses={200: serializers.ReservationSerializer, 400: INVALID, **_CHANGE_ERRORS},
     )
 
 
@@ -39,7 +47,7 @@ def _ended(summary, description):
         summary="List reservations",
         description="Newest first, keyset-paginated. `status=expired` includes active ones whose time is up.",
         parameters=[serializers.ReservationListParamsSerializer],
-        responses={200: serializers.ReservationPageSerializer, 400: OpenApiTypes.OBJECT},
+        responses={200: serializers.ReservationPageSerializer, 400: INVALID},
     ),
     retrieve=extend_schema(
         summary="Get a reservation",
@@ -58,7 +66,7 @@ def _ended(summary, description):
         request=serializers.ReservationCreateSerializer,
         responses={
             201: serializers.ReservationSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             **POST_ERRORS,
             409: OpenApiResponse(
                 serializers.InsufficientStockSerializer,
@@ -68,17 +76,19 @@ def _ended(summary, description):
         },
     ),
     commit=_ended(
+        "reservations_commit",
         "Commit a reservation (the order is paid)",
         "Each line's quantity leaves the stock of its location at once (ledger rows with reason "
         "`sale` and the reservation's reference).",
     ),
-    release=_ended("Release a reservation", "The held stock is available again."),
+    release=_ended("reservations_release", "Release a reservation", "The held stock is available again."),
     extend=extend_schema(
+        operation_id="reservations_extend",
         summary="Extend a reservation",
         description="Only an active reservation: it then holds its stock until now + `expires_in` seconds.",
         parameters=[IDEMPOTENCY_KEY],
         request=serializers.ReservationExtendSerializer,
-        responses={200: serializers.ReservationSerializer, 400: OpenApiTypes.OBJECT, **_CHANGE_ERRORS},
+        responses={200: serializers.ReservationSerializer, 400: INVALID, **_CHANGE_ERRORS},
     ),
 )
 class ReservationViewSet(viewsets.ViewSet):

@@ -1,6 +1,5 @@
 """The multi-line stock endpoints: a batch of adjustments, a transfer between locations (all or nothing)."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -9,7 +8,7 @@ from rest_framework.response import Response
 from cqrs_demo.bus import bus
 from products.http import serializers
 from products.http.idempotency import idempotent
-from products.http.views.common import IDEMPOTENCY_KEY, POST_ERRORS, validated
+from products.http.views.common import IDEMPOTENCY_KEY, INVALID, POST_ERRORS, validated
 from products.write import commands
 
 
@@ -39,7 +38,7 @@ class StockViewSet(viewsets.ViewSet):
         request=serializers.StockBatchSerializer,
         responses={
             200: serializers.StockBatchResultSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             **POST_ERRORS,
             409: _refused("A line would break a stock rule"),
         },
@@ -72,7 +71,7 @@ class StockViewSet(viewsets.ViewSet):
         request=serializers.StockTransferSerializer,
         responses={
             200: serializers.StockTransferResultSerializer,
-            400: OpenApiTypes.OBJECT,
+            400: INVALID,
             **POST_ERRORS,
             409: _refused("`from` lacks available stock"),
         },
