@@ -121,13 +121,15 @@ def bulk_import_products(command):
         # Details before stock, as the row-by-row path orders them: each event's payload is
         # the state it left, so a product changed in both gets version + 1, then + 2.
         bulk_sql.UPDATE_DETAILS_SQL,
+        bulk_sql.ANALYZE_PRODUCTS,
         bulk_events_sql.DETAILS_EVENTS_SQL,
         *bulk_sql.CREATE_SQL,
         *bulk_events_sql.NEW_PRODUCTS_SQL,
         # Then the stock the rows set, at each location: after the event that opened the product.
         bulk_sql.LOCK_STOCK_CHANGES_SQL,
-        bulk_sql.SET_STOCK_SQL,
-        bulk_events_sql.STOCK_EVENTS_SQL,
+        bulk_sql.ANALYZE_PRODUCTS,
+        *bulk_sql.SET_STOCK_SQL,
+        *bulk_events_sql.STOCK_EVENTS_SQL,
     ]
     # Before anything gets a transaction id: no category rename interleaves with the import.
     lock_catalogue()
@@ -154,6 +156,8 @@ def bulk_import_products(command):
                 cursor.execute(statement, params)
         for table, where in bulk_events_sql.PROJECTED.items():
             project(table, where)
+        with connection.cursor() as cursor:
+            cursor.execute(bulk_events_sql.MOVEMENTS_PROJECTION)
     return BulkImportResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
 
 

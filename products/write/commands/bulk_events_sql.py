@@ -10,42 +10,20 @@ from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_
 from products.write.commands.bulk_sql import MAIN_ID, NEW_CATEGORIES, OPENING_MOVEMENT
 
 
-def _product_events(event_type, which, fields="", movements="", state=None):
-    """Return an INSERT of one ``event_type`` per product of ``bulk_product`` matching ``which``, in line order.
+def _products(which):
+    return PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")
 
-    The products' and ledger rows' states are computed once each (MATERIALIZED): the rows
-    this transaction just wrote are not in the planner's statistics yet, and a state
-    subquery planned as the inner side of a nested loop would be recomputed per row.
-    ``state`` (a step over ``e`` and ``m``, with a ``movement_id`` and a ``line``) gives the
-    product's state per ledger row instead: an event each, each followed by a ``StockLow``
-    when it took the product low.
-    """
-    products = PRODUCTS.expected_sql(f"p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE {which})")
-    steps = [f"e AS MATERIALIZED ({products})"]
-    if movements:
-        steps.append(f"m AS MATERIALIZED ({MOVEMENTS.expected_sql(movements)})")
-    payload = f"jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json('e')}{fields})"
-    if not state:
-        source = "e JOIN pg_temp.bulk_product b ON b.product_id = e.id"
-        return f"""
-            WITH {", ".join(steps)}
-            INSERT INTO products_event (type, product_id, payload, created_at)
-            SELECT '{event_type}', e.id, {payload}, %(now)s
-              FROM {source}{" JOIN m ON m.product_id = e.id" if movements else ""}
-             ORDER BY b.line
-        """
-    steps.append(f"state AS MATERIALIZED ({state})")
-    return f"""
-        WITH {", ".join(steps)}
-        INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT type, product_id, payload, %(now)s FROM (
-            SELECT '{event_type}' AS type, e.id AS product_id, {payload} AS payload, e.line, 0 AS after
-              FROM state AS e JOIN m ON m.id = e.movement_id
-            UNION ALL
-            {_STOCK_LOW}
-        ) events
-         ORDER BY line, after
-    """
+
+# The products whose details changed, computed once (MATERIALIZED) and looked up in
+# ``bulk_product`` by its index on product_id: one ProductDetailsUpdated each, in line order.
+DETAILS_EVENTS_SQL = f"""
+    WITH e AS MATERIALIZED ({_products("details_changed")})
+    INSERT INTO products_event (type, product_id, payload, created_at)
+    SELECT 'ProductDetailsUpdated', e.id,
+           jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")}), %(now)s
+      FROM e JOIN pg_temp.bulk_product b ON b.product_id = e.id
+     ORDER BY b.line
+"""
 
 
 # A recount that takes a product's available (over its locations, less what reservations
@@ -53,7 +31,7 @@ def _product_events(event_type, which, fields="", movements="", state=None):
 _STOCK_LOW = f"""
     SELECT 'StockLow', e.id, jsonb_build_object('product_id', e.id::text, 'available', a.available,
                                                 'reorder_point', e.reorder_point), e.line, 1
-      FROM state AS e JOIN m ON m.id = e.movement_id
+      FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id
      CROSS JOIN LATERAL (SELECT e.quantity - {held("e.id", side="write")} AS available) a
      WHERE m.delta < 0 AND a.available <= e.reorder_point AND a.available - m.delta > e.reorder_point"""
 
@@ -61,34 +39,47 @@ _STOCK_LOW = f"""
 # A product whose stock changed at several locations gets a StockSet per location, in the
 # rows' order, each with the state it left (as SetStock after SetStock would): the version
 # and quantity of the product after it, from its final ones less the changes after it.
-_AFTER_EACH_CHANGE = """
-    WITH steps AS (
-        SELECT bm.id AS movement_id, bm.product_id, bm.line,
-               count(*) OVER whole - count(*) OVER upto AS later,
-               sum(m.delta) OVER whole - sum(m.delta) OVER upto AS later_delta
-          FROM pg_temp.bulk_movement bm JOIN m ON m.id = bm.id
-        WINDOW whole AS (PARTITION BY bm.product_id),
-               upto AS (PARTITION BY bm.product_id ORDER BY bm.line ROWS UNBOUNDED PRECEDING)
-    )
-    SELECT {columns}, steps.movement_id, steps.line FROM e JOIN steps ON steps.product_id = e.id
-"""
+# ``bulk_changed`` (those products as they end) and ``bulk_moved`` (their new ledger rows in the
+# read shape) are TEMP tables, ANALYZEd and indexed on the keys the event statement joins on.
 _CHANGED = {
     "version": "e.version - steps.later",
     "quantity": "e.quantity - steps.later_delta",
 }
-DETAILS_EVENTS_SQL = _product_events("ProductDetailsUpdated", "details_changed")
-STOCK_EVENTS_SQL = _product_events(
-    "StockSet",
-    "stock_changed",
-    fields=(
-        ", 'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,"
-        f" 'movement', {MOVEMENTS.api_json('m')}"
-    ),
-    movements="m.id IN (SELECT id FROM pg_temp.bulk_movement)",
-    state=_AFTER_EACH_CHANGE.format(
-        columns=", ".join(f"{_CHANGED.get(name, f'e.{name}')} AS {name}" for name in PRODUCTS.column_names)
-    ),
-)
+_AFTER_EACH_CHANGE = f"""
+    WITH steps AS (
+        SELECT bm.id AS movement_id, bm.product_id, bm.line,
+               count(*) OVER whole - count(*) OVER upto AS later,
+               sum(bm.quantity - bm.before) OVER whole - sum(bm.quantity - bm.before) OVER upto AS later_delta
+          FROM pg_temp.bulk_movement bm
+        WINDOW whole AS (PARTITION BY bm.product_id),
+               upto AS (PARTITION BY bm.product_id ORDER BY bm.line ROWS UNBOUNDED PRECEDING)
+    )
+    SELECT {", ".join(f"{_CHANGED.get(name, f'e.{name}')} AS {name}" for name in PRODUCTS.column_names)},
+           steps.movement_id, steps.line
+      FROM steps JOIN pg_temp.bulk_changed e ON e.id = steps.product_id
+"""
+_STOCK_SET_PAYLOAD = f"""jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")},
+    'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,
+    'movement', {MOVEMENTS.api_json("m")})"""
+STOCK_EVENTS_SQL = [
+    f"CREATE TEMP TABLE bulk_changed ON COMMIT DROP AS {_products('stock_changed')}",
+    "CREATE INDEX ON pg_temp.bulk_changed (id)",
+    "ANALYZE pg_temp.bulk_changed",
+    f"""CREATE TEMP TABLE bulk_moved ON COMMIT DROP AS {
+        MOVEMENTS.expected_sql("m.id IN (SELECT id FROM pg_temp.bulk_movement)")
+    }""",
+    "CREATE INDEX ON pg_temp.bulk_moved (id)",
+    "ANALYZE pg_temp.bulk_moved",
+    f"""WITH state AS MATERIALIZED ({_AFTER_EACH_CHANGE})
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT type, product_id, payload, %(now)s FROM (
+            SELECT 'StockSet' AS type, e.id AS product_id, {_STOCK_SET_PAYLOAD} AS payload, e.line, 0 AS after
+              FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id
+            UNION ALL
+            {_STOCK_LOW}
+        ) events
+         ORDER BY line, after""",
+]
 # The opening ledger row of new product ``o`` in the read shape.
 _OPENING_MOVEMENT = MOVEMENTS.expected_sql(
     sources=f"LATERAL ({OPENING_MOVEMENT}) m JOIN products_location l ON l.id = m.location_id", scope="TRUE"
@@ -122,7 +113,6 @@ PROJECTED = {
     PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR stock_changed)",
     SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed)",
     STOCK_LEVELS: "sl.product_id IN (SELECT product_id FROM pg_temp.bulk_movement)",
-    MOVEMENTS: "m.id IN (SELECT id FROM pg_temp.bulk_movement)",
 }
 
 # The read rows of the new products as created (single-database mode): inserted, not upserted
@@ -142,3 +132,7 @@ NEW_PRODUCTS_PROJECTION = [
         f"SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m", upsert=False
     ),
 ]
+# The ledger rows the import wrote after that, in the read shape already (``bulk_moved``).
+MOVEMENTS_PROJECTION = MOVEMENTS.insert_sql(
+    f"SELECT {', '.join(MOVEMENTS.column_names)} FROM pg_temp.bulk_moved", upsert=False
+)

@@ -6,6 +6,14 @@ parameters: ``now`` (the one timestamp of the import), ``has_description`` and
 ``has_category`` (whether the file has those columns; absent ones are left alone),
 ``any_inactive`` and ``any_held`` (whether a location the rows name is inactive, whether
 reservations hold stock there: when not, the checks for it fold away).
+
+Every statement stays linear in the rows whatever the planner estimates: the rows this
+transaction just wrote are in no statistics, and a join it plans as a nested loop over a
+set it believes is one row long compares every row with every row (a 100,000-product seed
+at three locations took hours). So no statement joins two sets it computes (CTEs): each
+set another statement reads is a TEMP table, ANALYZEd once filled (and again once its flags
+change), indexed on the keys later statements look rows up by, and ids a later statement
+needs are drawn from their sequences beforehand rather than joined back from RETURNING.
 """
 
 from products.read.tables import CATEGORIES
@@ -17,13 +25,12 @@ STAGED_COLUMNS = (
 STAGE = """
     DROP TABLE IF EXISTS pg_temp.bulk_row, pg_temp.bulk_location, pg_temp.bulk_category, pg_temp.bulk_item,
                          pg_temp.bulk_product, pg_temp.bulk_stock, pg_temp.bulk_opening, pg_temp.bulk_movement,
-                         pg_temp.bulk_held, pg_temp.bulk_new;
+                         pg_temp.bulk_held, pg_temp.bulk_new, pg_temp.bulk_changed, pg_temp.bulk_moved;
     CREATE TEMP TABLE bulk_row (
         line integer, sku text, name text, description text, category text, category_name text,
         price numeric(10, 2), location text, quantity integer
     ) ON COMMIT DROP;
     CREATE TEMP TABLE bulk_location (id bigint, code text, is_active boolean) ON COMMIT DROP;
-    CREATE TEMP TABLE bulk_movement (id bigint, product_id uuid, line integer) ON COMMIT DROP;
     SET LOCAL work_mem = '64MB';
     SET LOCAL jit = off;
 """
@@ -57,6 +64,7 @@ HOLDS_SQL = [
         WHERE held_until > clock_timestamp() AND location_id IN (SELECT id FROM pg_temp.bulk_location)
         GROUP BY product_id, location_id""",
     "CREATE INDEX ON pg_temp.bulk_held (product_id, location_id)",
+    "ANALYZE pg_temp.bulk_held",
     "SELECT EXISTS (SELECT FROM pg_temp.bulk_held)",
 ]
 # What reservations hold of the row's product at its location (none: 0).
@@ -82,26 +90,26 @@ _CHANGES_STOCK_AT_INACTIVE = """
 # import creates, each from the first row that gives it a name (and that is not refused for
 # an unknown location, an archived SKU, stock at an inactive location or below what is
 # held), available from that row on: as the row-by-row import creates them.
+# The new ones get their ids drawn in line order first, then are inserted with them.
 CATEGORIES_SQL = [
     """CREATE TEMP TABLE bulk_category ON COMMIT DROP AS
-       SELECT c.id, c.slug, 0 AS line FROM products_category c
+       SELECT c.id, c.slug, 0 AS line, c.name FROM products_category c
         WHERE c.slug IN (SELECT category FROM pg_temp.bulk_row)""",
-    f"""WITH creators AS (
-           SELECT DISTINCT ON (r.category) r.category AS slug, r.category_name AS name, r.line
-             FROM pg_temp.bulk_row r
-            WHERE %(has_category)s AND r.category IS NOT NULL AND r.category_name <> ''
-              AND r.category NOT IN (SELECT slug FROM pg_temp.bulk_category)
-              AND r.location IN (SELECT code FROM pg_temp.bulk_location)
-              AND lower(r.sku) NOT IN (SELECT lower(sku) FROM products_product WHERE is_archived)
-              AND NOT ({_CHANGES_STOCK_AT_INACTIVE}) AND NOT ({_BELOW_HELD})
-            ORDER BY r.category, r.line
-       ), created AS (
-           INSERT INTO products_category (slug, name, created_at, updated_at)
-           SELECT slug, name, %(now)s, %(now)s FROM creators ORDER BY line
-           RETURNING id, slug
-       )
-       INSERT INTO pg_temp.bulk_category (id, slug, line)
-       SELECT created.id, created.slug, creators.line FROM created JOIN creators USING (slug)""",
+    f"""INSERT INTO pg_temp.bulk_category (id, slug, line, name)
+       SELECT nextval((SELECT pg_get_serial_sequence('products_category', 'id'))::regclass), slug, line, name
+         FROM (SELECT DISTINCT ON (r.category) r.category AS slug, r.category_name AS name, r.line
+                 FROM pg_temp.bulk_row r
+                WHERE %(has_category)s AND r.category IS NOT NULL AND r.category_name <> ''
+                  AND NOT EXISTS (SELECT FROM pg_temp.bulk_category c WHERE c.slug = r.category)
+                  AND r.location IN (SELECT code FROM pg_temp.bulk_location)
+                  AND NOT EXISTS (SELECT FROM products_product p WHERE lower(p.sku) = lower(r.sku) AND p.is_archived)
+                  AND NOT ({_CHANGES_STOCK_AT_INACTIVE}) AND NOT ({_BELOW_HELD})
+                ORDER BY r.category, r.line) creators
+        ORDER BY line""",
+    """INSERT INTO products_category (id, slug, name, created_at, updated_at)
+       SELECT id, slug, name, %(now)s, %(now)s FROM pg_temp.bulk_category WHERE line > 0 ORDER BY line""",
+    "CREATE INDEX ON pg_temp.bulk_category (slug)",
+    "ANALYZE pg_temp.bulk_category",
 ]
 
 NEW_CATEGORIES = "c.id IN (SELECT id FROM pg_temp.bulk_category WHERE line > 0)"
@@ -144,21 +152,18 @@ ITEMS_SQL = [
          LEFT JOIN products_product p ON lower(p.sku) = lower(r.sku)
          LEFT JOIN pg_temp.bulk_category b ON b.slug = r.category
          LEFT JOIN pg_temp.bulk_location l ON l.code = r.location""",
+    "ANALYZE pg_temp.bulk_item",
     # One product per SKU: the last good row's details, the first good row's spelling of the
-    # SKU and location (a new product whose first row is at main opens with its stock there).
+    # SKU and location (a new product whose first row is at main opens with its stock there),
+    # in one pass over the rows sorted by SKU, last row first.
     f"""CREATE TEMP TABLE bulk_product ON COMMIT DROP AS
-       SELECT DISTINCT ON (key) key, line, sku, name, description, category_id, price, existing_id,
-              location_id AS first_location_id, coalesce(existing_id, {NEW_PRODUCT_ID}) AS product_id,
-              false AS details_changed, false AS stock_changed
-         FROM pg_temp.bulk_item WHERE error IS NULL ORDER BY key, line DESC""",
-    """UPDATE pg_temp.bulk_product b SET sku = d.sku, first_location_id = d.location_id
-         FROM (SELECT key, (array_agg(sku ORDER BY line))[1] AS sku, (array_agg(location_id ORDER BY line))[1]
-                      AS location_id
-                 FROM pg_temp.bulk_item
-                WHERE error IS NULL AND key IN (
-                      SELECT key FROM pg_temp.bulk_item WHERE error IS NULL GROUP BY key HAVING count(*) > 1)
-                GROUP BY key) d
-        WHERE d.key = b.key""",
+       SELECT DISTINCT ON (key) key, line, last_value(sku) OVER by_sku AS sku, name, description, category_id, price,
+              existing_id, last_value(location_id) OVER by_sku AS first_location_id,
+              coalesce(existing_id, {NEW_PRODUCT_ID}) AS product_id, false AS details_changed, false AS stock_changed
+         FROM pg_temp.bulk_item WHERE error IS NULL
+       WINDOW by_sku AS (PARTITION BY key ORDER BY line DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        ORDER BY key, line DESC""",
+    "CREATE INDEX ON pg_temp.bulk_product (product_id)",
     "ANALYZE pg_temp.bulk_product",
     # One stock per product and location: the last quantity given there (an empty one leaves
     # the stock as the rows before left it), from that row's line. ``opening``: a new
@@ -199,6 +204,8 @@ UPDATE_DETAILS_SQL = """
     )
     UPDATE pg_temp.bulk_product b SET details_changed = true FROM changed WHERE b.product_id = changed.id
 """
+# After the flags the statements below select by change.
+ANALYZE_PRODUCTS = "ANALYZE pg_temp.bulk_product"
 
 # The opening ledger row of the new product ``o`` (a row of ``bulk_opening``), as CreateProduct
 # writes it: the ledger INSERT and the ProductCreated payloads both take it from here.
@@ -242,27 +249,24 @@ LOCK_STOCK_CHANGES_SQL = """
     )
     UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
 """
-SET_STOCK_SQL = """
-    WITH current AS (
-        SELECT s.product_id, s.location_id, s.line, s.quantity, coalesce(l.quantity, 0) AS before
-          FROM pg_temp.bulk_stock s JOIN pg_temp.bulk_product b USING (key)
-          LEFT JOIN products_stocklevel l ON l.product_id = s.product_id AND l.location_id = s.location_id
-         WHERE s.changed AND b.stock_changed
-    ), stock AS (
-        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
-        SELECT product_id, location_id, quantity FROM current
-            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity
-    ), movement AS (
-        INSERT INTO products_stockmovement
-               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
-        SELECT product_id, location_id, quantity - before, quantity, 'import', NULL, %(now)s, NULL
-          FROM current ORDER BY line
-        RETURNING id, product_id, location_id
-    )
-    INSERT INTO pg_temp.bulk_movement (id, product_id, line)
-    SELECT movement.id, movement.product_id, current.line
-      FROM movement JOIN current USING (product_id, location_id)
-"""
+# ``bulk_movement``: the changes, each with the id of its ledger row, drawn in line order.
+SET_STOCK_SQL = [
+    """CREATE TEMP TABLE bulk_movement ON COMMIT DROP AS
+       SELECT nextval((SELECT pg_get_serial_sequence('products_stockmovement', 'id'))::regclass) AS id, c.*
+         FROM (SELECT s.product_id, s.location_id, s.line, s.quantity, coalesce(l.quantity, 0) AS before
+                 FROM pg_temp.bulk_stock s JOIN pg_temp.bulk_product b USING (key)
+                 LEFT JOIN products_stocklevel l ON l.product_id = s.product_id AND l.location_id = s.location_id
+                WHERE s.changed AND b.stock_changed ORDER BY s.line) c""",
+    """INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
+       SELECT product_id, location_id, quantity FROM pg_temp.bulk_movement
+           ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity""",
+    """INSERT INTO products_stockmovement
+              (id, product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
+       SELECT id, product_id, location_id, quantity - before, quantity, 'import', NULL, %(now)s, NULL
+         FROM pg_temp.bulk_movement""",
+    "CREATE INDEX ON pg_temp.bulk_movement (id)",
+    "ANALYZE pg_temp.bulk_movement",
+]
 
 
 COUNTS_SQL = """

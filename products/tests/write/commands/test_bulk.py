@@ -1,8 +1,10 @@
 """BulkImportProducts: the same writes, events and read rows as the row-by-row path, set-based."""
 
+import contextlib
 import dataclasses
 import datetime
 import io
+import re
 import types
 from decimal import Decimal
 
@@ -238,7 +240,7 @@ def test_new_products_get_time_ordered_ids_in_line_order_and_their_events_follow
 def test_the_number_of_statements_does_not_grow_with_the_rows(django_assert_max_num_queries):
     with CaptureQueriesContext(connection) as small:
         bus.dispatch(commands.BulkImportProducts(rows=rows(10, "S", category="c", category_name="C")))
-    with CaptureQueriesContext(connection) as large, django_assert_max_num_queries(44, connection=connection):
+    with CaptureQueriesContext(connection) as large, django_assert_max_num_queries(59, connection=connection):
         bus.dispatch(commands.BulkImportProducts(rows=rows(1000, "L", category="c", category_name="C")))
     assert len(large) == len(small)
     assert Product.objects.count() == 1010
@@ -265,3 +267,117 @@ def test_split_mode_the_worker_applies_a_bulk_import():
     assert ProductView.objects.get(sku="SPLIT-0").name == "Renamed"
     assert ProductView.objects.get(sku="SPLIT-1").quantity == 0
     assert differences() == []
+
+
+# A statement the planner misjudges can join two sets by comparing every row of one with
+# every row of the other: the import then takes hours instead of seconds on large files.
+_EXPLAINABLE = re.compile(
+    r"\s*(SELECT|WITH|INSERT|UPDATE|DELETE|CREATE\s+TEMP\s+TABLE\s+\S+\s+(ON\s+COMMIT\s+DROP\s+)?AS)\b"
+)
+# A plan node run more than this many times, reading more than this many rows each time.
+_QUADRATIC = 100
+
+
+@contextlib.contextmanager
+def analyzed_plans():
+    """Run each statement of the default connection under EXPLAIN ANALYZE first, undone, then for real.
+
+    Yields the list of ``(sql, plan)`` it fills: the plans with the rows each node read, as the
+    statement ran on the data it then ran on.
+    """
+    plans = []
+
+    def explain_first(execute, sql, params, many, context):
+        if not many and _EXPLAINABLE.match(sql) and ";" not in sql:
+            raw = context["cursor"].cursor
+            raw.execute("SAVEPOINT plan_check")
+            raw.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", params)
+            plans.append((sql, raw.fetchone()[0][0]["Plan"]))
+            raw.execute("ROLLBACK TO SAVEPOINT plan_check")
+            raw.execute("RELEASE SAVEPOINT plan_check")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_first):
+        yield plans
+
+
+def _nodes(plan):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def _rows_read(node):
+    """The rows ``node`` read per run (EXPLAIN gives them per loop): those it returned and those it dropped."""
+    dropped = ("Rows Removed by Filter", "Rows Removed by Join Filter", "Rows Removed by Index Recheck")
+    return node["Actual Rows"] + sum(node.get(key, 0) for key in dropped)
+
+
+def seed_shaped_rows(count, prefix, quantity=0, renamed=False):
+    """``count`` products as seed_products makes them: each at main, a third also at east, a quarter at west."""
+    line = 1
+    for number in range(count):
+        sku, name = f"{prefix}-{number}", f"Product {number}{' v2' if renamed and number % 2 else ''}"
+        category = f"{prefix.lower()}-{number % 8}"
+        for location, every in (("main", 1), ("east", 3), ("west", 4)):
+            if number % every == 0:
+                line += 1
+                yield (line, sku, name, "", category, category.title(), "1.50", 1 + (number + quantity) % 7, location)
+
+
+def import_plans(count, prefix):
+    """Import ``count`` new products at several locations, then change their details and stock.
+
+    Reservations hold stock and a location is inactive for the second import, so its checks
+    run. Returns the plans of both imports' statements.
+    """
+    with analyzed_plans() as plans:
+        bus.dispatch(commands.BulkImportProducts(rows=seed_shaped_rows(count, prefix)))
+    first = Product.objects.get(sku=f"{prefix}-0")
+    bus.dispatch(commands.PlaceReservation(lines=(commands.ReservationLine(product_id=first.id, quantity=1),)))
+    # Rows at the inactive location: those that would change the stock there are refused.
+    closed = [
+        (10 * count + number, f"{prefix}-{number}", "Closed", "", None, None, "1.50", number % 2, "closed")
+        for number in range(count // 3)
+    ]
+    with analyzed_plans() as more:
+        bus.dispatch(
+            commands.BulkImportProducts(rows=[*seed_shaped_rows(count, prefix, quantity=3, renamed=True), *closed])
+        )
+    assert Product.objects.filter(sku__startswith=f"{prefix}-", version__gt=1).count() == count
+    assert StockMovement.objects.filter(product__sku__startswith=f"{prefix}-", reason="import").exists()
+    return plans + more
+
+
+@pytest.mark.manual_projection  # split mode: the import's statements only, not the worker's
+def test_no_statement_of_an_import_at_several_locations_compares_every_row_with_every_row():
+    for code in ("east", "west", "closed"):
+        bus.dispatch(commands.CreateLocation(code=code, name=code.title()))
+    bus.dispatch(commands.ChangeLocation(code="closed", is_active=False))
+    # Statistics the test sets (autovacuum may have left any): the write tables as they are
+    # before the imports. The rows an import adds are in none until it commits.
+    bus.dispatch(commands.BulkImportProducts(rows=seed_shaped_rows(300, "BASE")))
+    with connection.cursor() as cursor:
+        tables = "products_category, products_product, products_stocklevel, products_stockmovement, products_event"
+        cursor.execute(f"ANALYZE {tables}" + ("" if SPLIT else ", read_product, read_stock_level, read_stock_movement"))
+    read = {}
+    for count, prefix in ((500, "Q"), (2000, "R")):
+        with transaction.atomic():  # each size on the same tables as they were before
+            plans = import_plans(count, prefix)
+            transaction.set_rollback(True)
+        quadratic = [
+            (
+                node["Node Type"],
+                node.get("Relation Name", node.get("CTE Name")),
+                node["Actual Loops"],
+                _rows_read(node),
+                " ".join(sql.split())[:120],
+            )
+            for sql, plan in plans
+            for node in _nodes(plan)
+            if node["Actual Loops"] > _QUADRATIC and _rows_read(node) > _QUADRATIC
+        ]
+        assert not quadratic, "\n".join(map(str, quadratic))
+        read[count] = sum(node["Actual Loops"] * _rows_read(node) for _, plan in plans for node in _nodes(plan))
+    # Four times the rows: about four times the rows read (all pairs: sixteen times).
+    assert read[2000] / read[500] < 6
