@@ -286,6 +286,9 @@ def test_bad_write_gets_a_json_4xx_and_changes_nothing(
         ('"0"', "PUT", {"name": "x", "description": "", "category": None, "price": "1.00"}, 412),
         (f'"{2**31}"', "STOCK", {"delta": 1}, 412),
         ('W/"7"', "STOCK", {"quantity": 1}, 412),
+        ('W/"1"', "STOCK", {"quantity": 1}, 412),
+        ('W/"1"', "PATCH", {"name": "x"}, 412),
+        ('W/"1"', "DELETE", None, 412),
     ],
 )
 def test_bad_if_match_gets_a_json_4xx_and_changes_nothing(
