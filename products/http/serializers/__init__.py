@@ -31,8 +31,10 @@ from products.http.serializers.common import (
     PriceField,
     PriceFilterField,
     StrictSerializer,
+    identifier_field,
     location_code_field,
     page_serializer,
+    slug_field,
 )
 from products.http.serializers.locations import (
     LocationChangeSerializer,
@@ -126,6 +128,8 @@ __all__ = [
     "TransferLineSerializer",
     "TransferResultLineSerializer",
     "expires_in_field",
+    "identifier_field",
     "location_code_field",
     "page_serializer",
+    "slug_field",
 ]

@@ -120,9 +120,7 @@ def _location_writes(code):
     )
 
 
-@pytest.mark.parametrize(
-    "body", [{}, {"name": "East"}, {"is_active": True}, {"name": "East", "is_active": True}]
-)
+@pytest.mark.parametrize("body", [{}, {"name": "East"}, {"is_active": True}, {"name": "East", "is_active": True}])
 def test_a_location_change_that_changes_nothing_writes_nothing(client, body):
     created = client.post("/api/locations/", {"code": "east", "name": "East"}, format="json").json()
     before = _location_writes("east")
