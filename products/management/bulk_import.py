@@ -22,7 +22,7 @@ BULK_THRESHOLD = 5000  # rows; at and below it, import_products goes row by row
 PROGRESS_EVERY = 1000  # rows between progress callbacks
 OPTIONAL_COLUMNS = frozenset({"description", "category"})  # absent: left alone on existing products
 
-# Rows these match are accepted by ImportRowSerializer unchanged (apart from trimming text);
+# Rows these match are accepted by ImportRowSerializer unchanged (apart from trimming names and descriptions);
 # anything else goes through the serializer itself, for its exact verdict and messages.
 _SKU = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
@@ -46,7 +46,7 @@ def _text(value, limit, *, blank=True):
 
 def _plain_row(cells, at):
     """Return the staged cells of a row that plainly follows the rules, or None to ask the serializer."""
-    sku, price = cells[at["sku"]], cells[at["price"]].strip()
+    sku, price = cells[at["sku"]], cells[at["price"]]
     name = _text(cells[at["name"]], 200, blank=False)
     if name is None or not _SKU.fullmatch(sku) or not _PRICE.fullmatch(price):
         return None
@@ -59,7 +59,7 @@ def _plain_row(cells, at):
     if "description" in at and (description := _text(cells[at["description"]], 5000)) is None:
         return None
     if "category" in at:
-        category = cells[at["category"]].strip() or None
+        category = cells[at["category"]] or None
         if category is not None and not _SLUG.fullmatch(category):
             return None
     if "category_name" in at and (category_name := _text(cells[at["category_name"]], 100)) is None:

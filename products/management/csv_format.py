@@ -16,10 +16,9 @@ from rest_framework import serializers
 
 from cqrs_demo.bus import bus
 from products.errors import ArchivedSkuError, DomainError, UnknownLocationError
-from products.http.serializers import SKU_PATTERN
+from products.http.serializers import SKU_PATTERN, PriceField, identifier_field, location_code_field, slug_field
 from products.write import commands
 from products.write.models import (
-    LOCATION_CODE_PATTERN,
     MAIN_LOCATION,
     MAX_QUANTITY,
     Category,
@@ -35,13 +34,13 @@ REQUIRED_COLUMNS = {"sku", "name", "price"}
 class ImportRowSerializer(serializers.Serializer):
     """The API's rules for a product, applied to one CSV row."""
 
-    sku = serializers.RegexField(SKU_PATTERN, max_length=64)
+    sku = identifier_field(SKU_PATTERN, max_length=64)
     name = serializers.CharField(min_length=1, max_length=200)
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    category = serializers.SlugField(max_length=100, allow_blank=True, required=False)
+    category = slug_field(allow_blank=True, required=False)
     category_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    location = serializers.RegexField(LOCATION_CODE_PATTERN, max_length=32, allow_blank=True, required=False)
+    price = PriceField()
+    location = location_code_field(allow_blank=True, required=False)
     quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True)
 
     def to_internal_value(self, data):

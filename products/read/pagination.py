@@ -3,11 +3,17 @@
 A cursor holds the sort value and id of the row at the edge of a page, and the next page
 starts strictly after it, so deep pages cost what the first does and concurrent writes
 never make a page repeat or skip a row. Page sizes are capped here, and only here.
+
+A cursor also names the list it belongs to: a digest of the table, the ordering and every
+condition with its value (the product of a ledger, the filters of the product list). Used
+on another list it would start after a row that list may not hold, so it is refused (400).
+The page size is no part of the list: it may change from one page to the next.
 """
 
 import base64
 import binascii
 import datetime
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -32,22 +38,40 @@ class Page:
     previous_cursor: str | None
 
 
-def encode_cursor(ordering, direction, value, row_id):
-    """Return an opaque cursor for the row with sort ``value`` and ``row_id``."""
-    payload = orjson.dumps([ordering, direction, value, row_id], default=str)
+def _canonical(value):
+    """Return a query parameter as the list key spells it: one spelling per value ("5" and "5.00" alike)."""
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    return str(value)  # a UUID (lower case), a datetime
+
+
+def list_key(table, ordering, where, params):
+    """Return a short digest that names one list: its table, its ordering and its conditions with their values."""
+    text = orjson.dumps([table, ordering, where, params], default=_canonical)
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def encode_cursor(key, direction, value, row_id):
+    """Return an opaque cursor of list ``key`` for the row with sort ``value`` and ``row_id``."""
+    payload = orjson.dumps([key, direction, value, row_id], default=str)
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor, ordering):
-    """Return ``(direction, value, row_id)`` from a cursor made for ``ordering``."""
+def decode_cursor(cursor, key):
+    """Return ``(direction, value, row_id)`` from a cursor, which must belong to list ``key``."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_ordering, direction, value, row_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        if cursor_ordering != ordering or direction not in ("next", "previous"):
+        cursor_key, direction, value, row_id = orjson.loads(base64.urlsafe_b64decode(padded))
+        if direction not in ("next", "previous"):
             raise ValueError
-        return direction, value, row_id
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidCursorError("Invalid cursor (it may belong to another ordering).") from None
+        raise InvalidCursorError("Invalid cursor: take it from next or previous.") from None
+    if cursor_key != key:
+        raise InvalidCursorError(
+            "This cursor belongs to another list (another product, other filters or another ordering): "
+            "start from the first page of this one."
+        )
+    return direction, value, row_id
 
 
 _INTEGER_LIMITS = {"integer": 2**31, "bigint": 2**63}
@@ -104,9 +128,10 @@ def keyset_page(
     # product select renders price and id as text: "9.00" would sort after "12.50", and the
     # order would disagree with the numeric comparison in WHERE, repeating or skipping rows.
     key_sql, id_sql = f"{table}.{key}", f"{table}.{id_key}"
+    this_list = list_key(table, ordering, where, params)
     direction = "next"
     if cursor is not None:
-        direction, value, row_id = decode_cursor(cursor, ordering)
+        direction, value, row_id = decode_cursor(cursor, this_list)
         row_id = _cursor_value(row_id, id_type)
         # Walking backwards flips the comparison and the sort, then the page is reversed.
         forward = (direction == "next") != descending
@@ -129,7 +154,7 @@ def keyset_page(
         rows.reverse()
 
     def edge(row, to):
-        return encode_cursor(ordering, to, row[key], row[id_key])
+        return encode_cursor(this_list, to, row[key], row[id_key])
 
     if reverse:
         next_cursor = edge(rows[-1], "next") if rows else None

@@ -2,9 +2,11 @@
 reservation, and helpers for tests that start real processes (gunicorn, manage.py) against the
 test databases."""
 
+import base64
 import datetime
+import json
 import socket
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from django.db import connection, connections
 from django.utils import timezone
@@ -77,3 +79,24 @@ def lapse(reservation_id, ago=datetime.timedelta(hours=1), moment=None):
         cursor.execute("UPDATE read_reservation SET expires_at = %s WHERE id = %s", [moment, reservation_id])
         cursor.execute("UPDATE read_stock_hold SET expires_at = %s WHERE reservation_id = %s", [moment, reservation_id])
     return moment
+
+
+def decoded(cursor):
+    """Return what a cursor holds: ``[list key, direction, sort value, row id]``."""
+    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+
+
+def retargeted(cursor, value, row_id, direction=None):
+    """Return a real ``cursor`` pointing at another sort value and row id, still of its list.
+
+    A made-up cursor is refused for naming no list before its values are read; tests of
+    how the values are read start from a real one.
+    """
+    key, its_direction, _, _ = decoded(cursor)
+    payload = json.dumps([key, direction or its_direction, value, row_id]).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def cursor_of(link):
+    """Return the cursor of a ``next`` or ``previous`` link."""
+    return parse_qs(urlsplit(link).query)["cursor"][0]

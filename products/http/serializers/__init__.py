@@ -32,8 +32,10 @@ from products.http.serializers.common import (
     PriceFilterField,
     StrictSerializer,
     ValidationErrorSerializer,
+    identifier_field,
     location_code_field,
     page_serializer,
+    slug_field,
 )
 from products.http.serializers.locations import (
     LocationChangeSerializer,
@@ -128,6 +130,8 @@ __all__ = [
     "TransferResultLineSerializer",
     "ValidationErrorSerializer",
     "expires_in_field",
+    "identifier_field",
     "location_code_field",
     "page_serializer",
+    "slug_field",
 ]

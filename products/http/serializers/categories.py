@@ -6,12 +6,13 @@ from rest_framework import serializers
 from products.http.serializers.common import (
     StrictSerializer,
     page_serializer,
+    slug_field,
 )
 
 
 class CategoryCreateSerializer(StrictSerializer):
     name = serializers.CharField(min_length=1, max_length=100)
-    slug = serializers.SlugField(max_length=100, required=False, help_text="Derived from the name when omitted.")
+    slug = slug_field(required=False, help_text="Derived from the name when omitted.")
 
     def validate(self, attrs):
         if not attrs.get("slug"):

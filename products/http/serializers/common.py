@@ -1,6 +1,7 @@
 """What the serializers share: strict input, field types, page parameters and shapes, errors."""
 
 import copy
+import re
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -9,15 +10,30 @@ from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products.write.models import LOCATION_CODE_PATTERN, MAX_QUANTITY
 
 SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+
+# A decimal as the API reads one, before its bounds are checked: ASCII digits, an optional
+# point. Decimal(), which DRF's DecimalField calls, also reads "1_000", any script's digits
+# (Arabic-Indic, full-width), surrounding spaces and exponents; none of them is a price here.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_PLAIN_DECIMAL_MESSAGE = 'Send a plain decimal such as "12.50": digits 0-9, and a point before at most 2 of them.'
 
 
 @extend_schema_field({"type": "string", "pattern": PRICE_PATTERN, "example": "12.50"})
 class PriceField(serializers.DecimalField):
-    """A price: 0 to 99,999,999.99 with at most 2 decimal places; a string or a JSON number."""
+    """A price: a string of 0 to 99,999,999.99 with at most 2 decimal places (PRICE_PATTERN)."""
 
     def __init__(self, **kwargs):
         super().__init__(max_digits=10, decimal_places=2, min_value=0, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _PLAIN_DECIMAL.fullmatch(data):
+            raise serializers.ValidationError(_PLAIN_DECIMAL_MESSAGE)
+        value = super().to_internal_value(data)  # DRF's messages for the sign, the places, the size
+        if not re.fullmatch(PRICE_PATTERN, data):  # what is left: "-0", 9 digits or more with leading zeros
+            raise serializers.ValidationError(_PLAIN_DECIMAL_MESSAGE)
+        return value
 
 
 # No example: Swagger UI fills a query parameter's example into "Try it out", filtering the list.
@@ -91,9 +107,25 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def identifier_field(pattern, **kwargs):
+    """Return a field for an identifier (a SKU, a slug, a location code), taken exactly as sent.
+
+    DRF trims text; an identifier with a space or a newline around it is another one, so it
+    is refused instead of being stored or looked up trimmed. ``$`` would also match before a
+    final newline: the pattern ends in ``\\Z`` (the schema shows it as ``$``).
+    """
+    return serializers.RegexField(re.compile(pattern.removesuffix("$") + r"\Z"), trim_whitespace=False, **kwargs)
+
+
+def slug_field(**kwargs):
+    """Return a field for a category's slug."""
+    message = 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+    return identifier_field(SLUG_PATTERN, max_length=100, error_messages={"invalid": message}, **kwargs)
+
+
 def location_code_field(**kwargs):
     """Return a field for a location's code."""
-    return serializers.RegexField(LOCATION_CODE_PATTERN, min_length=1, max_length=32, **kwargs)
+    return identifier_field(LOCATION_CODE_PATTERN, min_length=1, max_length=32, **kwargs)
 
 
 class PageParamsSerializer(serializers.Serializer):

@@ -4,15 +4,13 @@ from rest_framework import serializers
 
 from products.http.serializers.common import (
     StrictSerializer,
+    location_code_field,
     page_serializer,
 )
-from products.write.models import LOCATION_CODE_PATTERN
 
 
 class LocationCreateSerializer(StrictSerializer):
-    code = serializers.RegexField(
-        LOCATION_CODE_PATTERN, min_length=1, max_length=32, help_text="a-z 0-9 _ -; cannot be changed later."
-    )
+    code = location_code_field(help_text="a-z 0-9 _ -; cannot be changed later.")
     name = serializers.CharField(min_length=1, max_length=100)
 
 

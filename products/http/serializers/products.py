@@ -8,8 +8,10 @@ from products.http.serializers.common import (
     PriceField,
     PriceFilterField,
     StrictSerializer,
+    identifier_field,
     location_code_field,
     page_serializer,
+    slug_field,
 )
 from products.read.queries.products import PRODUCT_ORDERINGS
 from products.write.models import MAX_QUANTITY
@@ -18,7 +20,7 @@ from products.write.models import MAX_QUANTITY
 class ProductDetailsSerializer(StrictSerializer):
     name = serializers.CharField(min_length=1, max_length=200)
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
-    category = serializers.SlugField(max_length=100, allow_null=True, required=False, default=None)
+    category = slug_field(allow_null=True, required=False, default=None)
     price = PriceField()
     reorder_point = serializers.IntegerField(
         min_value=0,
@@ -36,7 +38,7 @@ class ProductReplaceSerializer(ProductDetailsSerializer):
     """
 
     description = serializers.CharField(max_length=5000, allow_blank=True)
-    category = serializers.SlugField(max_length=100, allow_null=True)
+    category = slug_field(allow_null=True)
     reorder_point = serializers.IntegerField(
         min_value=0,
         max_value=MAX_QUANTITY,
@@ -46,7 +48,7 @@ class ProductReplaceSerializer(ProductDetailsSerializer):
 
 
 class ProductCreateSerializer(ProductDetailsSerializer):
-    sku = serializers.RegexField(SKU_PATTERN, min_length=1, max_length=64, help_text="A-Z a-z 0-9 . _ -")
+    sku = identifier_field(SKU_PATTERN, min_length=1, max_length=64, help_text="A-Z a-z 0-9 . _ -")
     initial_stock = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, default=0)
 
 
@@ -78,7 +80,7 @@ class ProductListParamsSerializer(PageParamsSerializer):
         max_length=200,
         help_text="Every word must start a word of the SKU, name or description (case-insensitive).",
     )
-    category = serializers.SlugField(required=False, help_text="Category slug.")
+    category = slug_field(required=False, help_text="Category slug.")
     in_stock = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true: available > 0; false: the others."
     )

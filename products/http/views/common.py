@@ -9,7 +9,12 @@ from rest_framework.utils.urls import replace_query_param
 
 from products.http import serializers
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+_ETAG = re.compile(r'^\s*(W/)?"(\d+)"\s*$')
+
+# What If-Match expects of a weak tag: a version no product has (versions start at 1). Under
+# RFC 9110 (13.1.1) If-Match compares strongly, and a weak tag never matches: the write is
+# refused as a stale one is (412, or 404 when there is no product).
+NO_VERSION = 0
 
 # The path segment of an id (a UUID, hyphenated): anything else is a 404 before the view runs.
 UUID_PATH = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -18,7 +23,10 @@ IF_MATCH = OpenApiParameter(
     "If-Match",
     {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]+")$'},
     OpenApiParameter.HEADER,
-    description='The product\'s ETag ("<version>"); the write is refused with 412 when it is stale.',
+    description=(
+        'The product\'s ETag ("<version>"); the write is refused with 412 when it is stale. A weak '
+        'tag (W/"3") never matches (RFC 9110 compares If-Match strongly): 412.'
+    ),
 )
 
 
@@ -39,7 +47,8 @@ def expected_version(request):
     match = _ETAG.match(header)
     if match is None:
         raise ValidationError({"If-Match": ['Must be "*" or one ETag such as "3".']})
-    return int(match.group(1))
+    weak, version = match.groups()
+    return NO_VERSION if weak else int(version)
 
 
 def with_etag(response, version):

@@ -27,7 +27,7 @@ def product_rows_page(select, table, query, *, descending, using=None):
     page = keyset_page(
         select,
         ["product_id = %s"],
-        [query.product_id],
+        [UUID(str(query.product_id))],  # one spelling of the id, so one list key for its cursors
         table=table,
         ordering="-id" if descending else "id",
         key="id",

@@ -263,7 +263,8 @@ class TestIfMatch:
     ]
 
     @pytest.mark.parametrize(("method", "body"), WRITES)
-    @pytest.mark.parametrize("if_match", ['"2"', '"0"', 'W/"7"', '"' + "9" * 30 + '"'])
+    # A weak tag never matches If-Match (RFC 9110 compares strongly), even of the current version.
+    @pytest.mark.parametrize("if_match", ['"2"', '"0"', 'W/"7"', 'W/"1"', ' W/"1" ', '"' + "9" * 30 + '"'])
     def test_a_stale_if_match_is_refused_with_412_and_changes_nothing(self, client, hammer, method, body, if_match):
         response = getattr(client, method)(self.url(hammer), body, HTTP_IF_MATCH=if_match)
         assert response.status_code == 412, response.content
@@ -279,7 +280,7 @@ class TestIfMatch:
         assert "If-Match" in response.json()
         assert client.get(self.url(hammer)).json() == hammer
 
-    @pytest.mark.parametrize("if_match", ['"1"', 'W/"1"', "*", ' "1" '])
+    @pytest.mark.parametrize("if_match", ['"1"', "*", ' "1" '])
     def test_a_matching_if_match_applies(self, client, hammer, if_match):
         response = client.patch(self.url(hammer), {"name": "Renamed"}, HTTP_IF_MATCH=if_match)
         assert response.status_code == 200, response.content

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 
 from cqrs_demo.bus import bus
+from products.tests.support import cursor_of, retargeted
 from products.write import commands
 
 pytestmark = pytest.mark.django_db
@@ -199,32 +200,6 @@ LIST_CASES = {
     "cursor garbage": ("cursor=garbage!!", 400),
     "cursor NUL": ("cursor=%00", 400),
     "cursor of another ordering": (f"cursor={cursor('name', 'next', 'a', ZERO)}", 400),
-    "cursor with a bad direction": (f"cursor={cursor('sku', 'up', 'a', ZERO)}", 400),
-    "cursor with a bad id": (f"cursor={cursor('sku', 'next', 'a', 'not-a-uuid')}", 400),
-    "cursor with an object value": (
-        f"cursor={cursor('sku', 'next', {'a': 1}, ZERO)}",
-        400,
-    ),
-    "cursor with a huge price": (
-        f"ordering=price&cursor={cursor('price', 'next', '1e999999', ZERO)}",
-        400,
-    ),
-    "cursor with a NaN price": (
-        f"ordering=price&cursor={cursor('price', 'next', 'NaN', ZERO)}",
-        400,
-    ),
-    "cursor with a huge quantity": (
-        f"ordering=quantity&cursor={cursor('quantity', 'next', 10**30, ZERO)}",
-        400,
-    ),
-    "cursor with a bad date": (
-        f"ordering=created_at&cursor={cursor('created_at', 'next', 'yesterday', ZERO)}",
-        400,
-    ),
-    "cursor with a NUL in the value": (
-        "cursor=" + cursor("sku", "next", "a\x00", ZERO),
-        400,
-    ),
     "cursor of 4 KB": ("cursor=" + "A" * 4000, 400),
     "ordering unknown": ("ordering=colour", 400),
     "ordering by a read-side column": ("ordering=search_document", 400),
@@ -286,6 +261,9 @@ def test_bad_write_gets_a_json_4xx_and_changes_nothing(
         ('"0"', "PUT", {"name": "x", "description": "", "category": None, "price": "1.00"}, 412),
         (f'"{2**31}"', "STOCK", {"delta": 1}, 412),
         ('W/"7"', "STOCK", {"quantity": 1}, 412),
+        ('W/"1"', "STOCK", {"quantity": 1}, 412),
+        ('W/"1"', "PATCH", {"name": "x"}, 412),
+        ('W/"1"', "DELETE", None, 412),
     ],
 )
 def test_bad_if_match_gets_a_json_4xx_and_changes_nothing(
@@ -314,17 +292,62 @@ def test_bad_list_parameters_get_a_json_400(anon_client, catalogue, query, expec
     _assert_json_error(anon_client.get(f"/api/products/?{query}"), expected)
 
 
+# A real cursor of the list by ``ordering``, given another (direction, sort value, row id).
+TAMPERED_CURSORS = {
+    "a bad direction": ("sku", "up", "a", ZERO),
+    "a bad id": ("sku", "next", "a", "not-a-uuid"),
+    "an object value": ("sku", "next", {"a": 1}, ZERO),
+    "a huge price": ("price", "next", "1e999999", ZERO),
+    "a NaN price": ("price", "next", "NaN", ZERO),
+    "a huge quantity": ("quantity", "next", 10**30, ZERO),
+    "a bad date": ("created_at", "next", "yesterday", ZERO),
+    "a NUL in the value": ("sku", "next", "a\x00", ZERO),
+}
+
+
+@pytest.mark.parametrize(
+    ("ordering", "direction", "value", "row_id"), TAMPERED_CURSORS.values(), ids=TAMPERED_CURSORS.keys()
+)
+def test_a_cursor_with_bad_values_gets_a_json_400(anon_client, catalogue, ordering, direction, value, row_id):
+    bus.dispatch(commands.CreateProduct(sku="BAD-2", name="Mallet", price=Decimal("4.00")))
+    real = cursor_of(anon_client.get(f"/api/products/?ordering={ordering}&page_size=1").json()["next"])
+    assert anon_client.get(f"/api/products/?ordering={ordering}&cursor={real}").status_code == 200
+    tampered = retargeted(real, value, row_id, direction)
+    _assert_json_error(anon_client.get(f"/api/products/?ordering={ordering}&cursor={tampered}"), 400)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "row_id"),
+    [
+        ("/api/products/{id}/stock/movements/", 1, "not-a-number"),
+        ("/api/products/{id}/stock/movements/", 1, 2**70),
+        ("/api/products/{id}/events/", 1, -(2**70)),
+        ("/api/categories/", {"a": 1}, ["x"]),
+        ("/api/locations/", "a\x00", "a\x00"),
+    ],
+)
+def test_a_cursor_of_another_list_with_bad_values_gets_a_json_400(
+    anon_client, catalogue, make_category, path, value, row_id
+):
+    bus.dispatch(commands.AdjustStock(product_id=catalogue, delta=1))
+    bus.dispatch(commands.CreateLocation(code="east", name="East"))
+    make_category(slug="zzz", name="Last")
+    path = path.format(id=catalogue)
+    real = cursor_of(anon_client.get(f"{path}?page_size=1").json()["next"])
+    assert anon_client.get(f"{path}?cursor={real}").status_code == 200
+    _assert_json_error(anon_client.get(f"{path}?cursor={retargeted(real, value, row_id)}"), 400)
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/api/products/{id}/stock/movements/?page_size=0",
         "/api/products/{id}/stock/movements/?page_size=abc",
         "/api/products/{id}/stock/movements/?cursor=garbage",
-        "/api/products/{id}/stock/movements/?cursor=" + cursor("id", "next", 1, "not-a-number"),
-        "/api/products/{id}/stock/movements/?cursor=" + cursor("id", "next", 1, 2**70),
+        "/api/products/{id}/stock/movements/?cursor=" + cursor("id", "next", 1, 2),
         "/api/categories/?page_size=-1",
         "/api/categories/?cursor=%00",
-        "/api/categories/?cursor=" + cursor("slug", "next", {"a": 1}, ["x"]),
+        "/api/categories/?cursor=" + cursor("slug", "next", "a", "a"),
         "/api/products/not-a-uuid/",
         f"/api/products/{ZERO}/",
         f"/api/products/{ZERO}/stock/",

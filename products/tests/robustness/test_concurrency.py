@@ -14,7 +14,7 @@ from cqrs_demo.bus import bus
 from products.read import rebuild
 from products.read.models import ProductView
 from products.write import commands
-from products.write.models import Product, StockLevel, StockMovement
+from products.write.models import EventRecord, Product, StockLevel, StockMovement
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -114,4 +114,27 @@ def test_two_writers_holding_the_same_etag_exactly_one_wins(live_gunicorn, admin
         product = Product.objects.get(id=product_id)
         assert (product.version, product.name) == (version + 1, names[winner])
 
+    assert rebuild.differences() == []
+
+
+def test_concurrent_renames_back_and_forth_lose_no_change_and_skip_only_true_no_ops(live_gunicorn, admin_token):
+    """A change of nothing is skipped, and only then: each writer's answer holds the name it sent.
+
+    Writers alternate between two names, so about half of them find the product already so named
+    (a no-op: no version, no event) and the others change it. A writer that compared with a value
+    older than the last committed change would skip a real change and answer the other name.
+    """
+    product_id = _create_product("RACE-4", initial_stock=0)
+    path = f"/api/products/{product_id}/"
+    names = ["left", "right"]
+    for _ in range(5):
+        replies = _run_together(
+            12,
+            lambda writer: live_gunicorn.request("PATCH", path, {"name": names[writer % 2]}, token=admin_token),
+        )
+        assert [reply.status for reply in replies] == [200] * 12, [(r.status, r.body[:200]) for r in replies]
+        assert [reply.json()["name"] for reply in replies] == [names[writer % 2] for writer in range(12)]
+    updates = EventRecord.objects.filter(product_id=product_id, type="ProductDetailsUpdated").count()
+    assert 0 < updates <= 60
+    assert Product.objects.get(id=product_id).version == 1 + updates
     assert rebuild.differences() == []

@@ -37,12 +37,16 @@ def create_category(command):
 
 
 def rename_category(command):
-    """Rename a category (every product in it shows the new name); return its representation."""
+    """Rename a category (every product in it shows the new name); return its representation.
+
+    A rename to the name it has changes nothing: no write, no event.
+    """
     lock_catalogue(exclusive=True)  # no product write interleaves with the rename
-    updated = Category.objects.filter(slug=command.slug).update(name=command.name, updated_at=timezone.now())
-    if not updated:
+    category = Category.objects.filter(slug=command.slug)
+    if category.exclude(name=command.name).update(name=command.name, updated_at=timezone.now()):
+        publish(events.CategoryRenamed(slug=command.slug, name=command.name))
+    elif not category.exists():
         raise CategoryNotFoundError("Category not found.")
-    publish(events.CategoryRenamed(slug=command.slug, name=command.name))
     return representation.category(command.slug)
 
 

@@ -108,10 +108,18 @@ def lock_products_of(select, params):
         cursor.execute(f"{_LOCK_IN_ORDER.format(keys=keys)}; {locations}", [*params, *params])
 
 
-def lock_catalogue(*, exclusive=False):
-    """Take the catalogue lock: shared for product writes, exclusive for a category rename."""
+def lock_catalogue(*, exclusive=False, product_id=None):
+    """Take the catalogue lock: shared for product writes, exclusive for a category rename.
+
+    With ``product_id``, take that product's lock after it, in the same round trip.
+    """
+    sql = f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)"
+    params = [CATALOGUE_LOCK]
+    if product_id is not None:
+        sql += ", pg_advisory_xact_lock(%s)"
+        params.append(product_lock(product_id))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [CATALOGUE_LOCK])
+        cursor.execute(sql, params)
 
 
 LOCATION_LOCK = 7_401_004  # the first key of a location's lock; the second is a hash of its code
@@ -156,18 +164,43 @@ def version_check(expected_version):
 
 def bump_version(product_id, expected_version, **changes):
     """Lock the product and update its row (version + 1, and any ``changes`` of its columns)."""
+    if not _bump(product_id, expected_version, changes, unless_unchanged=False):
+        raise_missing_or_stale(product_id)
+
+
+def bump_version_if_changed(product_id, expected_version, **changes):
+    """Apply ``changes`` to the product's columns as ``bump_version`` does, if one of them changes a value.
+
+    Return whether the row changed. A change that changes nothing leaves the row (version,
+    updated_at) alone, yet a missing product or a stale ``If-Match`` is refused all the same.
+    The caller holds the product's lock already, taken by a statement of its own: this
+    statement's snapshot must be younger than the last committed change of the product,
+    or a value changed meanwhile would compare as unchanged and the change would be lost.
+    """
+    if _bump(product_id, expected_version, changes, unless_unchanged=True):
+        return True
+    current = Product.objects.filter(id=product_id, is_archived=False).values_list("version", flat=True).first()
+    if current is None or (expected_version is not None and current != expected_version):
+        raise_missing_or_stale(product_id)
+    return False
+
+
+def _bump(product_id, expected_version, changes, *, unless_unchanged):
     params = lock_and_bump_params(product_id, expected_version)
     params.update({f"set_{column}": value for column, value in changes.items()})
+    check = version_check(expected_version)
+    if unless_unchanged:
+        differs = " OR ".join(f"p.{column} IS DISTINCT FROM %(set_{column})s" for column in changes)
+        check += f" AND ({differs or 'FALSE'})"
     steps = LOCK_AND_BUMP_STEPS.format(
         changes="".join(f", {column} = %(set_{column})s" for column in changes),
-        version_check=version_check(expected_version),
+        version_check=check,
         gate="",
         gate_from="",
     )
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {steps} SELECT count(*) FROM product", params)
-        if not cursor.fetchone()[0]:
-            raise_missing_or_stale(product_id)
+        return cursor.fetchone()[0] > 0
 
 
 def raise_missing_or_stale(product_id):

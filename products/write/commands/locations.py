@@ -7,6 +7,7 @@ longer used is made inactive.
 from dataclasses import dataclass
 
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from cqrs_demo.bus import Command
@@ -46,14 +47,16 @@ def create_location(command):
 def change_location(command):
     """Change a location's name and/or whether it is active; return its representation.
 
-    A change of nothing writes nothing and publishes no event.
+    A change of nothing (no field, or the values it has) writes nothing and publishes no event.
     """
     changes = {field: value for field in ("name", "is_active") if (value := getattr(command, field)) is not UNSET}
     if changes:
-        lock_location(command.code)
-        if not Location.objects.filter(code=command.code).update(**changes, updated_at=timezone.now()):
-            raise LocationNotFoundError("Location not found.")
-        publish(events.LocationChanged(code=command.code))
+        lock_location(command.code)  # a statement of its own: the UPDATE below compares with the last change
+        differs = Q()
+        for field, value in changes.items():
+            differs |= ~Q(**{field: value})
+        if Location.objects.filter(differs, code=command.code).update(**changes, updated_at=timezone.now()):
+            publish(events.LocationChanged(code=command.code))
     location = representation.location(command.code)
     if location is None:
         raise LocationNotFoundError("Location not found.")

@@ -13,6 +13,7 @@ from products.write import representation
 from products.write.commands.common import (
     UNSET,
     bump_version,
+    bump_version_if_changed,
     category_id,
     check_quantity,
     constraint_name,
@@ -100,17 +101,23 @@ def create_product(command):
 
 
 def update_product_details(command):
-    """Change any of name, description, category, price and reorder point; return the representation."""
+    """Change any of name, description, category, price and reorder point; return the representation.
+
+    Values equal to the current ones change nothing: the version stays and no event is published.
+    """
     changes = {
         field: getattr(command, field)
         for field in ("name", "description", "price", "reorder_point")
         if getattr(command, field) is not UNSET
     }
-    lock_catalogue()  # its read row shows its category's name: no rename in between
+    # Its read row shows its category's name: no rename in between. Its own lock before the
+    # comparison with the current values, which must see the last change committed.
+    lock_catalogue(product_id=command.product_id)
     if command.category is not UNSET:
         changes["category_id"] = category_id(command.category)
-    bump_version(command.product_id, command.expected_version, **changes)
-    publish(events.ProductDetailsUpdated(product_id=command.product_id))
+    # A change that changes nothing keeps the version (an ETag held stays good) and is no event.
+    if bump_version_if_changed(command.product_id, command.expected_version, **changes):
+        publish(events.ProductDetailsUpdated(product_id=command.product_id))
     return representation.product(command.product_id)
 
 

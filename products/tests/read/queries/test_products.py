@@ -9,9 +9,8 @@ from cqrs_demo.bus import bus
 from products.errors import InvalidCursorError, ProductNotFoundError
 from products.read import queries
 from products.read.models import ProductView
-from products.read.pagination import encode_cursor
 from products.read.queries.products import PRODUCT_ORDERINGS
-from products.tests.support import REPRESENTATION_KEYS
+from products.tests.support import REPRESENTATION_KEYS, decoded, retargeted
 from products.write import commands
 
 pytestmark = pytest.mark.django_db
@@ -258,6 +257,18 @@ ANY_ID = "6f1c2a52-5d1e-4c3b-9a57-0c8d2f0e4b11"
     ],
 )
 def test_a_well_formed_cursor_with_values_of_the_wrong_type_is_refused(catalogue, ordering, value, row_id):
-    cursor = encode_cursor(ordering, "next", value, row_id)
+    cursor = retargeted(bus.ask(queries.ListProducts(ordering=ordering, page_size=1)).next_cursor, value, row_id)
     with pytest.raises(InvalidCursorError):
         bus.ask(queries.ListProducts(ordering=ordering, cursor=cursor))
+
+
+@pytest.mark.parametrize("ordering", ["sku", "-price", "quantity", "created_at"])
+def test_a_retargeted_cursor_with_values_of_the_right_type_is_taken(catalogue, ordering):
+    """The test above refuses a cursor for its values, not for the list it names."""
+    after_first = bus.ask(queries.ListProducts(ordering=ordering, page_size=1)).next_cursor
+    after_second = bus.ask(queries.ListProducts(ordering=ordering, page_size=2)).next_cursor
+    _, _, value, row_id = decoded(after_first)
+    cursor = retargeted(after_second, value, row_id)
+    expected = bus.ask(queries.ListProducts(ordering=ordering, cursor=after_first)).results
+    assert len(expected) == 3
+    assert bus.ask(queries.ListProducts(ordering=ordering, cursor=cursor)).results == expected
