@@ -76,7 +76,8 @@ def _events_keep_their_contract(request):
     down before it), so it sees what the test wrote before its transaction rolls back.
     """
     marker = request.node.get_closest_marker("django_db")
-    if marker is None and not {"db", "transactional_db"} & set(request.fixturenames):
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db or request.node.get_closest_marker("events_before_the_contract"):
         yield
         return
     transactional = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in (
