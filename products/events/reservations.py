@@ -6,6 +6,7 @@ A commit also appends one ``StockAdjusted`` per line (the stock leaving, reason 
 """
 
 import datetime
+from typing import Annotated
 from uuid import UUID
 
 from cqrs_demo.bus import Event
@@ -13,10 +14,10 @@ from products.events.schema import Hold, Reservation, ReservationStatus, event
 
 RESERVATION_STATE = {
     "reservation": Reservation,
-    "status": ReservationStatus,
-    "version": int,
+    "status": Annotated[ReservationStatus, "As stored."],
+    "version": Annotated[int, "Grows with every change: a read store applies a reservation never backwards."],
     "updated_at": datetime.datetime,
-    "holds": list[Hold],  # empty once it ended
+    "holds": Annotated[list[Hold], "The lines that hold stock; empty once it ended."],
 }
 
 

@@ -3,12 +3,13 @@
 Each event type is declared once, with ``event``: a frozen dataclass whose name is the
 event's, whose fields (typed) are its own, with the ``schema_version`` of its payload and
 the state it ``carries`` besides its fields (named here as typed shapes, ``TypedDict``s), so
-the log alone can rebuild a read store. Everything else follows from that declaration or is
-tested against it: ``payload_schema`` derives a payload's JSON Schema, the relay's headers
-and envelope take their version from it (``products.write.event_log``), and
-``products.events.asyncapi`` publishes it as ``docs/asyncapi.yaml``; the producers (the event
-log in Python, the statements in SQL) and consumers (the projectors, the worker) are checked
-against it by the tests, which validate every event they produce.
+the log alone can rebuild a read store; a field's ``Annotated`` text is its description.
+Everything else follows from that declaration or is tested against it: ``payload_schema``
+derives a payload's JSON Schema, the relay's headers and envelope take their version from
+it (``products.write.event_log``), and ``products.events.asyncapi`` publishes it as
+``docs/asyncapi.yaml``; the producers (the event log in Python, the statements in SQL) and
+consumers (the projectors, the worker) are checked against it by the tests, which validate
+every event they produce.
 """
 
 import dataclasses
@@ -16,7 +17,7 @@ import datetime
 import types
 import typing
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Annotated, Literal, TypedDict
 from uuid import UUID
 
 # Where the shapes' schemas are, in the AsyncAPI document (``products.events.asyncapi``).
@@ -54,10 +55,10 @@ class Product(TypedDict):
     sku: str
     name: str
     description: str
-    category: str | None  # its slug
+    category: Annotated[str | None, "Its category's slug."]
     category_name: str | None
     price: Decimal
-    quantity: int  # over all its locations
+    quantity: Annotated[int, "Over all its locations."]
     reorder_point: int
     version: int
     created_at: datetime.datetime
@@ -69,11 +70,11 @@ class Movement(TypedDict):
 
     id: int
     product_id: UUID
-    location: str  # its code
+    location: Annotated[str, "The location's code."]
     delta: int
-    quantity_after: int  # at that location
+    quantity_after: Annotated[int, "At that location."]
     reason: str
-    reference: str | None  # a reservation's, a batch's or a transfer's
+    reference: Annotated[str | None, "A reservation's, a batch's or a transfer's, if any."]
     created_at: datetime.datetime
 
 
@@ -106,7 +107,7 @@ class ReservationLine(TypedDict):
 
 
 class Reservation(TypedDict):
-    """A reservation as the API shows it; its ``status`` is the stored one."""
+    """A reservation as the API showed it when the event was written."""
 
     id: UUID
     status: ReservationStatus
@@ -119,7 +120,7 @@ class Reservation(TypedDict):
 class Hold(TypedDict):
     """A line that holds stock: what a product has reserved at a location, until ``expires_at``."""
 
-    key: str  # reservation id:product id:location code
+    key: Annotated[str, "reservation id:product id:location code"]
     reservation_id: UUID
     product_id: UUID
     location: str
@@ -150,6 +151,11 @@ def is_shape(annotation):
 
 def schema_of(annotation):
     """Return the JSON Schema of a field's type; a shape is a reference to its own schema."""
+    if typing.get_origin(annotation) is Annotated:
+        schema, [description] = schema_of(annotation.__origin__), annotation.__metadata__
+        if "$ref" in schema:
+            raise TypeError("A reference takes no description: describe the shape in its docstring.")
+        return {**schema, "description": description}
     if annotation in _SCALARS:
         return dict(_SCALARS[annotation])
     if is_shape(annotation):
@@ -183,7 +189,7 @@ def object_schema(fields, description=None):
 
 def fields_of(event_type):
     """Return every field of an event type's payload, {name: type}: its own, then the state it carries."""
-    hints = typing.get_type_hints(event_type)
+    hints = typing.get_type_hints(event_type, include_extras=True)
     own = {field.name: hints[field.name] for field in dataclasses.fields(event_type)}
     return {**own, **event_type.carries}
 
@@ -201,7 +207,7 @@ def shapes_of(event_types):
         if is_shape(annotation):
             if annotation.__name__ not in found:
                 found[annotation.__name__] = annotation
-                for nested in typing.get_type_hints(annotation).values():
+                for nested in typing.get_type_hints(annotation, include_extras=True).values():
                     visit(nested)
             return
         for arg in typing.get_args(annotation):
@@ -215,7 +221,7 @@ def shapes_of(event_types):
 
 def shape_schema(shape):
     """Return the JSON Schema of a shape (a ``TypedDict``): every key required, no other."""
-    return object_schema(typing.get_type_hints(shape), description=_docstring(shape))
+    return object_schema(typing.get_type_hints(shape, include_extras=True), description=_docstring(shape))
 
 
 def _docstring(cls):

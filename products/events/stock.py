@@ -4,6 +4,7 @@
 in the payload) has the quantity at ``location``.
 """
 
+from typing import Annotated
 from uuid import UUID
 
 from cqrs_demo.bus import Event
@@ -20,9 +21,9 @@ class StockAdjusted(Event):
 
     product_id: UUID
     movement_id: int
-    delta: int
-    quantity: int
-    location: str = MAIN_LOCATION  # a location's code
+    delta: Annotated[int, "The change at the location."]
+    quantity: Annotated[int, "The product's quantity after it, over all its locations."]
+    location: Annotated[str, "The location's code."] = MAIN_LOCATION
 
 
 @event(version=2, carries={"product": Product, "movement": Movement})
@@ -31,9 +32,9 @@ class StockSet(Event):
 
     product_id: UUID
     movement_id: int
-    delta: int
-    quantity: int
-    location: str = MAIN_LOCATION  # a location's code
+    delta: Annotated[int, "The change at the location."]
+    quantity: Annotated[int, "The product's quantity after it, over all its locations."]
+    location: Annotated[str, "The location's code."] = MAIN_LOCATION
 
 
 @event(version=2)
@@ -51,5 +52,5 @@ class StockLow(Event):
     """A change took the product's available (over its locations) from above its reorder point to or below it."""
 
     product_id: UUID
-    available: int
+    available: Annotated[int, "Over its locations, after the change: quantity less what reservations hold."]
     reorder_point: int

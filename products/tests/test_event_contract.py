@@ -143,3 +143,10 @@ def test_an_event_dataclass_is_the_declaration_of_its_own_fields():
         "product",
         "movement",
     ]
+
+
+def test_a_field_annotation_becomes_its_description_and_an_unknown_type_is_refused():
+    available = schema.payload_schema(events.StockLow)["properties"]["available"]
+    assert available["type"] == "integer" and available["description"].startswith("Over its locations")
+    with pytest.raises(TypeError, match="No JSON Schema for <class 'float'>"):
+        schema.schema_of(float)  # a price is a Decimal: floats would round it
