@@ -119,6 +119,8 @@ for _database in DATABASES.values():
 # RabbitMQ, for `publish_events` (the outbox relay).
 RABBITMQ_URL = env_str("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 RABBITMQ_EXCHANGE = env_str("RABBITMQ_EXCHANGE", "inventory.events")
+# The Kafka topic that is to carry the same messages (docs/asyncapi.yaml); no relay publishes to it yet.
+KAFKA_TOPIC = env_str("KAFKA_TOPIC", "inventory.events")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,16 +1,19 @@
 """Events of categories."""
 
-from dataclasses import dataclass
-
 from cqrs_demo.bus import Event
+from products.events.schema import Category, event
 
 
-@dataclass(frozen=True)
+@event(version=2, carries={"category": Category})
 class CategoryCreated(Event):
+    """A category was created; ``category`` is its state."""
+
     slug: str
 
 
-@dataclass(frozen=True)
+@event(version=2, carries={"category": Category})
 class CategoryRenamed(Event):
+    """A category was renamed; ``category`` is its state (its products' ``category_name`` follows)."""
+
     slug: str
     name: str

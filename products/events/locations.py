@@ -1,17 +1,18 @@
 """Events of locations: the places stock is kept."""
 
-from dataclasses import dataclass
-
 from cqrs_demo.bus import Event
+from products.events.schema import Location, event
 
 
-@dataclass(frozen=True)
+@event(version=2, carries={"location": Location})
 class LocationCreated(Event):
+    """A location was created; ``location`` is its state (main's is written by the migration that creates locations)."""
+
     code: str
 
 
-@dataclass(frozen=True)
+@event(version=2, carries={"location": Location})
 class LocationChanged(Event):
-    """Its name or whether it is active changed; the payload carries its state."""
+    """Its name or whether it is active changed; ``location`` is its state."""
 
     code: str

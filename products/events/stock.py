@@ -4,50 +4,53 @@
 in the payload) has the quantity at ``location``.
 """
 
-from dataclasses import dataclass
+from typing import Annotated
 from uuid import UUID
 
 from cqrs_demo.bus import Event
+from products.events.schema import Movement, Product, TransferLine, event
 
 # The code of the default location, which exists from the migration that creates locations;
 # every stock was there before stock had locations.
 MAIN_LOCATION = "main"
 
 
-@dataclass(frozen=True)
+@event(version=2, carries={"product": Product, "movement": Movement})
 class StockAdjusted(Event):
+    """Stock was added or removed at a location; ``movement`` is its ledger row, ``product`` the state it left."""
+
     product_id: UUID
     movement_id: int
-    delta: int
-    quantity: int
-    location: str = MAIN_LOCATION  # a location's code
+    delta: Annotated[int, "The change at the location."]
+    quantity: Annotated[int, "The product's quantity after it, over all its locations."]
+    location: Annotated[str, "The location's code."] = MAIN_LOCATION
 
 
-@dataclass(frozen=True)
+@event(version=2, carries={"product": Product, "movement": Movement})
 class StockSet(Event):
-    """A recount set the quantity; ``delta`` is the change it implied."""
+    """A recount set the quantity at a location; ``delta`` is the change it implied."""
 
     product_id: UUID
     movement_id: int
-    delta: int
-    quantity: int
-    location: str = MAIN_LOCATION  # a location's code
+    delta: Annotated[int, "The change at the location."]
+    quantity: Annotated[int, "The product's quantity after it, over all its locations."]
+    location: Annotated[str, "The location's code."] = MAIN_LOCATION
 
 
-@dataclass(frozen=True)
+@event(version=2)
 class StockTransferred(Event):
-    """Stock moved between locations; each line's two legs are ``StockAdjusted`` events of their own."""
+    """Stock moved between locations; each line's two legs are ``StockAdjusted`` events (reason ``transfer``)."""
 
     from_location: str
     to_location: str
-    lines: tuple  # ({"product": id, "quantity": n}, ...)
+    lines: tuple[TransferLine, ...]
     reference: str | None = None
 
 
-@dataclass(frozen=True)
+@event(version=2)
 class StockLow(Event):
-    """A change took the product's available (over its locations) to or below its reorder point."""
+    """A change took the product's available (over its locations) from above its reorder point to or below it."""
 
     product_id: UUID
-    available: int
+    available: Annotated[int, "Over its locations, after the change: quantity less what reservations hold."]
     reorder_point: int

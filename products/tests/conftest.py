@@ -18,6 +18,7 @@ from cqrs_demo.routers import read_query_alias, read_store_alias
 from products.read.models import LocationView, ProductView
 from products.read.tables import PRODUCTS
 from products.sql import fetch_dicts
+from products.tests import event_contract
 from products.tests.processes import command_env, manage  # noqa: F401 (fixtures)
 from products.write import commands
 from products.write.models import MAIN_LOCATION, EventRecord, Location, Product
@@ -64,6 +65,28 @@ def _main_location(request):
         from products.read import worker
 
         worker.run()
+
+
+@pytest.fixture(autouse=True)
+def _events_keep_their_contract(request):
+    """Check every event a database test appended, at its end, against its message in docs/asyncapi.yaml.
+
+    So each event the suite produces, by Python or by SQL, in either mode, is checked as a
+    consumer would receive it (one SELECT per test). Set up after the test's database (and torn
+    down before it), so it sees what the test wrote before its transaction rolls back.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db or request.node.get_closest_marker("events_before_the_contract"):
+        yield
+        return
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in (
+        request.fixturenames
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    mark = event_contract.last_event_id()
+    yield
+    event_contract.check_events_after(mark)
 
 
 @pytest.fixture(autouse=True)

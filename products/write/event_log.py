@@ -9,6 +9,9 @@ commit order; the catalogue lock does the same for a category rename against pro
 writes. Payloads carry the state each event left, built from the write tables after the
 command's own writes, so the log alone can rebuild a read store. The stock commands write
 their event row in their own statement (``products.write.commands.stock``).
+
+What each event's payload holds, and the envelope and headers it travels in, are declared
+once with its type (``products.events.schema``); ``docs/asyncapi.yaml`` publishes them.
 """
 
 import dataclasses
@@ -18,10 +21,9 @@ import orjson
 
 from cqrs_demo.bus import bus
 from products import events
+from products.events import schema
 from products.write import representation
 from products.write.models import EventRecord
-
-SCHEMA_VERSION = 2  # 2: payloads' product lost in_stock (reservations: it follows available)
 
 
 def _json_default(value):
@@ -57,8 +59,9 @@ def _created_product(event):
     return {**_product(event), "movements": representation.movements(event.product_id)}
 
 
-# The state each event carries besides its own fields, so the log alone rebuilds a read store.
-# (The stock events are written, with the same shape, by the stock commands' statement.)
+# The state each event carries besides its own fields (its declaration's ``carries``), so the
+# log alone rebuilds a read store. (The stock and reservation events on the checkout path are
+# written, with the same shapes, by their commands' statements.)
 STATE = {
     events.CategoryCreated: _category,
     events.CategoryRenamed: _category,
@@ -97,10 +100,15 @@ def publish(event):
     return record
 
 
+def headers_of(record):
+    """Return the message headers of ``record``: its id, type and schema version (docs/asyncapi.yaml)."""
+    return schema.headers(events.by_name(record.type), record.id)
+
+
 def message_of(record):
-    """Return the versioned message body other services consume (see the README)."""
+    """Return the versioned message body other services consume (docs/asyncapi.yaml)."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": events.by_name(record.type).schema_version,
         "event_id": record.id,
         "type": record.type,
         "product_id": str(record.product_id) if record.product_id else None,

@@ -23,7 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from products.sql import FINISHED_EVENTS
-from products.write.event_log import message_of
+from products.write.event_log import headers_of, message_of
 from products.write.models import EventRecord
 
 logger = logging.getLogger("products.relay")
@@ -67,7 +67,7 @@ def publish_batch(channel, batch_size=100):
                     delivery_mode=pika.DeliveryMode.Persistent,
                     message_id=str(record.id),
                     type=record.type,
-                    headers={"schema_version": 1},
+                    headers=headers_of(record),
                 ),
             )
         if records:

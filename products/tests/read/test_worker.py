@@ -208,6 +208,7 @@ def test_stock_at_several_locations_reaches_the_read_database_and_the_log_alone_
     assert rebuild.differences() == []
 
 
+@pytest.mark.events_before_the_contract
 @pytest.mark.django_db(databases="__all__")
 def test_a_stock_event_logged_before_locations_applies_at_main():
     [product_id] = _create_products(1)

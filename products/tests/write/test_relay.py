@@ -75,6 +75,8 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
     assert properties.message_id == str(body["event_id"])
     assert properties.delivery_mode == 2  # persistent
     assert body["schema_version"] == 2
+    # The headers say what the body says: a consumer can route on them without parsing the body.
+    assert properties.headers == {"id": body["event_id"], "type": "StockAdjusted", "schema_version": 2}
     assert body["data"]["product"]["quantity"] == 45
     assert body["data"]["movement"]["delta"] == -1
     assert relay.backlog() == 0
