@@ -61,7 +61,7 @@ def test_each_line_of_a_batch_has_its_ledger_row_and_event_with_the_state_it_lef
     ]
     assert [record.payload["movement_id"] for record in logged] == [row.id for row in ledger]
     for record in logged:
-        product, movements = _shown(record.product_id)
+        _product, movements = _shown(record.product_id)
         assert record.payload["movement"] == movements[record.payload["movement_id"]]
         assert record.payload["location"] == record.payload["movement"]["location"]
         assert record.payload["delta"] == record.payload["movement"]["delta"]
