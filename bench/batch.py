@@ -15,9 +15,10 @@ count n, each round:
 - per leg: the same as 2n ``AdjustStock`` commands in one transaction (the baseline).
 
 Each time is the command through the bus, from dispatch to commit (in split mode the worker
-projects afterwards and is not timed). The lines alternate between rounds, so the stock
-stays where it was; one unrecorded round first. Median over ``--rounds``. The database is
-dropped at the end. Writes bench/results/<date>-batch.md.
+projects afterwards and is not timed), with the CPU time its PostgreSQL backend and its
+Python process spent (less sensitive than the time to what else the machine runs). The
+lines alternate between rounds, so the stock stays where it was; one unrecorded round
+first. Median over ``--rounds``. The database is dropped at the end. Writes bench/results/<date>-batch.md.
 """
 
 import argparse
@@ -31,6 +32,7 @@ import time
 from decimal import Decimal
 
 from bench import seed
+from bench.checkout import cpu_s, used_since
 
 PRODUCTS = 2000
 
@@ -40,7 +42,7 @@ def probe(sizes, rounds):
     import django
 
     django.setup()
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from cqrs_demo.bus import bus
     from products.write import commands
@@ -89,18 +91,26 @@ def probe(sizes, rounds):
                     )
                     bus.dispatch(command)
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [pids] = [(cursor.fetchone()[0], os.getpid())]
+
     results = {}
     for n in sizes:
         for name, run in (("batch", batch), ("per_line", per_line), ("transfer", transfer), ("per_leg", per_leg)):
-            times = []
+            times, cpu = [], []
             for number in range(rounds + 1):
-                started = time.perf_counter()
+                started, used = time.perf_counter(), cpu_s(pids)
                 run(n, number % 2)
                 if number:  # the first round warms up
                     times.append(time.perf_counter() - started)
+                    cpu.append(used_since(used, pids))
             if rounds % 2 == 0:  # an odd number of rounds in all: one more puts the stock back
                 run(n, (rounds + 1) % 2)
-            results[f"{name}:{n}"] = round(statistics.median(times) * 1000, 1)
+            results[f"{name}:{n}"] = {
+                "ms": round(statistics.median(times) * 1000, 1),
+                "cpu_ms": round(statistics.median(cpu) * 1000),
+            }
     return results
 
 
@@ -162,19 +172,23 @@ def main(argv=None):
         f"Machine: {os.cpu_count()} cores, shared with other work; PostgreSQL {server} on 127.0.0.1.",
         f"Load average (1, 5, 15 min): {' / '.join(f'{v:.2f}' for v in load_before)} before,"
         f" {' / '.join(f'{v:.2f}' for v in load_after)} after.",
-        f"Median of {options.rounds} rounds, ms from dispatch to commit, {PRODUCTS:,} products.\n",
-        "| mode | lines | batch | a command per line | per line / batch | transfer | a command per leg"
-        " | per leg / transfer |",
+        f"Median of {options.rounds} rounds: ms from dispatch to commit, and in parentheses the CPU ms spent by"
+        f" the PostgreSQL backend and the Python process together; {PRODUCTS:,} products.\n",
+        "| mode | lines | batch ms (CPU) | a command per line | per line / batch | transfer ms (CPU)"
+        " | a command per leg | per leg / transfer |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for mode, result in results.items():
         for n in sizes:
-            batch, per_line = result[f"batch:{n}"], result[f"per_line:{n}"]
-            transfer, per_leg = result[f"transfer:{n}"], result[f"per_leg:{n}"]
-            lines.append(
-                f"| {mode} | {n:,} | {batch} | {per_line} | {per_line / batch:.1f}x | {transfer} | {per_leg}"
-                f" | {per_leg / transfer:.1f}x |"
-            )
+            row = [f"| {mode} | {n:,}"]
+            for one, many in (("batch", "per_line"), ("transfer", "per_leg")):
+                one, many = result[f"{one}:{n}"], result[f"{many}:{n}"]
+                row += [
+                    f"{one['ms']} ({one['cpu_ms']})",
+                    f"{many['ms']} ({many['cpu_ms']})",
+                    f"{many['ms'] / one['ms']:.1f}x ({many['cpu_ms'] / max(one['cpu_ms'], 1):.1f}x)",
+                ]
+            lines.append(" | ".join(row) + " |")
     lines += [
         "",
         "Batch: half the lines deltas at main, half recounts at east. Transfer: n lines, main to east or back",
