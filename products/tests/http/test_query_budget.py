@@ -101,3 +101,36 @@ def test_a_reservation_is_placed_and_committed_in_two_statements_each_after_the_
     assert response.status_code == 200, response.content
     _token, begin, locks, statement, commit = (query["sql"].strip() for query in queries.captured_queries)
     assert "pg_advisory_xact_lock" in locks and "INSERT INTO products_stockmovement" in statement
+
+
+def _statements(client, path, body):
+    """Return the SQL statements a POST runs after the token lookup."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(path, body, format="json")
+    assert response.status_code == 200, response.content
+    _token, *statements = (query["sql"].strip() for query in queries.captured_queries)
+    return statements
+
+
+@pytest.mark.manual_projection
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_and_a_transfer_run_as_many_statements_for_40_lines_as_for_2(client, make_product):
+    client.post("/api/locations/", {"code": "east", "name": "East"}, format="json")
+    products = [str(make_product(initial_stock=50)) for _ in range(20)]
+
+    def batch(lines):  # a delta at main and a recount at east for each product
+        body = [{"product": p, "delta": -1} for p in products[: lines // 2]]
+        body += [{"product": p, "quantity": 3, "location": "east"} for p in products[: lines // 2]]
+        return _statements(client, "/api/stock/adjustments/", {"lines": body, "reference": "B"})
+
+    def transfer(lines):
+        body = [{"product": p, "quantity": 1} for p in products[:lines]]
+        return _statements(client, "/api/stock/transfers/", {"from": "main", "to": "east", "lines": body})
+
+    for run in (batch, transfer):
+        small, large = run(2), run(40 if run is batch else 20)
+        assert len(large) == len(small), (run.__name__, len(small), len(large))
+        # The locks (products in key order, then the locations), then one statement that checks
+        # every line and writes them all (and, for a transfer, its StockTransferred).
+        assert (large[0], large[-1]) == ("BEGIN", "COMMIT")
+        assert len(large) <= 5, large

@@ -1,32 +1,33 @@
 """Commands of several stock changes at once, all or nothing: a batch of adjustments, a transfer between locations.
 
-Each takes its products' locks in key order (so two batches naming the same products in
-opposite orders never deadlock), then reads every line with a fresh snapshot
-(``STOCK_LINES_STEPS``) and refuses the whole command, listing every line at fault, when
-any line would leave less than what active reservations hold there (or more than the
-limit). Only then does it apply the lines, one stock statement each
-(``products.write.commands.stock``): each bumps its product's version, writes its ledger
-row and appends its ``StockAdjusted`` or ``StockSet`` event, as a single change would. The
-locks make the check hold until the command commits; the bus's transaction makes it all or
-nothing.
+Each takes its products' locks in key order, then its locations' (so two batches naming the
+same products in opposite orders never deadlock), in a statement of its own; then one
+statement (``stock_batch_sql``) reads every line with a fresh snapshot and, only when no
+line would leave less than what active reservations hold there (or more than the limit),
+applies them all: a version bump, a ledger row and a ``StockAdjusted`` or ``StockSet``
+event per line, as a single change would write them. Otherwise it writes nothing, and the
+command is refused listing every line at fault. The locks make the check hold until the
+command commits; the bus's transaction makes it all or nothing.
 """
 
 from dataclasses import dataclass
 from uuid import UUID
 
-from cqrs_demo.bus import Command
+from django.utils import timezone
+
+from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import DuplicateLineError, InsufficientStockError
 from products.sql import fetch_dicts
 from products.write import event_log
+from products.write.commands import stock_batch_sql
 from products.write.commands.common import (
-    STOCK_LINES_STEPS,
     check_distinct_lines,
     lock_products,
     raise_unknown_lines,
+    single_database,
     stock_lines_params,
 )
-from products.write.commands.stock import AdjustStock, SetStock, adjust_stock, set_stock
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY
 
 TRANSFER = "transfer"  # the reason of a transfer's ledger rows
@@ -69,17 +70,25 @@ class TransferStock(Command):
     actor_id: int | None = None
 
 
-_LINES_SQL = f"WITH {STOCK_LINES_STEPS} SELECT * FROM line ORDER BY n"
+def _apply_lines(lines, *, reason, reference, actor_id, signal_low):
+    """Lock the lines' products and locations, then check every line and apply them all if each may be.
 
-
-def _checked_lines(lines):
-    """Lock the lines' products, then read the lines; ``lines`` are (product_id, location, delta, counted) tuples."""
+    ``lines`` are (product_id, location, delta, counted) tuples. Return each line as read, with
+    the quantity it leaves there (``after``) and whether it may be applied (``ok``); when any
+    may not, nothing was written.
+    """
     check_distinct_lines([(product_id, location) for product_id, location, _, _ in lines])
     lock_products([product_id for product_id, _, _, _ in lines], [location for _, location, _, _ in lines])
-    rows = fetch_dicts(_LINES_SQL, stock_lines_params(lines))
+    params = {
+        **stock_lines_params(lines),
+        "max_quantity": MAX_QUANTITY,
+        "now": timezone.now(),
+        "reason": reason,
+        "reference": reference,
+        "actor_id": actor_id,
+    }
+    rows = fetch_dicts(stock_batch_sql.statement(project=single_database(), signal_low=signal_low), params)
     raise_unknown_lines(rows)
-    for row in rows:
-        row["after"] = row["counted"] if row["counted"] is not None else row["on_hand"] + row["amount"]
     return rows
 
 
@@ -89,7 +98,7 @@ def _requested(row):
 
 def _refuse_lines(rows, message, requested=_requested):
     """Refuse the command, listing every line that would break a stock rule (none: it may go on)."""
-    faults = [row for row in rows if not row["reserved"] <= row["after"] <= MAX_QUANTITY]
+    faults = [row for row in rows if not row["ok"]]
     if faults:
         raise InsufficientStockError(
             message.format(count=len(faults)),
@@ -111,51 +120,41 @@ def _result(row):
     return {"location": row["location"], "quantity": row["after"], "available": row["after"] - row["reserved"]}
 
 
+@events_in_sql(events.StockAdjusted, events.StockSet, events.StockLow)
 def adjust_stock_batch(command):
     """Apply every line (a delta or a recount at a location), or none; return each line's resulting stock."""
-    rows = _checked_lines([(line.product_id, line.location, line.delta, line.quantity) for line in command.lines])
+    rows = _apply_lines(
+        [(line.product_id, line.location, line.delta, line.quantity) for line in command.lines],
+        reason=command.reason,
+        reference=command.reference,
+        actor_id=command.actor_id,
+        signal_low=True,
+    )
     _refuse_lines(
         rows, "{count} line(s) would leave less than reservations hold (or more than the limit); nothing changed."
     )
-    for line in command.lines:
-        common = {
-            "product_id": line.product_id,
-            "reason": command.reason,
-            "location": line.location,
-            "reference": command.reference,
-            "actor_id": command.actor_id,
-        }
-        if line.quantity is None:
-            adjust_stock(AdjustStock(delta=line.delta, **common))
-        else:
-            set_stock(SetStock(quantity=line.quantity, **common))
     return {"lines": [{"product": str(row["product_id"]), **_result(row)} for row in rows]}
 
 
+@events_in_sql(events.StockAdjusted)
 def transfer_stock(command):
     """Move every line's quantity from one location to the other, or nothing; return both sides of each line."""
     if command.from_location == command.to_location:
         raise DuplicateLineError("A transfer needs two different locations.", field="to")
     taken = [(line.product_id, command.from_location, -line.quantity, None) for line in command.lines]
     given = [(line.product_id, command.to_location, line.quantity, None) for line in command.lines]
-    rows = _checked_lines(taken + given)
+    rows = _apply_lines(
+        taken + given,
+        reason=TRANSFER,
+        reference=command.reference,
+        actor_id=command.actor_id,
+        signal_low=False,  # the product's total, so its available, ends as it was
+    )
     _refuse_lines(
         rows,
         "{count} line(s) cannot move: not enough available (or over the limit); nothing moved.",
         requested=lambda row: abs(row["amount"]),  # the quantity to move, at either end
     )
-    for product_id, location, delta, _ in taken + given:
-        adjust_stock(
-            AdjustStock(
-                product_id=product_id,
-                delta=delta,
-                reason=TRANSFER,
-                location=location,
-                reference=command.reference,
-                actor_id=command.actor_id,
-                signal_low=False,  # the product's total, so its available, ends as it was
-            )
-        )
     event_log.publish(
         events.StockTransferred(
             from_location=command.from_location,

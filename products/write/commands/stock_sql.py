@@ -12,19 +12,29 @@ from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, held, produc
 HELD_BY_PRODUCT = held("p.id", side="write")
 
 
-def stock_low_step(taken, available):
-    """Return a step appending StockLow for each product a change took from above its reorder point to or below it.
+def stock_low_rows(taken, available, extra=""):
+    """Return a SELECT of the StockLow rows (type, product_id, payload, created_at) a change appends.
 
-    ``taken`` is a SELECT of (``product_id``, ``taken``, ...) rows, as ``t``; ``available`` the
-    product's available after the change, over ``t`` and the product row ``p``.
+    One for each row of ``taken`` that took its product from above its reorder point to or
+    below it. ``taken`` is a SELECT of (``product_id``, ``taken``, ...) rows, as ``t``;
+    ``available`` the product's available after the change, over ``t`` and the product row
+    ``p``; ``extra``: more select-list items after them (``", t.n"``).
     """
     return f"""
-        INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT 'StockLow', p.id, jsonb_build_object(
-                   'product_id', p.id::text, 'available', a.available, 'reorder_point', p.reorder_point), %(now)s
+                   'product_id', p.id::text, 'available', a.available, 'reorder_point', p.reorder_point), %(now)s{extra}
           FROM ({taken}) t JOIN products_product p ON p.id = t.product_id
          CROSS JOIN LATERAL (SELECT {available} AS available) a
          WHERE a.available <= p.reorder_point AND a.available + t.taken > p.reorder_point"""
+
+
+def stock_low_step(taken, available):
+    """Return a step appending StockLow for each product a change took from above its reorder point to or below it.
+
+    ``taken`` and ``available`` as in ``stock_low_rows``.
+    """
+    return f"""
+        INSERT INTO products_event (type, product_id, payload, created_at){stock_low_rows(taken, available)}"""
 
 
 def stock_event_payload(state, ledger):

@@ -1,0 +1,119 @@
+"""The statement of the multi-line stock commands (``products.write.commands.stock_batches``).
+
+One statement after the one that takes the lines' locks (so it reads with a fresh snapshot):
+it reads every line (``STOCK_LINES_STEPS``) and says whether each may be applied; when every
+one may, it applies them all as that many single stock commands would, one after the other:
+each product's version goes up by its number of lines, each line gets its ledger row and its
+``StockAdjusted`` or ``StockSet`` event, in line order, with the state of the product after
+that line (several lines may name one product, at different locations), each followed by its
+``StockLow`` when it took the product low; in single-database mode it projects them (the
+product's read row as its last line left it). When any line may not, it writes nothing.
+Payloads and the StockLow rule are the single stock statement's (``stock_sql``).
+"""
+
+import functools
+
+from products.read.projector import stock_projection_steps
+from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
+from products.write.commands.common import STOCK_LINES_STEPS
+from products.write.commands.stock_sql import HELD_BY_PRODUCT, stock_event_payload, stock_low_rows
+
+
+@functools.cache  # built once per mode and kind
+def statement(*, project, signal_low):
+    """Return the statement; parameters: ``STOCK_LINES_STEPS``'s, ``max_quantity``, ``now``, the ledger's fields.
+
+    It answers every line, in order, with what it read (``known``, ``location_id``,
+    ``on_hand``, ``reserved``), the quantity it leaves there (``after``) and whether it may
+    be applied (``ok``). ``signal_low``: append StockLow when a line takes its product low.
+    """
+    # The product's read row after each line (``s``, a row of ``step``), with the line's number.
+    state = PRODUCTS.expected_sql(
+        sources="step s JOIN product p ON p.id = s.product_id LEFT JOIN products_category c ON c.id = p.category_id",
+        scope="TRUE",
+        overrides={"version": "p.version - s.later"},
+        extra=("s.n AS n",),
+    )
+    ledger = MOVEMENTS.expected_sql(sources="movement m JOIN location l ON l.id = m.location_id", scope="TRUE")
+    level = STOCK_LEVELS.expected_sql(sources="stock sl JOIN location l ON l.id = sl.location_id", scope="TRUE")
+    low = ""
+    if signal_low:
+        # A removal's: the step's quantity is the product's total after its line.
+        taken = "SELECT s.product_id, -s.delta AS taken, s.quantity, s.n FROM step s WHERE s.delta < 0"
+        low = f"UNION ALL {stock_low_rows(taken, f't.quantity - {HELD_BY_PRODUCT}', extra=', t.n, 1')}"
+    projection = ""
+    if project:
+        projection = f""", final AS (
+        -- Each product's read row as its last line left it.
+        SELECT DISTINCT ON (id) * FROM state ORDER BY id, n DESC
+    ),{stock_projection_steps("final", "ledger", "level")}"""
+    return f"""
+    WITH {STOCK_LINES_STEPS}, checked AS MATERIALIZED (
+        -- The quantity each line leaves at its location, and whether it may: a known product, an
+        -- active location, no less than what active reservations hold there, no more than the limit.
+        SELECT line.*, a.after,
+               line.known AND line.location_id IS NOT NULL AND a.after BETWEEN line.reserved AND %(max_quantity)s AS ok
+          FROM line CROSS JOIN LATERAL (
+               SELECT CASE WHEN line.counted IS NULL THEN line.on_hand + line.amount ELSE line.counted END AS after) a
+    ), change AS MATERIALIZED (
+        -- Every line if every one may be applied; none otherwise.
+        SELECT checked.*, checked.after - checked.on_hand AS delta
+          FROM checked WHERE (SELECT bool_and(ok) FROM checked)
+    ), product AS (
+        -- A version per line, as a stock command per line would bump it (the locks are held).
+        UPDATE products_product p SET version = p.version + c.lines, updated_at = %(now)s
+          FROM (SELECT product_id, count(*) AS lines FROM change GROUP BY product_id) c
+         WHERE p.id = c.product_id
+        RETURNING p.*
+    ), stock AS (
+        -- The quantity each line leaves, after its product's row lock (joined). Below what active
+        -- reservations hold there (products_keep_held) or out of bounds (CHECK) aborts the statement.
+        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
+        SELECT c.product_id, c.location_id, c.after FROM change c JOIN product ON product.id = c.product_id
+            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = CASE WHEN EXCLUDED.quantity < s.quantity
+                THEN products_keep_held(EXCLUDED.quantity, s.product_id, s.location_id) ELSE EXCLUDED.quantity END
+        RETURNING s.product_id, s.location_id, s.quantity
+    ), total AS (
+        -- Each product's quantity over its locations before the lines: at its lines' locations as
+        -- read (locked FOR SHARE), at the others as committed now (see products_stock_outside).
+        SELECT c.product_id, products_stock_outside(c.product_id, array_agg(c.location_id)) + sum(c.on_hand) AS before
+          FROM stock s JOIN change c USING (product_id, location_id) GROUP BY c.product_id
+    ), step AS MATERIALIZED (
+        -- After each line: the product's quantity, and how many of its lines come later.
+        SELECT c.n, c.product_id, c.location, c.delta, c.counted,
+               (t.before + sum(c.delta) OVER upto)::bigint AS quantity,
+               count(*) OVER whole - count(*) OVER upto AS later
+          FROM change c JOIN total t USING (product_id)
+        WINDOW whole AS (PARTITION BY c.product_id),
+               upto AS (PARTITION BY c.product_id ORDER BY c.n ROWS UNBOUNDED PRECEDING)
+    ), movement AS (
+        -- The ledger rows, in line order.
+        INSERT INTO products_stockmovement
+               (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
+        SELECT s.product_id, s.location_id, c.delta, s.quantity, %(reason)s, %(reference)s, %(now)s, %(actor_id)s
+          FROM stock s JOIN change c USING (product_id, location_id) ORDER BY c.n
+        RETURNING *
+    ), ledger AS MATERIALIZED (
+        -- The ledger rows' read rows.
+        {ledger}
+    ), level AS MATERIALIZED (
+        -- The stock levels' read rows.
+        {level}
+    ), state AS MATERIALIZED (
+        -- The product's read row after each line.
+        {state}
+    ), event AS (
+        -- The lines' events in line order, each with the state its line left, and right after it its StockLow.
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT type, product_id, payload, created_at FROM (
+            SELECT CASE WHEN s.counted IS NULL THEN 'StockAdjusted' ELSE 'StockSet' END AS type,
+                   state.id AS product_id, {stock_event_payload("state", "ledger")} AS payload, %(now)s AS created_at,
+                   state.n, 0 AS low
+              FROM state JOIN step s ON s.n = state.n
+              JOIN ledger ON ledger.product_id = state.id AND ledger.location = s.location
+            {low}
+        ) events ORDER BY n, low
+    ){projection}
+    SELECT product_id, location, amount, counted, known, location_id, on_hand, reserved, after, ok
+      FROM checked ORDER BY n
+    """
