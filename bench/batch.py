@@ -194,7 +194,8 @@ def main(argv=None):
         "Batch: half the lines deltas at main, half recounts at east. Transfer: n lines, main to east or back",
         "(2n ledger rows and events). Target: 1,000 lines in <= 150 ms.",
     ]
-    path = seed.ROOT / "bench" / "results" / f"{now:%Y-%m-%d}-batch.md"
+    seed.RESULTS.mkdir(parents=True, exist_ok=True)
+    path = seed.RESULTS / f"{now:%Y-%m-%d}-batch.md"
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
