@@ -3,6 +3,7 @@ so the read tables and the stock ledger stay right; stock is never edited direct
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -10,6 +11,9 @@ from cqrs_demo.bus import bus
 from products.errors import DomainError
 from products.write import commands
 from products.write.models import MAX_QUANTITY, Category, Location, Product, Reservation, ReservationLine, StockMovement
+
+# The API's permission for every stock change; the admin asks for the same one.
+STOCK_PERMISSION = "products.change_stocklevel"
 
 
 @admin.register(Category)
@@ -66,6 +70,26 @@ class ProductAdminForm(forms.ModelForm):
         fields = ("sku", "name", "description", "category", "price")
 
 
+class ProductDetailsAdminForm(ProductAdminForm):
+    """The product form of a user without ``change_stocklevel``: no stock fields.
+
+    A stock change posted anyway (from a form opened before the permission was withdrawn,
+    or crafted) refuses the whole save, rather than saving the details and dropping it.
+    """
+
+    stock_delta = None
+    stock_reason = None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.data.get(self.add_prefix("stock_delta"), "").strip() not in ("", "0"):
+            raise ValidationError(
+                f"You may not change stock (that needs the permission {STOCK_PERMISSION}); nothing was saved.",
+                code="permission_denied",
+            )
+        return cleaned_data
+
+
 class StockMovementInline(admin.TabularInline):
     model = StockMovement
     fields = ("created_at", "location", "delta", "quantity_after", "reason", "reference", "created_by")
@@ -95,6 +119,12 @@ class ProductAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("sku", "quantity", "version", "is_archived") if obj else ()
 
+    def get_form(self, request, obj=None, **kwargs):
+        # The declared stock fields stay in a form whatever ``fields`` says: leave them out by class.
+        if not request.user.has_perm(STOCK_PERMISSION):
+            kwargs["form"] = ProductDetailsAdminForm
+        return super().get_form(request, obj, **kwargs)
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         category = data["category"].slug if data.get("category") else None
@@ -120,7 +150,7 @@ class ProductAdmin(admin.ModelAdmin):
                     actor_id=request.user.pk,
                 ),
             )["id"]
-        if data.get("stock_delta"):
+        if data.get("stock_delta") and request.user.has_perm(STOCK_PERMISSION):
             try:
                 bus.dispatch(
                     commands.AdjustStock(

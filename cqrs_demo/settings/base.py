@@ -185,8 +185,6 @@ API_READS_REQUIRE_AUTH = env_bool("API_READS_REQUIRE_AUTH", False)
 
 # Idempotency keys are kept at least this long (purge_idempotency_keys deletes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
-# A claimed key with no response after this many seconds belongs to a request that died.
-IDEMPOTENCY_IN_FLIGHT_TIMEOUT = env_int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT", 120)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,18 +1,21 @@
 """Idempotency keys for POST requests, after the IETF httpapi draft and Stripe's practice.
 
-The first request with a key claims it (committed at once, so concurrent retries see it),
-then runs in one transaction with the storing of its response: either both commit or
-neither does, so a replayed response always describes a change that happened, and a
-request that died mid-way can safely run again.
+A request with a key runs in one transaction that claims the key (a transaction-level
+advisory lock), runs the command and stores its response: either all of it commits or none
+of it does. A replayed response therefore always describes a change that happened, and a
+request that failed (a 5xx, the database gone mid-way, the worker killed) leaves nothing
+behind, not even its claim, with nothing to clean up: its retry runs the command.
+
+The lock's key is a 64-bit hash of the key's scope, in the same key space as the products'
+locks (``products.write.commands.common``): two scopes, or a scope and a product, share a
+lock only by a hash collision, and then a keyed request gets a needless 409 and is retried.
 """
 
 import functools
 import hashlib
-from datetime import timedelta
 
 import orjson
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -41,29 +44,31 @@ def _key_from(request):
     return key
 
 
-def _claim(request, key, body_hash):
-    """Claim ``key`` for this request; return None, or the stored row to replay."""
-    user = request.user if request.user.is_authenticated else None
-    scope = {"user": user, "method": request.method, "path": request.path, "key": key}
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(**scope, fingerprint=body_hash, claimed_at=now)
-        return None
-    except IntegrityError:
-        pass
-    stored = IdempotencyKey.objects.get(**scope)
-    if stored.fingerprint != body_hash:
+def _lock_key(scope):
+    """Return the advisory lock key of a key's scope: the first 64 bits of a hash of it."""
+    user = scope["user"].pk if scope["user"] is not None else ""
+    text = "\0".join(str(part) for part in (user, scope["method"], scope["path"], scope["key"]))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def _claim(scope, body_hash):
+    """Claim the key for this transaction; return None, or the stored response to replay.
+
+    The claim is a transaction-level advisory lock: PostgreSQL drops it when the transaction
+    ends, however it ends (commit, rollback, the session killed, the server restarted), so
+    no request can leave it behind. Try, never wait: a second holder is a concurrent
+    duplicate. The response is read after the lock is held, in a statement of its own, so
+    it sees what a previous holder committed.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_key(scope)])
+        (claimed,) = cursor.fetchone()
+    if not claimed:
+        raise IdempotencyKeyInFlightError("A request with this Idempotency-Key is still being processed.")
+    stored = IdempotencyKey.objects.filter(**scope).first()
+    if stored is not None and stored.fingerprint != body_hash:
         raise IdempotencyKeyReusedError("This Idempotency-Key was used with another request body.")
-    if stored.response_status is not None:
-        return stored
-    abandoned = now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT)
-    # A claim this old belongs to a request that died before committing: take it over.
-    if IdempotencyKey.objects.filter(pk=stored.pk, response_status=None, claimed_at__lt=abandoned).update(
-        claimed_at=now
-    ):
-        return None
-    raise IdempotencyKeyInFlightError("A request with this Idempotency-Key is still being processed.")
+    return stored
 
 
 def _replay(stored):
@@ -83,9 +88,6 @@ def idempotent(view_method):
         if key is None:
             return view_method(self, request, *args, **kwargs)
         body_hash = fingerprint(request.data)
-        stored = _claim(request, key, body_hash)
-        if stored is not None:
-            return _replay(stored)
         scope = {
             "user": request.user if request.user.is_authenticated else None,
             "method": request.method,
@@ -94,14 +96,19 @@ def idempotent(view_method):
         }
         try:
             with transaction.atomic():
+                stored = _claim(scope, body_hash)
+                if stored is not None:
+                    return _replay(stored)
                 try:
                     response = view_method(self, request, *args, **kwargs)
                 except Exception as exc:
                     # Refusals (400, 404, 409, 412) are answers too, and replayed like successes.
                     response = self.handle_exception(exc)
                 if response.status_code >= 500:
-                    raise _NotStored(response)
-                IdempotencyKey.objects.filter(**scope).update(
+                    raise _NotStored(response)  # roll back: a retry runs the command again
+                IdempotencyKey.objects.create(
+                    **scope,
+                    fingerprint=body_hash,
                     response_status=response.status_code,
                     response_body=orjson.dumps(
                         response.data, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
@@ -109,11 +116,7 @@ def idempotent(view_method):
                     response_headers={h: response[h] for h in _KEPT_HEADERS if h in response},
                 )
         except _NotStored as failure:
-            IdempotencyKey.objects.filter(**scope, response_status=None).delete()
             return failure.response
-        except BaseException:
-            IdempotencyKey.objects.filter(**scope, response_status=None).delete()
-            raise
         return response
 
     return wrapper

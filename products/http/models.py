@@ -7,8 +7,9 @@ from django.db import models
 class IdempotencyKey(models.Model):
     """The first response to a POST sent with an ``Idempotency-Key``, replayed on retries.
 
-    A row without a response is a request still running (or one that died before it
-    committed, which is safe to run again once ``claimed_at`` is old).
+    Written in the transaction of the command it answers, so a row exists only for a
+    command that committed (or a refusal); a request still running holds an advisory lock
+    instead (see ``products.http.idempotency``).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
@@ -16,9 +17,8 @@ class IdempotencyKey(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=2048)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the parsed request body.")
-    claimed_at = models.DateTimeField()
-    response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.TextField(null=True)  # noqa: DJ001 (null = no response yet)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.TextField()
     response_headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,6 +1,7 @@
 """The Django admin edits the write side through the command handlers."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from cqrs_demo.bus import bus
@@ -118,3 +119,53 @@ def test_reservations_are_committed_and_released_from_the_admin(admin_client, ma
     assert statuses == ["committed", "released"]  # a committed one is not released
     assert StockMovement.objects.filter(product_id=product_id, reason="sale").count() == 1
     assert differences() == []
+
+
+@pytest.fixture
+def catalogue_clerk(django_user_model):
+    """A staff user who may change products but not stock."""
+    user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="products", codename__in=["view_product", "change_product", "add_product"]
+        )
+    )
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def test_without_change_stocklevel_the_admin_product_form_changes_no_stock(catalogue_clerk, make_product):
+    product_id = make_product(initial_stock=10)
+    url = f"/admin/products/product/{product_id}/change/"
+    form = catalogue_clerk.get(url)
+    assert form.status_code == 200
+    assert b'name="stock_delta"' not in form.content  # the total shows, read-only
+    response = catalogue_clerk.post(
+        url,
+        {"name": "Renamed", "description": "", "category": "", "price": "2.00", "stock_delta": "-7", **INLINE},
+    )
+    # A stock change posted anyway (a form opened before the permission was withdrawn) is refused whole.
+    assert response.status_code == 200
+    assert "products.change_stocklevel" in response.content.decode()
+    assert ProductView.objects.get(id=product_id).quantity == 10
+    assert Product.objects.get(id=product_id).name != "Renamed"
+    assert StockMovement.objects.filter(product_id=product_id).count() == 1
+    # Without a stock change the same user saves the details.
+    response = catalogue_clerk.post(
+        url, {"name": "Renamed", "description": "", "category": "", "price": "2.00", **INLINE}
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert (Product.objects.get(id=product_id).name, ProductView.objects.get(id=product_id).quantity) == ("Renamed", 10)
+
+
+def test_without_change_stocklevel_a_product_added_in_the_admin_has_no_stock(catalogue_clerk):
+    assert b'name="stock_delta"' not in catalogue_clerk.get("/admin/products/product/add/").content
+    fields = {"sku": "ADM-2", "name": "Clerk's", "description": "", "category": "", "price": "1.00", **INLINE}
+    response = catalogue_clerk.post("/admin/products/product/add/", {**fields, "stock_delta": "5"})
+    assert response.status_code == 200
+    assert not Product.objects.filter(sku="ADM-2").exists()
+    assert catalogue_clerk.post("/admin/products/product/add/", fields).status_code == 302
+    product = Product.objects.get(sku="ADM-2")
+    assert ProductView.objects.get(id=product.id).quantity == 0
+    assert list(StockMovement.objects.filter(product=product).values_list("delta", flat=True)) == [0]

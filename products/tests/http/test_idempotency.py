@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from products.http.idempotency import fingerprint
 from products.http.models import IdempotencyKey
 from products.write.models import Product, StockLevel, StockMovement
 
@@ -77,33 +76,6 @@ def test_a_key_over_255_characters_is_refused(client):
     response = post(client, "/api/products/", NEW, "x" * 256)
     assert response.status_code == 400
     assert Product.objects.count() == 0
-
-
-def test_a_retry_while_the_first_is_running_gets_409(client, admin_user):
-    IdempotencyKey.objects.create(
-        user=admin_user,
-        key="busy",
-        method="POST",
-        path="/api/products/",
-        fingerprint=fingerprint(NEW),
-        claimed_at=timezone.now(),
-    )
-    response = post(client, "/api/products/", NEW, "busy")
-    assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_key_in_flight"
-    assert Product.objects.count() == 0
-
-
-def test_an_abandoned_claim_is_taken_over(client, admin_user, settings):
-    IdempotencyKey.objects.create(
-        user=admin_user,
-        key="dead",
-        method="POST",
-        path="/api/products/",
-        fingerprint=fingerprint(NEW),
-        claimed_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT + 1),
-    )
-    assert post(client, "/api/products/", NEW, "dead").status_code == 201
 
 
 def test_purge_deletes_only_expired_keys(client):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import psutil
@@ -70,17 +71,22 @@ def _stop(server):
     pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
-def test_database_outage_answers_503_and_the_service_recovers_without_a_restart(private_postgres, start_gunicorn):
+def _seeded_database(server):
+    """Create, migrate and seed the database ``robust``; return its URL, the token and the product's path."""
     import psycopg2
 
-    admin = psycopg2.connect(private_postgres.get_uri("postgres"))
+    admin = psycopg2.connect(server.get_uri("postgres"))
     admin.autocommit = True
     admin.cursor().execute('CREATE DATABASE "robust"')
     admin.close()
-    database_url = private_postgres.get_uri("robust")
+    database_url = server.get_uri("robust")
     _manage(database_url, "migrate", "--noinput")
     seeded = json.loads(_manage(database_url, "shell", "-c", SEED).strip().splitlines()[-1])
-    token, product_path = seeded["token"], f"/api/products/{seeded['product']}/"
+    return database_url, seeded["token"], f"/api/products/{seeded['product']}/"
+
+
+def test_database_outage_answers_503_and_the_service_recovers_without_a_restart(private_postgres, start_gunicorn):
+    database_url, token, product_path = _seeded_database(private_postgres)
     server = start_gunicorn(database_url, workers=2)
 
     # Several requests, so that every worker holds a persistent connection when the database dies.
@@ -129,6 +135,56 @@ def test_database_outage_answers_503_and_the_service_recovers_without_a_restart(
     assert server.process.poll() is None
     assert server.worker_pids() == workers
     _manage(database_url, "verify_read_models")
+
+
+def test_keyed_requests_cut_by_a_database_restart_leave_no_claim(private_postgres, start_gunicorn):
+    import psycopg2
+
+    database_url, token, product_path = _seeded_database(private_postgres)
+    session = psycopg2.connect(database_url)
+    session.autocommit = True
+    session.cursor().execute(SLOW_LEDGER_SQL)  # so that the workers are inside commands when it stops
+    server = start_gunicorn(database_url, workers=3)
+    keys = [f"restart-{number}" for number in range(9)]
+
+    def send(key):
+        headers = {"Idempotency-Key": key}
+        return server.request("POST", f"{product_path}stock/", {"delta": -1}, token=token, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+        replies = pool.map(send, keys)
+        asleep = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+        _wait_for(lambda: _fetch_one(session, asleep) > 0, 20, "no command reached the ledger insert")
+        session.close()
+        _stop(private_postgres)
+        first = [reply.status for reply in replies]
+    private_postgres.ensure_postgres_running()
+
+    retried = []
+    for key in keys:
+        for _ in range(20):  # bounded: the first retry after the restart normally succeeds
+            reply = send(key)
+            if reply.status != 503:
+                break
+            time.sleep(0.5)
+        retried.append(reply.status)
+    assert set(first) <= {200, 503} and 503 in first, first
+    # Every key's command ran exactly once: no claim outlived its 503 (no 409 in flight).
+    assert retried == [200] * len(keys), (first, retried)
+    quantity = _manage(database_url, "shell", "-c", QUANTITY.format(path=product_path)).strip().splitlines()[-1]
+    assert int(quantity) == 10 - len(keys)
+
+
+QUANTITY = """
+from products.write.models import StockLevel
+print(StockLevel.objects.get(product_id="{path}".split("/")[-2]).quantity)
+"""
+
+
+def _fetch_one(session, sql):
+    with session.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
 
 
 SLOW_LEDGER_SQL = """
