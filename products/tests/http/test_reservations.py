@@ -84,6 +84,28 @@ def test_commit_takes_the_stock_out_with_sale_ledger_rows(client, products):
     assert client.post(f"/api/reservations/{reservation['id']}/release/").json()["code"] == "reservation_committed"
 
 
+def test_a_commit_at_a_location_made_inactive_is_400_on_location_and_the_reservation_stays_active(client, products):
+    assert client.post("/api/locations/", {"code": "east", "name": "East"}, format="json").status_code == 201
+    assert client.post(f"/api/products/{products[0]}/stock/", {"delta": 5, "location": "east"}).status_code == 200
+    lines = [{"product": products[0], "quantity": 2}, {"product": products[0], "quantity": 3, "location": "east"}]
+    reservation = place(client, lines).json()
+    assert client.patch("/api/locations/east/", {"is_active": False}, format="json").status_code == 200
+
+    response = client.post(f"/api/reservations/{reservation['id']}/commit/")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["location"]
+    assert client.get(f"/api/reservations/{reservation['id']}/").json()["status"] == "active"
+    after = stock(client, products[0])
+    assert (after["quantity"], after["reserved"], after["available"]) == (15, 5, 10)
+    assert not StockMovement.objects.filter(reason="sale").exists()
+    # It may wait for the location or give up.
+    extended = client.post(f"/api/reservations/{reservation['id']}/extend/", {"expires_in": 600}, format="json")
+    assert extended.status_code == 200, extended.content
+    released = client.post(f"/api/reservations/{reservation['id']}/release/")
+    assert (released.status_code, released.json()["status"]) == (200, "released")
+
+
 def test_release_makes_the_stock_available_again(client, products):
     reservation = place(client, [{"product": products[0], "quantity": 4}]).json()
     response = client.post(f"/api/reservations/{reservation['id']}/release/")

@@ -118,8 +118,10 @@ def commit_sql(event_type, *, project):
     WITH ended AS (
         UPDATE products_reservation r SET status = 'committed', version = r.version + 1, updated_at = %(now)s
          WHERE r.id = %(id)s AND r.status = 'active' AND r.expires_at > clock_timestamp()
-           AND NOT EXISTS (SELECT FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
-                            WHERE rl.reservation_id = r.id AND p.is_archived)
+           AND NOT EXISTS (SELECT FROM products_reservationline rl
+                             JOIN products_product p ON p.id = rl.product_id
+                             JOIN products_location l ON l.id = rl.location_id
+                            WHERE rl.reservation_id = r.id AND (p.is_archived OR NOT l.is_active))
         RETURNING r.*
     ), released AS (
         UPDATE products_reservationline rl SET held_until = NULL FROM ended WHERE rl.reservation_id = ended.id

@@ -14,7 +14,6 @@ from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
 from products.errors import (
     DuplicateLineError,
-    InactiveLocationError,
     InsufficientStockError,
     ReservationCommittedError,
     ReservationExpiredError,
@@ -380,20 +379,6 @@ def test_an_import_cannot_set_the_stock_below_what_reservations_hold(make_produc
         result = None  # refused as a whole: fine too
     quantity, reserved, available = stock(product_id)
     assert available >= 0, (quantity, reserved, available, result)
-    assert rebuild.differences() == []
-
-
-def test_stock_held_at_a_location_made_inactive_can_still_be_committed(make_product, east):
-    product_id = make_product(initial_stock=0)
-    bus.dispatch(commands.AdjustStock(product_id=product_id, delta=5, location=east))
-    committed, released = place((product_id, 3, east), reference="paid"), place((product_id, 1, east))
-    bus.dispatch(commands.ChangeLocation(code=east, is_active=False))
-    with pytest.raises(InactiveLocationError):
-        place((product_id, 1, east))  # it takes no new reservations
-    assert bus.dispatch(commands.CommitReservation(reservation_id=committed))["status"] == "committed"
-    assert bus.dispatch(commands.ReleaseReservation(reservation_id=released))["status"] == "released"
-    assert stock(product_id) == (2, 0, 2)
-    assert StockMovement.objects.filter(product_id=product_id, reason="sale").get().reference == "paid"
     assert rebuild.differences() == []
 
 
