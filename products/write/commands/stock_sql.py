@@ -1,8 +1,8 @@
 """The SQL of stock changes: the stock commands' statement, a stock event's payload, the StockLow step.
 
 The statement is ``products.write.commands.stock``'s (see its docstring for the rules it
-keeps); the payload and the StockLow step are shared with the reservations' statements
-(``products.write.commands.reservation_sql``).
+keeps); the payload, the StockLow step and the states a change of several lines leaves after
+each line are shared with the reservations' statements (``products.write.commands.reservation_sql``).
 """
 
 from products.read.projector import stock_projection_steps
@@ -34,6 +34,31 @@ def stock_event_payload(state, ledger):
         f" 'delta', {ledger}.delta, 'quantity', {state}.quantity, 'product', {PRODUCTS.api_json(state)},"
         f" 'movement', {MOVEMENTS.api_json(ledger)})"
     )
+
+
+def states_after_each_line(stock, product, order):
+    """Return a SELECT of the product's state after each line of a change of several lines at once.
+
+    What applying the lines one at a time, in ``order``, leaves after each, as separate
+    commands would (a batch's lines, each its own stock statement): ``stock`` is a step with a
+    row per line (``product_id``, ``location_id``, the ``quantity`` it left there, its
+    ``delta`` and the ``order`` column), one line per (product, location); ``product`` the
+    products' rows as bumped, one version per line, so with the version after their last line.
+    Each row: ``product_id``, ``location_id``, and after that line the product's ``quantity``
+    over its locations (the others' as committed now: see the function's migration) and its
+    ``version``. The events of the lines then carry states that follow one another, and a
+    consumer that applies them in order ends at the product as the change left it.
+    """
+    return f"""
+        SELECT s.product_id, s.location_id,
+               total.quantity - coalesce(sum(s.delta) OVER later, 0) AS quantity,
+               p.version - count(*) OVER later AS version
+          FROM {stock} s JOIN {product} p ON p.id = s.product_id
+          JOIN (SELECT product_id,
+                       products_stock_outside(product_id, array_agg(location_id)) + sum(quantity) AS quantity
+                  FROM {stock} GROUP BY product_id) total ON total.product_id = s.product_id
+        WINDOW later AS (PARTITION BY s.product_id ORDER BY s.{order}
+                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
 
 
 # Lock the location's row where it is active. After the product's lock (``after``), which

@@ -279,6 +279,33 @@ def test_commit_takes_the_held_stock_out_with_sale_ledger_rows(make_product, eas
         bus.dispatch(commands.ExtendReservation(reservation_id=reservation_id, expires_in=60))
 
 
+def test_a_commit_of_one_product_at_two_locations_logs_each_line_with_the_state_it_left(make_product, east):
+    product_id = make_product(initial_stock=4)
+    bus.dispatch(commands.AdjustStock(product_id=product_id, delta=3, location=east))
+    version = bus.ask(queries.GetProduct(product_id=product_id))["version"]
+    reservation_id = place((product_id, 4), (product_id, 3, east))
+
+    bus.dispatch(commands.CommitReservation(reservation_id=reservation_id))
+
+    sales = EventRecord.objects.filter(type="StockAdjusted", payload__movement__reason="sale").order_by("id")
+    logged = [
+        (
+            event.payload["location"],
+            event.payload["delta"],
+            event.payload["quantity"],
+            event.payload["product"]["quantity"],
+            event.payload["product"]["version"],
+            event.payload["movement"]["quantity_after"],
+        )
+        for event in sales
+    ]
+    # As two adjustments of a batch would: each line its own version and the total after it.
+    assert logged == [("main", -4, 3, 3, version + 1, 0), (east, -3, 0, 0, version + 2, 0)]
+    product = bus.ask(queries.GetProduct(product_id=product_id))
+    assert (product["quantity"], product["version"]) == (0, version + 2)
+    assert rebuild.differences() == []
+
+
 def test_release_gives_the_stock_back(make_product):
     product_id = make_product(initial_stock=10)
     reservation_id = place((product_id, 10))
