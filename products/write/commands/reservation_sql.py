@@ -115,7 +115,7 @@ def commit_sql(event_type, *, project):
     projection = (
         f""", last_state AS (
             -- Each product as its last line left it.
-            SELECT DISTINCT ON (id) * FROM state ORDER BY id, version DESC
+            SELECT * FROM state WHERE last
         ),{stock_projection_steps("last_state", "ledger", "level")}, projected AS (
             {RESERVATIONS.insert_sql("SELECT * FROM shown")}
         ), dropped_holds AS (
@@ -128,10 +128,10 @@ def commit_sql(event_type, *, project):
     WITH ended AS (
         UPDATE products_reservation r SET status = 'committed', version = r.version + 1, updated_at = %(now)s
          WHERE r.id = %(id)s AND r.status = 'active' AND r.expires_at > clock_timestamp()
-           AND NOT EXISTS (SELECT FROM products_reservationline rl
-                             JOIN products_product p ON p.id = rl.product_id
-                             JOIN products_location l ON l.id = rl.location_id
-                            WHERE rl.reservation_id = r.id AND (p.is_archived OR NOT l.is_active))
+           -- (The location as a subquery, not a third join: a plan found in less time.)
+           AND NOT EXISTS (SELECT FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
+                            WHERE rl.reservation_id = r.id AND (p.is_archived
+                                  OR NOT (SELECT is_active FROM products_location WHERE id = rl.location_id)))
         RETURNING r.*
     ), released AS (
         UPDATE products_reservationline rl SET held_until = NULL FROM ended WHERE rl.reservation_id = ended.id
@@ -146,36 +146,34 @@ def commit_sql(event_type, *, project):
         UPDATE products_stocklevel s SET quantity = s.quantity - r.quantity
           FROM released r WHERE s.product_id = r.product_id AND s.location_id = r.location_id
         RETURNING s.product_id, s.location_id, s.quantity, -r.quantity AS delta, r.id AS line_id
-    ), after_line AS MATERIALIZED (
-        -- Each product's quantity and version after each of its lines, in the order of the lines.
-        {states_after_each_line("stock", "product", order="line_id")}
     ), movement AS (
         INSERT INTO products_stockmovement
                (product_id, location_id, delta, quantity_after, reason, reference, created_at, created_by_id)
         SELECT s.product_id, s.location_id, s.delta, s.quantity, %(reason)s, ended.reference, %(now)s, %(actor_id)s
           FROM stock s CROSS JOIN ended ORDER BY s.line_id  -- the ledger in the order of the lines
         RETURNING *
+    ), after_line AS MATERIALIZED (
+        -- Each product's quantity and version after each of its lines, in the order of the lines.
+        {states_after_each_line("movement")}
     ), ledger AS MATERIALIZED (
         {MOVEMENTS.expected_sql(sources="movement m JOIN products_location l ON l.id = m.location_id", scope="TRUE")}
     ), level AS MATERIALIZED (
         {STOCK_LEVELS.expected_sql(sources="stock sl JOIN products_location l ON l.id = sl.location_id", scope="TRUE")}
     ), state AS MATERIALIZED (
-        -- The product's read row after each line (and the line's location, to find its ledger row).
+        -- The product's read row after each line (and the line's ledger row).
         {
         PRODUCTS.expected_sql(
             sources="product p JOIN after_line s ON s.product_id = p.id"
             " LEFT JOIN products_category c ON c.id = p.category_id",
             scope="TRUE",
-            overrides={"version": "s.version"},
-            extra=("s.location_id AS location_id",),
+            overrides={"version": "p.version - s.lines_after"},
+            extra=("s.movement_id", "s.lines_after = 0 AS last"),
         )
     }
     ), adjusted AS (
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT 'StockAdjusted', state.id, {stock_event_payload("state", "ledger")}, %(now)s
-          FROM ledger JOIN movement m ON m.id = ledger.id
-          JOIN state ON state.id = m.product_id AND state.location_id = m.location_id
-         ORDER BY ledger.id
+          FROM ledger JOIN state ON state.movement_id = ledger.id ORDER BY ledger.id
         RETURNING id
     ), shown AS MATERIALIZED (
         {RESERVATIONS.expected_sql(sources="ended r", scope="TRUE")}

@@ -36,29 +36,27 @@ def stock_event_payload(state, ledger):
     )
 
 
-def states_after_each_line(stock, product, order):
+def states_after_each_line(movement):
     """Return a SELECT of the product's state after each line of a change of several lines at once.
 
-    What applying the lines one at a time, in ``order``, leaves after each, as separate
-    commands would (a batch's lines, each its own stock statement): ``stock`` is a step with a
-    row per line (``product_id``, ``location_id``, the ``quantity`` it left there, its
-    ``delta`` and the ``order`` column), one line per (product, location); ``product`` the
-    products' rows as bumped, one version per line, so with the version after their last line.
-    Each row: ``product_id``, ``location_id``, and after that line the product's ``quantity``
-    over its locations (the others' as committed now: see the function's migration) and its
-    ``version``. The events of the lines then carry states that follow one another, and a
-    consumer that applies them in order ends at the product as the change left it.
+    What applying the lines one at a time, in ledger order, leaves after each, as separate
+    commands would (a batch's lines, each its own stock statement): ``movement`` is a step
+    with the ledger rows the change appended (``RETURNING *``), one per line and (product,
+    location). Each row: the ledger row's ``movement_id``, the product's ``quantity`` over its
+    locations after that line (the other locations' as committed now: see the function's
+    migration), and ``lines_after``, how many of the product's lines come after it: with one
+    version per line, its version after the line is its final version less that (``last``:
+    none). The lines' events then carry states that follow one another, and a consumer that
+    applies them in order ends at the product as the change left it.
     """
     return f"""
-        SELECT s.product_id, s.location_id,
-               total.quantity - coalesce(sum(s.delta) OVER later, 0) AS quantity,
-               p.version - count(*) OVER later AS version
-          FROM {stock} s JOIN {product} p ON p.id = s.product_id
-          JOIN (SELECT product_id,
-                       products_stock_outside(product_id, array_agg(location_id)) + sum(quantity) AS quantity
-                  FROM {stock} GROUP BY product_id) total ON total.product_id = s.product_id
-        WINDOW later AS (PARTITION BY s.product_id ORDER BY s.{order}
-                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
+        SELECT m.id AS movement_id, m.product_id,
+               products_stock_outside(m.product_id, array_agg(m.location_id) OVER product)
+               + sum(m.quantity_after) OVER product - coalesce(sum(m.delta) OVER later, 0) AS quantity,
+               count(*) OVER later AS lines_after
+          FROM {movement} m
+        WINDOW product AS (PARTITION BY m.product_id),
+               later AS (PARTITION BY m.product_id ORDER BY m.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
 
 
 # Lock the location's row where it is active. After the product's lock (``after``), which

@@ -280,16 +280,17 @@ def test_commit_takes_the_held_stock_out_with_sale_ledger_rows(make_product, eas
 
 
 def test_a_commit_of_one_product_at_two_locations_logs_each_line_with_the_state_it_left(make_product, east):
-    product_id = make_product(initial_stock=4)
+    product_id, other = make_product(initial_stock=4), make_product(initial_stock=5)
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=3, location=east))
     version = bus.ask(queries.GetProduct(product_id=product_id))["version"]
-    reservation_id = place((product_id, 4), (product_id, 3, east))
+    reservation_id = place((product_id, 4), (other, 2), (product_id, 3, east))
 
     bus.dispatch(commands.CommitReservation(reservation_id=reservation_id))
 
     sales = EventRecord.objects.filter(type="StockAdjusted", payload__movement__reason="sale").order_by("id")
     logged = [
         (
+            event.payload["product_id"] == str(product_id),
             event.payload["location"],
             event.payload["delta"],
             event.payload["quantity"],
@@ -300,7 +301,11 @@ def test_a_commit_of_one_product_at_two_locations_logs_each_line_with_the_state_
         for event in sales
     ]
     # As two adjustments of a batch would: each line its own version and the total after it.
-    assert logged == [("main", -4, 3, 3, version + 1, 0), (east, -3, 0, 0, version + 2, 0)]
+    assert logged == [
+        (True, "main", -4, 3, 3, version + 1, 0),
+        (False, "main", -2, 3, 3, 2, 3),
+        (True, east, -3, 0, 0, version + 2, 0),
+    ]
     product = bus.ask(queries.GetProduct(product_id=product_id))
     assert (product["quantity"], product["version"]) == (0, version + 2)
     assert rebuild.differences() == []
