@@ -79,7 +79,8 @@ def _ended(operation_id, summary, description):
         "reservations_commit",
         "Commit a reservation (the order is paid)",
         "Each line's quantity leaves the stock of its location at once (ledger rows with reason "
-        "`sale` and the reservation's reference).",
+        "`sale` and the reservation's reference). A product archived since, or a location made "
+        "inactive since: 400, nothing changed, and the reservation stays active.",
     ),
     release=_ended("reservations_release", "Release a reservation", "The held stock is available again."),
     extend=extend_schema(

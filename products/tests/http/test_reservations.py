@@ -1,6 +1,8 @@
 """The reservations endpoints: place, read, list, commit, release, extend (in split mode too)."""
 
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -82,6 +84,59 @@ def test_commit_takes_the_stock_out_with_sale_ledger_rows(client, products):
     again = client.post(f"/api/reservations/{reservation['id']}/commit/")
     assert (again.status_code, again.json()["code"]) == (409, "reservation_committed")
     assert client.post(f"/api/reservations/{reservation['id']}/release/").json()["code"] == "reservation_committed"
+
+
+def test_a_commit_at_a_location_made_inactive_is_400_on_location_and_the_reservation_stays_active(client, products):
+    assert client.post("/api/locations/", {"code": "east", "name": "East"}, format="json").status_code == 201
+    assert client.post(f"/api/products/{products[0]}/stock/", {"delta": 5, "location": "east"}).status_code == 200
+    lines = [{"product": products[0], "quantity": 2}, {"product": products[0], "quantity": 3, "location": "east"}]
+    reservation = place(client, lines).json()
+    assert client.patch("/api/locations/east/", {"is_active": False}, format="json").status_code == 200
+
+    response = client.post(f"/api/reservations/{reservation['id']}/commit/")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["location"]
+    assert client.get(f"/api/reservations/{reservation['id']}/").json()["status"] == "active"
+    after = stock(client, products[0])
+    assert (after["quantity"], after["reserved"], after["available"]) == (15, 5, 10)
+    assert not StockMovement.objects.filter(reason="sale").exists()
+    # It may wait for the location or give up.
+    extended = client.post(f"/api/reservations/{reservation['id']}/extend/", {"expires_in": 600}, format="json")
+    assert extended.status_code == 200, extended.content
+    released = client.post(f"/api/reservations/{reservation['id']}/release/")
+    assert (released.status_code, released.json()["status"]) == (200, "released")
+
+
+def _contract_sentences(*words):
+    """Return the sentences of docs/API.md that hold every one of ``words``."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "API.md").read_text()
+    sentences = []
+    for paragraph in text.split("\n\n"):
+        if paragraph.lstrip().startswith("|"):
+            sentences += paragraph.splitlines()  # a table: each row says one thing
+        else:
+            sentences += re.split(r"(?<=[.;])\s+", " ".join(paragraph.split()))
+    return [sentence for sentence in sentences if all(word in sentence.lower() for word in words)]
+
+
+def test_a_commit_of_a_reservation_holding_an_archived_product_is_answered_as_the_contract_says_everywhere(
+    client, products
+):
+    reservation = place(client, [{"product": products[0], "quantity": 2}, {"product": products[1], "quantity": 1}])
+    assert client.delete(f"/api/products/{products[1]}/").status_code == 204
+
+    response = client.post(f"/api/reservations/{reservation.json()['id']}/commit/")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["non_field_errors"]
+    assert client.get(f"/api/reservations/{reservation.json()['id']}/").json()["status"] == "active"
+    assert stock(client, products[0])["reserved"] == 2
+    # Every sentence of the contract about it states this answer, and no other.
+    sentences = _contract_sentences("archived", "commit")
+    assert sentences
+    for sentence in sentences:
+        assert set(re.findall(r"\b[1-5]\d\d\b", sentence)) == {"400"}, sentence
 
 
 def test_release_makes_the_stock_available_again(client, products):

@@ -17,7 +17,12 @@ The rules hold under any concurrency by construction:
   (``clock_timestamp()``), never with the moment the transaction began: a hold that one
   command counted as lapsed can never be extended or committed afterwards;
 - a reservation's row lock (its UPDATE ... WHERE status = 'active') lets exactly one of a
-  commit, a release, an extension or the expiry end or change it.
+  commit, a release, an extension or the expiry end or change it;
+- a commit sells nothing at an inactive location: it refuses the whole reservation, which
+  stays active and holding (it can be extended until the location is active again, or
+  released). Its locations' FOR SHARE locks order it with a deactivation (an UPDATE of the
+  location's row): the deactivation waits for the commit, or the commit waits for it and its
+  statement, with a fresh snapshot, sees the location inactive.
 
 Placing and committing, the checkout's path, are one statement each after the locks
 (``products.write.commands.reservation_sql``); the others publish their event from Python.
@@ -33,6 +38,7 @@ from django.utils import timezone
 from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import (
+    InactiveLocationError,
     InsufficientStockError,
     ReservationCommittedError,
     ReservationExpiredError,
@@ -151,9 +157,14 @@ def _refuse(rows):
     )
 
 
-_ARCHIVED_SQL = """
-    SELECT rl.product_id FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
-     WHERE rl.reservation_id = %s AND p.is_archived
+# The first line of a reservation that cannot be sold now: its product archived (those first),
+# or its location inactive.
+_UNSALEABLE_SQL = """
+    SELECT rl.product_id, p.is_archived AS archived, l.code AS location
+      FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
+      JOIN products_location l ON l.id = rl.location_id
+     WHERE rl.reservation_id = %s AND (p.is_archived OR NOT l.is_active)
+     ORDER BY p.is_archived DESC, rl.id LIMIT 1
 """
 
 # The products and locations of a reservation, for their locks (its lines never change).
@@ -172,24 +183,34 @@ _RELEASE_SQL = """
 
 
 def _raise_not_active(reservation_id):
-    """Raise why a reservation cannot change: unknown, committed, released, expired, or holding an archived product."""
+    """Raise why a reservation cannot change: unknown, committed, released, expired, or a line it cannot sell."""
     rows = fetch_dicts(
         "SELECT status, expires_at > clock_timestamp() AS running FROM products_reservation WHERE id = %s",
         [reservation_id],
     )
     if not rows:
         raise ReservationNotFoundError("Reservation not found.")
-    # Only a reservation still holding stock can be refused for its archived product.
-    archived = rows[0]["running"] and fetch_dicts(_ARCHIVED_SQL, [reservation_id])
-    if rows[0]["status"] == "active" and archived:
-        raise UnknownProductError(
-            f"Product {archived[0]['product_id']} was archived: release the reservation.", field="non_field_errors"
-        )
+    # Only a reservation still holding stock can be refused for a line it cannot sell.
+    if rows[0]["status"] == "active" and rows[0]["running"]:
+        _raise_unsaleable(reservation_id)
     if rows[0]["status"] == "committed":
         raise ReservationCommittedError("The reservation was committed.")
     if rows[0]["status"] == "released":
         raise ReservationReleasedError("The reservation was released.")
     raise ReservationExpiredError("The reservation has expired: it holds nothing any more.")
+
+
+def _raise_unsaleable(reservation_id):
+    """Raise why an active reservation cannot be committed: a product archived, or a location made inactive."""
+    for line in fetch_dicts(_UNSALEABLE_SQL, [reservation_id]):
+        if line["archived"]:
+            raise UnknownProductError(
+                f"Product {line['product_id']} was archived: release the reservation.", field="non_field_errors"
+            )
+        raise InactiveLocationError(
+            f"Location {line['location']!r} is inactive: the reservation cannot be committed until it is active"
+            " again; release it, or reactivate the location."
+        )
 
 
 def _representation(event):

@@ -1,8 +1,8 @@
 """The SQL of stock changes: the stock commands' statement, a stock event's payload, the StockLow step.
 
 The statement is ``products.write.commands.stock``'s (see its docstring for the rules it
-keeps); the payload and the StockLow step are shared with the reservations' statements
-(``products.write.commands.reservation_sql``).
+keeps); the payload, the StockLow step and the states a change of several lines leaves after
+each line are shared with the reservations' statements (``products.write.commands.reservation_sql``).
 """
 
 from products.read.projector import stock_projection_steps
@@ -44,6 +44,29 @@ def stock_event_payload(state, ledger):
         f" 'delta', {ledger}.delta, 'quantity', {state}.quantity, 'product', {PRODUCTS.api_json(state)},"
         f" 'movement', {MOVEMENTS.api_json(ledger)})"
     )
+
+
+def states_after_each_line(movement):
+    """Return a SELECT of the product's state after each line of a change of several lines at once.
+
+    What applying the lines one at a time, in ledger order, leaves after each, as separate
+    commands would (a batch's lines, each its own stock statement): ``movement`` is a step
+    with the ledger rows the change appended (``RETURNING *``), one per line and (product,
+    location). Each row: the ledger row's ``movement_id``, the product's ``quantity`` over its
+    locations after that line (the other locations' as committed now: see the function's
+    migration), and ``lines_after``, how many of the product's lines come after it: with one
+    version per line, its version after the line is its final version less that (``last``:
+    none). The lines' events then carry states that follow one another, and a consumer that
+    applies them in order ends at the product as the change left it.
+    """
+    return f"""
+        SELECT m.id AS movement_id, m.product_id,
+               products_stock_outside(m.product_id, array_agg(m.location_id) OVER product)
+               + sum(m.quantity_after) OVER product - coalesce(sum(m.delta) OVER later, 0) AS quantity,
+               count(*) OVER later AS lines_after
+          FROM {movement} m
+        WINDOW product AS (PARTITION BY m.product_id),
+               later AS (PARTITION BY m.product_id ORDER BY m.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
 
 
 # Lock the location's row where it is active. After the product's lock (``after``), which
