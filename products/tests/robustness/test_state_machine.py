@@ -11,7 +11,7 @@ every command (the autouse fixture in products/tests/conftest.py)."""
 import datetime
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
@@ -131,6 +131,8 @@ class ModelProduct:
     stock: dict  # location code -> quantity, for each location that ever held it
     version: int = 1
     archived: bool = False
+    # name, price and category: a change to the values they have already is no change (no new version).
+    details: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -266,7 +268,9 @@ class CommandMachine(RuleBasedStateMachine):
         if product is REFUSED:
             return multiple()
         product_id = uuid.UUID(product["id"])
-        self.model[product_id] = ModelProduct(sku=sku, stock={MAIN_LOCATION: initial_stock})
+        self.model[product_id] = ModelProduct(
+            sku=sku, stock={MAIN_LOCATION: initial_stock}, details={"name": name, "price": price, "category": category}
+        )
         return product_id
 
     def _location_error(self, code):
@@ -297,7 +301,12 @@ class CommandMachine(RuleBasedStateMachine):
             product_id=product_id, name=name, price=price, category=category, expected_version=expected_version
         )
         if self._dispatch(command, expected) is not REFUSED:
-            self.model[product_id].version += 1
+            product = self.model[product_id]
+            sent = {"name": name, "price": price, "category": category}
+            changes = {key: value for key, value in sent.items() if value not in (UNSET, product.details[key])}
+            if changes:
+                product.version += 1
+                product.details.update(changes)
 
     @rule(product_id=some_product, version=versions)
     def archive_product(self, product_id, version):
