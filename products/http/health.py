@@ -58,14 +58,17 @@ def ready(request):
     """
     body = {"status": "ok", "mode": settings.CQRS_MODE}
     try:
+        if not _migrations_applied(connections["default"]):
+            return JsonResponse({**body, "status": "unavailable", "migrations": "pending"}, status=503)
+        # Before the read database's migrations: a process of the wrong mode is told so first.
+        # Also proves the write (and read) database answer: one query each.
+        deployment.check()
         for alias in settings.DATABASES:
             if alias in settings.READ_REPLICA_ALIASES:
                 with connections[alias].cursor() as cursor:
                     cursor.execute("SELECT 1")
             elif not _migrations_applied(connections[alias]):
                 return JsonResponse({**body, "status": "unavailable", "migrations": "pending"}, status=503)
-        # Also proves the write (and read) database answer: one query each.
-        deployment.check()
         if settings.CQRS_MODE == "split":
             from products.read.worker import lag
 
