@@ -28,5 +28,9 @@ esac
 if [ "$#" -gt 0 ]; then
     exec "$@"
 fi
+# Every API process of a deployment serves the mode its write database records (the first one
+# records its own): a process set for the other mode, or for another read database, stops here
+# with the setting to change (READ_DATABASE_URL). See `manage.py deployment_mode`.
+python manage.py deployment_mode --check
 # exec: gunicorn becomes PID 1 in the container and receives SIGTERM directly.
 exec gunicorn -c gunicorn.conf.py cqrs_demo.wsgi:application

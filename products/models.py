@@ -17,6 +17,7 @@ from products.read.models import (
 from products.write.models import (
     MAX_QUANTITY,
     Category,
+    Deployment,
     EventRecord,
     Location,
     Product,
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_QUANTITY",
     "Category",
     "CategoryView",
+    "Deployment",
     "EventRecord",
     "IdempotencyKey",
     "Location",

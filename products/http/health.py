@@ -1,7 +1,10 @@
 """Liveness and readiness probes for orchestrators and load balancers.
 
-A ready call costs one ``SELECT 1`` per database once its migrations are known to be applied
-(in split mode, plus the projector-lag queries). The migration files are read once per
+A ready call costs one query per database once its migrations are known to be applied (in
+split mode, plus the projector-lag queries): on the write database it reads the deployment's
+mode, on the read database it asks who that database is (``products.write.deployment``), on a
+replica it is ``SELECT 1``. A process whose settings disagree with the deployment's mode is
+not ready, and the body says which setting to change. The migration files are read once per
 process, at its first probe; while a database still lacks some migrations, each call compares
 them with its ``django_migrations`` table: two small queries, no migration loader.
 """
@@ -12,6 +15,8 @@ from django.conf import settings
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django.http import JsonResponse
+
+from products.write import deployment
 
 _migrated = set()  # aliases whose migrations are all applied; that stays so for this process
 
@@ -46,21 +51,39 @@ def _migrations_applied(connection):
 
 
 def ready(request):
-    """Answer 200 when the databases answer and every migration is applied, else 503.
+    """Answer 200 when the databases answer, every migration is applied and this process's mode
+    is the deployment's, else 503.
 
     In split mode the body also tells the projector's lag (events and seconds behind).
     """
     body = {"status": "ok", "mode": settings.CQRS_MODE}
     try:
+        if not _migrations_applied(connections["default"]):
+            return JsonResponse({**body, "status": "unavailable", "migrations": "pending"}, status=503)
+        # Before the read database's migrations: a process of the wrong mode is told so first.
+        # Also proves the write (and read) database answer: one query each.
+        deployment.check()
         for alias in settings.DATABASES:
-            with connections[alias].cursor() as cursor:
-                cursor.execute("SELECT 1")
-            if alias not in settings.READ_REPLICA_ALIASES and not _migrations_applied(connections[alias]):
+            if alias in settings.READ_REPLICA_ALIASES:
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            elif not _migrations_applied(connections[alias]):
                 return JsonResponse({**body, "status": "unavailable", "migrations": "pending"}, status=503)
         if settings.CQRS_MODE == "split":
             from products.read.worker import lag
 
             body["projection"] = lag()
+    except deployment.ModeMismatch as mismatch:
+        return JsonResponse(
+            {
+                **body,
+                "status": "unavailable",
+                "deployment": "mismatch",
+                "setting": mismatch.setting,
+                "detail": str(mismatch),
+            },
+            status=503,
+        )
     except Exception as error:  # any failure to reach a database means "not ready"
         return JsonResponse({**body, "status": "unavailable", "database": type(error).__name__}, status=503)
     return JsonResponse({**body, "database": "ok", "migrations": "applied"})

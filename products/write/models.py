@@ -234,3 +234,34 @@ class EventRecord(models.Model):
 
     def __str__(self):
         return f"#{self.id} {self.type}"
+
+
+class Deployment(models.Model):
+    """The mode this write database serves, recorded by the first process that checks it.
+
+    One row: ``single`` (the read tables live beside the write tables) or ``split`` with the
+    identity of the read database its event log feeds. Every API process compares its own
+    settings with it (``products.write.deployment``), so two modes never serve one write database.
+    """
+
+    MODES = [("single", "single"), ("split", "split")]
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    mode = models.CharField(max_length=6, choices=MODES)
+    # Split mode: "<system identifier>/<database name>" of the read database, as PostgreSQL tells them.
+    read_store = models.CharField(max_length=200, blank=True, default="")
+    # Split mode: where the recording process found it ("inventory_read on read-db:5432"), for messages.
+    read_store_label = models.CharField(max_length=300, blank=True, default="")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="deployment_one_row"),
+            models.CheckConstraint(
+                condition=models.Q(mode="single", read_store="") | (models.Q(mode="split") & ~models.Q(read_store="")),
+                name="deployment_split_names_its_read_store",
+            ),
+        ]
+
+    def __str__(self):
+        return self.mode if self.mode == "single" else f"split: {self.read_store_label}"

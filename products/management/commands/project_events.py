@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from products.management.stopping import stop_requested
 from products.read import worker
+from products.write import deployment
 
 
 class Command(BaseCommand):
@@ -24,6 +25,11 @@ class Command(BaseCommand):
                 "Single-database mode: the projector runs inside each command's transaction. "
                 "Set READ_DATABASE_URL to use a separate read store."
             )
+        try:
+            # Feeding a read database that the deployment's API processes do not read is wasted work.
+            deployment.check()
+        except deployment.ModeMismatch as mismatch:
+            raise CommandError(str(mismatch)) from None
         should_stop = stop_requested()
         total = worker.run(
             follow=follow,

@@ -1,5 +1,6 @@
-"""Readiness costs one query per database once migrations are known applied, and still tells
-when they are not."""
+"""Readiness costs one query per database once migrations are known applied (the deployment's
+mode on the write database, the read database's identity in split mode), and still tells when
+they are not."""
 
 import contextlib
 
@@ -9,6 +10,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from products.http import health
+from products.write import deployment
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +50,17 @@ def _lag_queries():
     return queries
 
 
-def test_a_ready_call_is_one_select_per_database_once_migrations_are_known_applied(anon_client, fresh_process):
+def test_a_ready_call_is_one_query_per_database_once_migrations_are_known_applied(anon_client, fresh_process):
     assert anon_client.get("/health/ready").status_code == 200  # learns that migrations are applied
     lag_queries = _lag_queries()
+    mode_queries = {"default": [deployment._RECORDED_SQL], "read": [deployment._IDENTITY_SQL]}
 
     for _ in range(3):
         response, queries = _ready_capturing_queries(anon_client)
         assert response.status_code == 200, response.content
         assert response.json()["migrations"] == "applied"
         for alias in settings.DATABASES:
-            assert queries[alias] == ["SELECT 1", *lag_queries[alias]], (alias, queries[alias])
+            assert queries[alias] == [*mode_queries[alias], *lag_queries[alias]], (alias, queries[alias])
 
 
 def test_pending_migrations_answer_503_without_loading_migrations_per_call(anon_client, fresh_process, monkeypatch):
@@ -74,7 +77,7 @@ def test_pending_migrations_answer_503_without_loading_migrations_per_call(anon_
         response, queries = _ready_capturing_queries(anon_client)
         assert response.status_code == 503
         assert response.json()["migrations"] == "pending"
-        assert len(queries["default"]) == 3, queries["default"]  # SELECT 1, the table exists, applied names
+        assert len(queries["default"]) == 2, queries["default"]  # the table exists, applied names
     assert "default" not in health._migrated
 
 
