@@ -217,18 +217,28 @@ OPENING_MOVEMENT = f"""
 # New products, their opening stock at main and opening ledger rows, as CreateProduct writes
 # them. ``bulk_opening`` lists them in line order, with the ids of their ledger rows and of
 # their ProductCreated events drawn from the sequences in that order: the statements after it
-# need not sort what they write (the log is read in the order of its ids).
+# need not sort what they write (the log is read in the order of its ids). ``changes``: how
+# many of its stocks the rows then set elsewhere. A new product is written once, with the
+# version those changes leave it at (1 + changes, as CreateProduct then a SetStock per change
+# would): no other transaction sees it before the import commits, so the per-change version
+# bump existing products get (their lock) would only write each row twice, and its row would
+# be checked against its category twice at commit.
 CREATE_SQL = [
     """CREATE TEMP TABLE bulk_opening ON COMMIT DROP AS
        SELECT o.*, nextval((SELECT pg_get_serial_sequence('products_stockmovement', 'id'))::regclass) AS movement_id,
               nextval((SELECT pg_get_serial_sequence('products_event', 'id'))::regclass) AS event_id
-         FROM (SELECT b.product_id, b.line, coalesce(s.quantity, 0) AS quantity
-                 FROM pg_temp.bulk_product b LEFT JOIN pg_temp.bulk_stock s ON s.key = b.key AND s.opening
+         FROM (SELECT b.product_id, b.line, b.sku, b.name, b.description, b.category_id, b.price,
+                      coalesce(s.quantity, 0) AS quantity, coalesce(s.changes, 0) AS changes
+                 FROM pg_temp.bulk_product b
+                 LEFT JOIN (SELECT key, max(quantity) FILTER (WHERE opening) AS quantity,
+                                   count(*) FILTER (WHERE changed) AS changes
+                              FROM pg_temp.bulk_stock WHERE existing_id IS NULL GROUP BY key) s ON s.key = b.key
                 WHERE b.existing_id IS NULL ORDER BY b.line) o""",
     """INSERT INTO products_product (id, sku, name, description, category_id, price, reorder_point, version,
                                      is_archived, created_at, updated_at)
-       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 0, 1, false, %(now)s, %(now)s
-         FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line""",
+       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 0, 1 + changes, false,
+              %(now)s, %(now)s
+         FROM pg_temp.bulk_opening""",
     f"""INSERT INTO products_stocklevel (product_id, location_id, quantity)
         SELECT product_id, {MAIN_ID}, quantity FROM pg_temp.bulk_opening""",
     f"""INSERT INTO products_stockmovement
@@ -236,18 +246,21 @@ CREATE_SQL = [
        SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({OPENING_MOVEMENT}) m""",
 ]
 
-# Stock the rows set that differs from the stock there (``changed``): lock each product
-# (version + 1 per change, as SetStock bumps it per command) first, then set the stock from
-# the quantity as it is under that lock, with one "import" ledger row each (SetStock), in
-# the rows' order.
+# Stock the rows set that differs from the stock there (``changed``): lock each existing
+# product (version + 1 per change, as SetStock bumps it per command) first, then set the stock
+# from the quantity as it is under that lock, with one "import" ledger row each (SetStock), in
+# the rows' order. New products have their final version already (``bulk_opening``).
 LOCK_STOCK_CHANGES_SQL = """
     WITH changed AS (
         UPDATE products_product p SET version = p.version + c.changes, updated_at = %(now)s
-          FROM (SELECT product_id, count(*) AS changes FROM pg_temp.bulk_stock WHERE changed GROUP BY product_id) c
+          FROM (SELECT product_id, count(*) AS changes FROM pg_temp.bulk_stock
+                 WHERE changed AND existing_id IS NOT NULL GROUP BY product_id) c
          WHERE p.id = c.product_id AND NOT p.is_archived
         RETURNING p.id
     )
-    UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
+    UPDATE pg_temp.bulk_product b SET stock_changed = true
+      FROM (SELECT id FROM changed UNION ALL SELECT product_id FROM pg_temp.bulk_opening WHERE changes > 0) c
+     WHERE b.product_id = c.id
 """
 # ``bulk_movement``: the changes, each with the id of its ledger row, drawn in line order.
 SET_STOCK_SQL = [
