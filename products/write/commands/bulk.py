@@ -124,13 +124,12 @@ def bulk_import_products(command):
         bulk_sql.ANALYZE_PRODUCTS,
         bulk_events_sql.DETAILS_EVENTS_SQL,
         *bulk_sql.CREATE_SQL,
-        # Then the stock the rows set, at each location: after the event that opened the
-        # product, whose id was drawn in CREATE_SQL (its payload is made last, with the read rows).
+        *bulk_events_sql.NEW_PRODUCTS_SQL,
+        # Then the stock the rows set, at each location: after the event that opened the product.
         bulk_sql.LOCK_STOCK_CHANGES_SQL,
         bulk_sql.ANALYZE_PRODUCTS,
         *bulk_sql.SET_STOCK_SQL,
         *bulk_events_sql.STOCK_EVENTS_SQL,
-        *bulk_events_sql.NEW_PRODUCTS_SQL,
     ]
     # Before anything gets a transaction id: no category rename interleaves with the import.
     lock_catalogue()

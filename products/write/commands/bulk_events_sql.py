@@ -86,12 +86,13 @@ _OPENING_MOVEMENT = MOVEMENTS.expected_sql(
 )
 
 # The new products as created (their opening stock at main, version 1), each with its
-# ProductCreated's id and its opening ledger row in the shape payloads carry, and with the
-# quantity and version the import leaves it at (``final_*``): their events and (single-database
-# mode) their read rows are made from it, once the stock elsewhere is set, so each new product
-# gets its read rows written once, as it ends. Its rows come in the order the joins read
-# ``bulk_opening`` (line order, so id order): nothing relies on that but the indexes'
-# locality, since the event ids were drawn in line order already.
+# ProductCreated's id and its opening ledger row in the shape payloads carry, and the version
+# the import leaves it at (``final_version``; its quantity too, ``final_quantity``, unless
+# the rows then set its stock elsewhere): their events and (single-database mode) their read
+# rows are made from it. Its rows come in the order the joins read ``bulk_opening`` (line
+# order, so id order), and the ProductCreated events are written before any StockSet: each
+# index of the log takes them page after page (written after the StockSets, whose ids are
+# higher, they cost twice as much).
 NEW_PRODUCTS_SQL = [
     f"""CREATE TEMP TABLE bulk_new ON COMMIT DROP AS {
         PRODUCTS.expected_sql(
@@ -103,7 +104,7 @@ NEW_PRODUCTS_SQL = [
                 "o.event_id",
                 "o.movement_id",
                 f"{MOVEMENTS.api_json('m')} AS movement",
-                f"CASE WHEN o.changes = 0 THEN o.quantity ELSE ({PRODUCT_TOTAL}) END AS final_quantity",
+                "CASE WHEN o.changes = 0 THEN o.quantity END AS final_quantity",
                 "p.version AS final_version",
             ),
         )
@@ -125,12 +126,13 @@ PROJECTED = {
                                        WHERE existing_id IS NOT NULL AND stock_changed)""",
 }
 
-_FINAL = {"quantity": "final_quantity", "version": "final_version"}
-# The read rows of the new products as the import leaves them (single-database mode): inserted,
-# not upserted (their ids are new), their stock at every location the rows gave them.
+_FINAL = {"quantity": f"coalesce(p.final_quantity, ({PRODUCT_TOTAL}))", "version": "p.final_version"}
+# The read rows of the new products as the import leaves them (single-database mode), once the
+# stock elsewhere is set: inserted, not upserted (their ids are new), their stock at every
+# location the rows gave them.
 NEW_PRODUCTS_PROJECTION = [
     PRODUCTS.insert_sql(
-        f"SELECT {', '.join(_FINAL.get(name, name) for name in PRODUCTS.column_names)} FROM pg_temp.bulk_new",
+        f"SELECT {', '.join(_FINAL.get(name, f'p.{name}') for name in PRODUCTS.column_names)} FROM pg_temp.bulk_new p",
         upsert=False,
     ),
     SEARCH.insert_sql(SEARCH.expected_sql(sources="pg_temp.bulk_new p", scope="TRUE"), upsert=False),
