@@ -401,3 +401,14 @@ def test_new_products_with_stock_at_several_locations_are_written_once():
     }
     assert {p.version for p in products} == {1, 2, 3}
     assert differences() == []
+
+
+@pytest.mark.parametrize("text", ["tab\there", "two\nlines", "back\\slash", "\\N", "carriage\rreturn", "plain"])
+def test_cells_that_copy_must_escape_arrive_as_they_were_sent(text):
+    # One such cell among plain rows: the chunk it is in is escaped, the others are not.
+    plain = list(rows(3, "ESC"))
+    odd = (10, "ESC-odd", f"Name {text}", text, None, None, "1.00", 1, "main")
+    bus.dispatch(commands.BulkImportProducts(rows=[*plain, odd]))
+    product = Product.objects.get(sku="ESC-odd")
+    assert (product.name, product.description) == (f"Name {text}", text)
+    assert Product.objects.filter(sku__startswith="ESC-").count() == 4
