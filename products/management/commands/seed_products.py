@@ -7,7 +7,6 @@ Products get categories and stock at several locations: ``main``, plus ``east`` 
 import random
 import sys
 import time
-from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -85,6 +84,8 @@ CATEGORY_NAMES = [
 ]
 # The locations seeded stock goes to besides main, with how often a product has stock there.
 LOCATIONS = {"east": ("East warehouse", 3), "west": ("West warehouse", 4)}
+MAIN_QUANTITIES = (0, 0, 5, 10, 25, 100, 250)
+OTHER_QUANTITIES = (5, 10, 25, 50)
 
 
 class Command(BaseCommand):
@@ -146,22 +147,26 @@ class Command(BaseCommand):
         """Yield the rows of BulkImportProducts for the products ``numbers``, generated as COPY reads them.
 
         A row per product at main (its opening stock), then one at some of the other locations.
+        Picks are made from ``rng.random()`` (a third of the time ``choice`` and ``randint`` take).
         """
+        random = rng.random
+        pick = lambda values: values[int(random() * len(values))]  # noqa: E731
         line = 1
         for number in numbers:
-            adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
+            adjective, noun = pick(ADJECTIVES), pick(NOUNS)
+            cents = 99 + int(random() * 99901)
             product = (
                 f"SEED-{number:07d}",
                 f"{adjective} {noun}",
-                f"{adjective} {noun} for the workshop, model {rng.randint(100, 999)}.",
-                rng.choice(slugs),
+                f"{adjective} {noun} for the workshop, model {100 + int(random() * 900)}.",
+                pick(slugs),
                 None,
-                Decimal(rng.randint(99, 99999)) / 100,
+                f"{cents // 100}.{cents % 100:02d}",
             )
             line += 1
-            yield (line, *product, rng.choice((0, 0, 5, 10, 25, 100, 250)), MAIN_LOCATION)
+            yield (line, *product, pick(MAIN_QUANTITIES), MAIN_LOCATION)
             for code, every in locations.items():
-                if rng.randrange(every) == 0:
+                if random() * every < 1:
                     line += 1
-                    yield (line, *product, rng.choice((5, 10, 25, 50)), code)
+                    yield (line, *product, pick(OTHER_QUANTITIES), code)
             bar.update()

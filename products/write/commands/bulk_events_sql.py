@@ -6,8 +6,8 @@ TEMP tables (``bulk_sql``) and the write tables as the import left them. Stateme
 parameter: ``now`` (the one timestamp of the import).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCTS, SEARCH, STOCK_LEVELS, held
-from products.write.commands.bulk_sql import MAIN_ID, NEW_CATEGORIES, OPENING_MOVEMENT
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS, held
+from products.write.commands.bulk_sql import NEW_CATEGORIES, OPENING_MOVEMENT
 
 
 def _products(which):
@@ -86,18 +86,27 @@ _OPENING_MOVEMENT = MOVEMENTS.expected_sql(
 )
 
 # The new products as created (their opening stock at main, version 1), each with its
-# ProductCreated's id and its opening ledger row in the shape payloads carry: their events
-# and (single-database mode) their read rows are made from it. Its rows come in the order
-# the joins read ``bulk_opening`` (line order, so id order): nothing relies on that but the
-# indexes' locality, since the event ids were drawn in line order already.
+# ProductCreated's id and its opening ledger row in the shape payloads carry, and the version
+# the import leaves it at (``final_version``; its quantity too, ``final_quantity``, unless
+# the rows then set its stock elsewhere): their events and (single-database mode) their read
+# rows are made from it. Its rows come in the order the joins read ``bulk_opening`` (line
+# order, so id order), and the ProductCreated events are written before any StockSet: each
+# index of the log takes them page after page (written after the StockSets, whose ids are
+# higher, they cost twice as much).
 NEW_PRODUCTS_SQL = [
     f"""CREATE TEMP TABLE bulk_new ON COMMIT DROP AS {
         PRODUCTS.expected_sql(
             sources=f"pg_temp.bulk_opening o JOIN products_product p ON p.id = o.product_id"
             f" LEFT JOIN products_category c ON c.id = p.category_id CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m",
             scope="TRUE",
-            overrides={"quantity": "o.quantity"},
-            extra=("o.event_id", "o.movement_id", f"{MOVEMENTS.api_json('m')} AS movement"),
+            overrides={"quantity": "o.quantity", "version": "1"},
+            extra=(
+                "o.event_id",
+                "o.movement_id",
+                f"{MOVEMENTS.api_json('m')} AS movement",
+                "CASE WHEN o.changes = 0 THEN o.quantity END AS final_quantity",
+                "p.version AS final_version",
+            ),
         )
     }""",
     f"""INSERT INTO products_event (id, type, product_id, payload, created_at)
@@ -107,23 +116,30 @@ NEW_PRODUCTS_SQL = [
 ]
 
 # What the same-transaction projector refreshes (single-database mode) after the new
-# products' read rows are in: the touched rows only.
+# products' read rows are in: the touched rows of existing products only.
 PROJECTED = {
     CATEGORIES: NEW_CATEGORIES,
-    PRODUCTS: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed OR stock_changed)",
+    PRODUCTS: """p.id IN (SELECT product_id FROM pg_temp.bulk_product
+                          WHERE existing_id IS NOT NULL AND (details_changed OR stock_changed))""",
     SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed)",
-    STOCK_LEVELS: "sl.product_id IN (SELECT product_id FROM pg_temp.bulk_movement)",
+    STOCK_LEVELS: """sl.product_id IN (SELECT product_id FROM pg_temp.bulk_product
+                                       WHERE existing_id IS NOT NULL AND stock_changed)""",
 }
 
-# The read rows of the new products as created (single-database mode): inserted, not upserted
-# (their ids are new). Those whose stock the rows then set elsewhere are refreshed by PROJECTED.
+_FINAL = {"quantity": f"coalesce(p.final_quantity, ({PRODUCT_TOTAL}))", "version": "p.final_version"}
+# The read rows of the new products as the import leaves them (single-database mode), once the
+# stock elsewhere is set: inserted, not upserted (their ids are new), their stock at every
+# location the rows gave them.
 NEW_PRODUCTS_PROJECTION = [
-    PRODUCTS.insert_sql(f"SELECT {', '.join(PRODUCTS.column_names)} FROM pg_temp.bulk_new", upsert=False),
+    PRODUCTS.insert_sql(
+        f"SELECT {', '.join(_FINAL.get(name, f'p.{name}') for name in PRODUCTS.column_names)} FROM pg_temp.bulk_new p",
+        upsert=False,
+    ),
     SEARCH.insert_sql(SEARCH.expected_sql(sources="pg_temp.bulk_new p", scope="TRUE"), upsert=False),
     STOCK_LEVELS.insert_sql(
         STOCK_LEVELS.expected_sql(
-            sources=f"""(SELECT id AS product_id, quantity FROM pg_temp.bulk_new) sl
-              JOIN products_location l ON l.id = {MAIN_ID}""",
+            sources="""pg_temp.bulk_opening o JOIN products_stocklevel sl ON sl.product_id = o.product_id
+              JOIN products_location l ON l.id = sl.location_id""",
             scope="TRUE",
         ),
         upsert=False,

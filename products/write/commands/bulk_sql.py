@@ -131,6 +131,11 @@ NEW_PRODUCT_ID = """(lpad(to_hex((extract(epoch FROM %(now)s) * 1000)::bigint), 
     || lpad(to_hex((line >> 14) & 4095), 3, '0') || to_hex(8 | ((line >> 12) & 3))
     || lpad(to_hex(line & 4095), 3, '0') || right(gen_random_uuid()::text, 12))::uuid"""
 
+# ``bulk_product`` once filled, and again after its flags change: only the columns later
+# statements filter or join on (the others' statistics cost as much to gather and would
+# change no plan).
+ANALYZE_PRODUCTS = "ANALYZE pg_temp.bulk_product (key, line, product_id, existing_id, details_changed, stock_changed)"
+
 # Each row checked as the row-by-row import checks it: its location must exist, its SKU must
 # not be archived, its category must exist by its line, an inactive location takes no new
 # stock (a quantity that changes nothing is fine), and the stock there cannot be set below
@@ -152,7 +157,9 @@ ITEMS_SQL = [
          LEFT JOIN products_product p ON lower(p.sku) = lower(r.sku)
          LEFT JOIN pg_temp.bulk_category b ON b.slug = r.category
          LEFT JOIN pg_temp.bulk_location l ON l.code = r.location""",
-    "ANALYZE pg_temp.bulk_item",
+    # Only the columns later statements filter or join on: the others' statistics cost as much
+    # to gather and would change no plan.
+    "ANALYZE pg_temp.bulk_item (key, line, error, quantity, location_id)",
     # One product per SKU: the last good row's details, the first good row's spelling of the
     # SKU and location (a new product whose first row is at main opens with its stock there),
     # in one pass over the rows sorted by SKU, last row first.
@@ -164,7 +171,7 @@ ITEMS_SQL = [
        WINDOW by_sku AS (PARTITION BY key ORDER BY line DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         ORDER BY key, line DESC""",
     "CREATE INDEX ON pg_temp.bulk_product (product_id)",
-    "ANALYZE pg_temp.bulk_product",
+    ANALYZE_PRODUCTS,
     # One stock per product and location: the last quantity given there (an empty one leaves
     # the stock as the rows before left it), from that row's line. ``opening``: a new
     # product's stock at main, when its first row is at main (CreateProduct's initial stock);
@@ -204,8 +211,6 @@ UPDATE_DETAILS_SQL = """
     )
     UPDATE pg_temp.bulk_product b SET details_changed = true FROM changed WHERE b.product_id = changed.id
 """
-# After the flags the statements below select by change.
-ANALYZE_PRODUCTS = "ANALYZE pg_temp.bulk_product"
 
 # The opening ledger row of the new product ``o`` (a row of ``bulk_opening``), as CreateProduct
 # writes it: the ledger INSERT and the ProductCreated payloads both take it from here.
@@ -217,18 +222,28 @@ OPENING_MOVEMENT = f"""
 # New products, their opening stock at main and opening ledger rows, as CreateProduct writes
 # them. ``bulk_opening`` lists them in line order, with the ids of their ledger rows and of
 # their ProductCreated events drawn from the sequences in that order: the statements after it
-# need not sort what they write (the log is read in the order of its ids).
+# need not sort what they write (the log is read in the order of its ids). ``changes``: how
+# many of its stocks the rows then set elsewhere. A new product is written once, with the
+# version those changes leave it at (1 + changes, as CreateProduct then a SetStock per change
+# would): no other transaction sees it before the import commits, so the per-change version
+# bump existing products get (their lock) would only write each row twice, and its row would
+# be checked against its category twice at commit.
 CREATE_SQL = [
     """CREATE TEMP TABLE bulk_opening ON COMMIT DROP AS
        SELECT o.*, nextval((SELECT pg_get_serial_sequence('products_stockmovement', 'id'))::regclass) AS movement_id,
               nextval((SELECT pg_get_serial_sequence('products_event', 'id'))::regclass) AS event_id
-         FROM (SELECT b.product_id, b.line, coalesce(s.quantity, 0) AS quantity
-                 FROM pg_temp.bulk_product b LEFT JOIN pg_temp.bulk_stock s ON s.key = b.key AND s.opening
+         FROM (SELECT b.product_id, b.line, b.sku, b.name, b.description, b.category_id, b.price,
+                      coalesce(s.quantity, 0) AS quantity, coalesce(s.changes, 0) AS changes
+                 FROM pg_temp.bulk_product b
+                 LEFT JOIN (SELECT key, max(quantity) FILTER (WHERE opening) AS quantity,
+                                   count(*) FILTER (WHERE changed) AS changes
+                              FROM pg_temp.bulk_stock WHERE existing_id IS NULL GROUP BY key) s ON s.key = b.key
                 WHERE b.existing_id IS NULL ORDER BY b.line) o""",
     """INSERT INTO products_product (id, sku, name, description, category_id, price, reorder_point, version,
                                      is_archived, created_at, updated_at)
-       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 0, 1, false, %(now)s, %(now)s
-         FROM pg_temp.bulk_product WHERE existing_id IS NULL ORDER BY line""",
+       SELECT product_id, sku, name, coalesce(description, ''), category_id, price, 0, 1 + changes, false,
+              %(now)s, %(now)s
+         FROM pg_temp.bulk_opening""",
     f"""INSERT INTO products_stocklevel (product_id, location_id, quantity)
         SELECT product_id, {MAIN_ID}, quantity FROM pg_temp.bulk_opening""",
     f"""INSERT INTO products_stockmovement
@@ -236,18 +251,21 @@ CREATE_SQL = [
        SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({OPENING_MOVEMENT}) m""",
 ]
 
-# Stock the rows set that differs from the stock there (``changed``): lock each product
-# (version + 1 per change, as SetStock bumps it per command) first, then set the stock from
-# the quantity as it is under that lock, with one "import" ledger row each (SetStock), in
-# the rows' order.
+# Stock the rows set that differs from the stock there (``changed``): lock each existing
+# product (version + 1 per change, as SetStock bumps it per command) first, then set the stock
+# from the quantity as it is under that lock, with one "import" ledger row each (SetStock), in
+# the rows' order. New products have their final version already (``bulk_opening``).
 LOCK_STOCK_CHANGES_SQL = """
     WITH changed AS (
         UPDATE products_product p SET version = p.version + c.changes, updated_at = %(now)s
-          FROM (SELECT product_id, count(*) AS changes FROM pg_temp.bulk_stock WHERE changed GROUP BY product_id) c
+          FROM (SELECT product_id, count(*) AS changes FROM pg_temp.bulk_stock
+                 WHERE changed AND existing_id IS NOT NULL GROUP BY product_id) c
          WHERE p.id = c.product_id AND NOT p.is_archived
         RETURNING p.id
     )
-    UPDATE pg_temp.bulk_product b SET stock_changed = true FROM changed WHERE b.product_id = changed.id
+    UPDATE pg_temp.bulk_product b SET stock_changed = true
+      FROM (SELECT id FROM changed UNION ALL SELECT product_id FROM pg_temp.bulk_opening WHERE changes > 0) c
+     WHERE b.product_id = c.id
 """
 # ``bulk_movement``: the changes, each with the id of its ledger row, drawn in line order.
 SET_STOCK_SQL = [

@@ -381,3 +381,34 @@ def test_no_statement_of_an_import_at_several_locations_compares_every_row_with_
         read[count] = sum(node["Actual Loops"] * _rows_read(node) for _, plan in plans for node in _nodes(plan))
     # Four times the rows: about four times the rows read (all pairs: sixteen times).
     assert read[2000] / read[500] < 6
+
+
+def test_new_products_with_stock_at_several_locations_are_written_once():
+    for code in ("east", "west"):
+        bus.dispatch(commands.CreateLocation(code=code, name=code.title()))
+    mark = last_event_id()
+    bus.dispatch(commands.BulkImportProducts(rows=seed_shaped_rows(30, "ONCE")))
+    # Rows this transaction (the test's) updated, per table: none of the new products' rows,
+    # nor (single-database mode) their read rows, is written a second time.
+    tables = ["products_product", *([] if SPLIT else ["read_product", "read_stock_level"])]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = ANY(%s)", [tables])
+        assert dict(cursor.fetchall()) == dict.fromkeys(tables, 0)
+    # Each still at the version its events show: 1 as created, then + 1 per StockSet.
+    products = Product.objects.filter(sku__startswith="ONCE-")
+    assert {p.sku: p.version for p in products} == {
+        p.sku: 1 + EventRecord.objects.filter(id__gt=mark, product_id=p.id, type="StockSet").count() for p in products
+    }
+    assert {p.version for p in products} == {1, 2, 3}
+    assert differences() == []
+
+
+@pytest.mark.parametrize("text", ["tab\there", "two\nlines", "back\\slash", "\\N", "carriage\rreturn", "plain"])
+def test_cells_that_copy_must_escape_arrive_as_they_were_sent(text):
+    # One such cell among plain rows: the chunk it is in is escaped, the others are not.
+    plain = list(rows(3, "ESC"))
+    odd = (10, "ESC-odd", f"Name {text}", text, None, None, "1.00", 1, "main")
+    bus.dispatch(commands.BulkImportProducts(rows=[*plain, odd]))
+    product = Product.objects.get(sku="ESC-odd")
+    assert (product.name, product.description) == (f"Name {text}", text)
+    assert Product.objects.filter(sku__startswith="ESC-").count() == 4
