@@ -33,6 +33,7 @@ from products.errors import (
     VersionMismatchError,
 )
 from products.read.tables import held
+from products.sql import array_literal
 from products.write.models import MAX_QUANTITY, Category, Location, Product
 
 
@@ -95,9 +96,10 @@ def lock_products(product_ids, locations):
     Statements of their own, before the command's first write (so before it has a transaction id).
     """
     keys = "SELECT unnest(%s::bigint[]) AS key"
-    sql = f"{_LOCK_IN_ORDER.format(keys=keys)}; {_LOCK_LOCATIONS.format(which='code = ANY(%s)')}"
+    sql = f"{_LOCK_IN_ORDER.format(keys=keys)}; {_LOCK_LOCATIONS.format(which='code = ANY(%s::text[])')}"
+    keys, codes = sorted({product_lock(pid) for pid in product_ids}), sorted(set(locations))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted({product_lock(pid) for pid in product_ids}), sorted(set(locations))])
+        cursor.execute(sql, [array_literal(keys), array_literal(codes)])
 
 
 def lock_products_of(select, params):
@@ -255,10 +257,10 @@ def stock_lines_params(lines):
     """Return the parameters of ``STOCK_LINES_STEPS`` for ``(product_id, location, amount, counted)`` tuples."""
     products, locations, amounts, counts = zip(*lines, strict=True) if lines else ((), (), (), ())
     return {
-        "products": [str(product) for product in products],
-        "locations": list(locations),
-        "amounts": list(amounts),
-        "counts": list(counts),
+        "products": array_literal(products),
+        "locations": array_literal(locations),
+        "amounts": array_literal(amounts),
+        "counts": array_literal(counts),
     }
 
 
