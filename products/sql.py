@@ -1,5 +1,7 @@
 """Run raw SQL and get rows back as dicts: the one helper both sides use for hand-written SQL."""
 
+from uuid import UUID
+
 from django.db import connections
 
 
@@ -14,8 +16,9 @@ def array_literal(values):
 
 
 def _element(value):
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, int | UUID):  # nothing to quote
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def fetch_dicts(sql, params=(), using="default"):
