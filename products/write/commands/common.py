@@ -33,6 +33,7 @@ from products.errors import (
     VersionMismatchError,
 )
 from products.read.tables import held
+from products.sql import array_literal
 from products.write.models import MAX_QUANTITY, Category, Location, Product
 
 
@@ -70,7 +71,8 @@ CATALOGUE_LOCK = 7_401_003  # the relay's is 7_401_002; any constant shared by t
 
 def product_lock(product_id):
     """Return the advisory lock key of a product: the first 64 bits of its UUID."""
-    return int.from_bytes(UUID(str(product_id)).bytes[:8], "big", signed=True)
+    uuid = product_id if isinstance(product_id, UUID) else UUID(str(product_id))
+    return int.from_bytes(uuid.bytes[:8], "big", signed=True)
 
 
 # The same key in SQL, of a uuid expression ``{}``: the first 16 hex digits as a signed bigint.
@@ -89,15 +91,31 @@ _LOCK_IN_ORDER = (
 _LOCK_LOCATIONS = "SELECT count(*) FROM (SELECT id FROM products_location WHERE {which} ORDER BY code FOR SHARE) l"
 
 
-def lock_products(product_ids, locations):
+# Last, with ``rows``, the products' rows, in id order: a bulk import locks them (its UPDATE of
+# their version) without their advisory locks, so a command waits here for one that set their
+# stock at other locations, and the statement after these locks reads what it left.
+_LOCK_ROWS = (
+    "SELECT count(*) FROM (SELECT id FROM products_product WHERE id = ANY(%s::uuid[]) ORDER BY id FOR NO KEY UPDATE) p"
+)
+
+
+def lock_products(product_ids, locations, *, rows=False):
     """Take the locks of ``product_ids`` in key order, then the ``locations`` (codes), in one round trip.
 
     Statements of their own, before the command's first write (so before it has a transaction id).
+    With ``rows``, the products' rows too, after the locations (as a stock command's statement
+    takes them): the statement after these locks then sees each product's stock at every
+    location as committed under them.
     """
     keys = "SELECT unnest(%s::bigint[]) AS key"
-    sql = f"{_LOCK_IN_ORDER.format(keys=keys)}; {_LOCK_LOCATIONS.format(which='code = ANY(%s)')}"
+    sql = f"{_LOCK_IN_ORDER.format(keys=keys)}; {_LOCK_LOCATIONS.format(which='code = ANY(%s::text[])')}"
+    keys, codes = sorted({product_lock(pid) for pid in product_ids}), sorted(set(locations))
+    params = [array_literal(keys), array_literal(codes)]
+    if rows:
+        sql += f"; {_LOCK_ROWS}"
+        params.append(array_literal(set(product_ids)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted({product_lock(pid) for pid in product_ids}), sorted(set(locations))])
+        cursor.execute(sql, params)
 
 
 def lock_products_of(select, params):
@@ -255,10 +273,10 @@ def stock_lines_params(lines):
     """Return the parameters of ``STOCK_LINES_STEPS`` for ``(product_id, location, amount, counted)`` tuples."""
     products, locations, amounts, counts = zip(*lines, strict=True) if lines else ((), (), (), ())
     return {
-        "products": [str(product) for product in products],
-        "locations": list(locations),
-        "amounts": list(amounts),
-        "counts": list(counts),
+        "products": array_literal(products),
+        "locations": array_literal(locations),
+        "amounts": array_literal(amounts),
+        "counts": array_literal(counts),
     }
 
 

@@ -65,19 +65,29 @@ def statement(*, project, signal_low):
           FROM (SELECT product_id, count(*) AS lines FROM change GROUP BY product_id) c
          WHERE p.id = c.product_id
         RETURNING p.*
-    ), stock AS (
-        -- The quantity each line leaves, after its product's row lock (joined). Below what active
-        -- reservations hold there (products_keep_held) or out of bounds (CHECK) aborts the statement.
-        INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
-        SELECT c.product_id, c.location_id, c.after FROM change c JOIN product ON product.id = c.product_id
-            ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = CASE WHEN EXCLUDED.quantity < s.quantity
-                THEN products_keep_held(EXCLUDED.quantity, s.product_id, s.location_id) ELSE EXCLUDED.quantity END
+    ), updated AS (
+        -- The quantity each line leaves where the product has a row there. No reservation can be
+        -- placed or extended while the products' locks are held, and ``checked`` read what they
+        -- hold after the locks, so no line goes below it; out of bounds aborts it (CHECK).
+        UPDATE products_stocklevel s SET quantity = c.after
+          FROM change c WHERE s.product_id = c.product_id AND s.location_id = c.location_id
         RETURNING s.product_id, s.location_id, s.quantity
+    ), added AS (
+        -- And a first row where it has none (no other writer adds one while the locks are held).
+        INSERT INTO products_stocklevel (product_id, location_id, quantity)
+        SELECT c.product_id, c.location_id, c.after FROM change c
+         WHERE NOT EXISTS (SELECT FROM products_stocklevel s
+                            WHERE s.product_id = c.product_id AND s.location_id = c.location_id)
+        RETURNING product_id, location_id, quantity
+    ), stock AS (
+        SELECT * FROM updated UNION ALL SELECT * FROM added
     ), total AS (
-        -- Each product's quantity over its locations before the lines: at its lines' locations as
-        -- read (locked FOR SHARE), at the others as committed now (see products_stock_outside).
-        SELECT c.product_id, products_stock_outside(c.product_id, array_agg(c.location_id)) + sum(c.on_hand) AS before
-          FROM stock s JOIN change c USING (product_id, location_id) GROUP BY c.product_id
+        -- Each product's quantity over its locations before the lines, as this statement's
+        -- snapshot has it: taken after the products' row locks (lock_products), so it holds what
+        -- every earlier writer of their stock left, at the lines' locations and at the others.
+        SELECT c.product_id, coalesce(sum(sl.quantity), 0) AS before
+          FROM (SELECT DISTINCT product_id FROM change) c
+          LEFT JOIN products_stocklevel sl ON sl.product_id = c.product_id GROUP BY c.product_id
     ), step AS MATERIALIZED (
         -- After each line: the product's quantity, and how many of its lines come later.
         SELECT c.n, c.product_id, c.location, c.delta, c.counted,

@@ -1,11 +1,12 @@
 """Commands of several stock changes at once, all or nothing: a batch of adjustments, a transfer between locations.
 
-Each takes its products' locks in key order, then its locations' (so two batches naming the
-same products in opposite orders never deadlock), in a statement of its own; then one
-statement (``stock_batch_sql``) reads every line with a fresh snapshot and, only when no
-line would leave less than what active reservations hold there (or more than the limit),
-applies them all: a version bump, a ledger row and a ``StockAdjusted`` or ``StockSet``
-event per line, as a single change would write them. Otherwise it writes nothing, and the
+Each takes its products' locks in key order, then its locations', then its products' rows
+(so two batches naming the same products in opposite orders never deadlock), in a statement
+of its own; then one statement (``stock_batch_sql``) reads every line with a fresh snapshot
+(every earlier writer of that stock has committed) and, only when no line would leave less
+than what active reservations hold there (or more than the limit), applies them all: a
+version bump, a ledger row and a ``StockAdjusted`` or ``StockSet`` event per line, as a
+single change would write them. Otherwise it writes nothing, and the
 command is refused listing every line at fault. The locks make the check hold until the
 command commits; the bus's transaction makes it all or nothing.
 """
@@ -78,7 +79,7 @@ def _apply_lines(lines, *, reason, reference, actor_id, signal_low):
     may not, nothing was written.
     """
     check_distinct_lines([(product_id, location) for product_id, location, _, _ in lines])
-    lock_products([product_id for product_id, _, _, _ in lines], [location for _, location, _, _ in lines])
+    lock_products([product_id for product_id, _, _, _ in lines], [location for _, location, _, _ in lines], rows=True)
     params = {
         **stock_lines_params(lines),
         "max_quantity": MAX_QUANTITY,

@@ -1,11 +1,14 @@
 """AdjustStockBatch and TransferStock: one ledger row and one event per line, each with the state its line left."""
 
+from decimal import Decimal
+
 import pytest
 
 from cqrs_demo.bus import bus
 from products import events
 from products.errors import InsufficientStockError
 from products.read import rebuild
+from products.tests.write.commands.test_stock_locations import Held, Waiting, _blocked_by
 from products.write import commands
 from products.write.event_log import payload_of
 from products.write.models import EventRecord, Product, StockMovement
@@ -132,3 +135,24 @@ def test_a_refused_batch_lists_every_line_at_fault_and_writes_nothing(make_produ
     ]
     assert _events_after(since) == []
     assert Product.objects.get(id=second).version == 1
+
+
+@pytest.mark.manual_projection
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_waited_for_an_import_counts_the_stock_it_set_at_another_location():
+    bus.dispatch(commands.CreateLocation(code="east", name="East"))
+    product_id = bus.dispatch(commands.CreateProduct(sku="WAIT-1", name="W", price=Decimal(1), initial_stock=10))["id"]
+    row = (2, "WAIT-1", "W", "", None, None, "1.00", 7, "east")
+    importing = Held(lambda: bus.dispatch(commands.BulkImportProducts(rows=[row], columns=frozenset()))).hold()
+    line = commands.BatchLine(product_id=product_id, delta=-1)
+    batch = Waiting(lambda: bus.dispatch(commands.AdjustStockBatch(lines=(line,))))
+    try:
+        batch.start()
+        batch.started.wait()
+        assert _blocked_by(batch.pid, importing.pid)  # on the product's row, the import's only lock it shares
+    finally:
+        importing.end()
+    batch.join()
+    assert batch.error is None, batch.error
+    # The batch's statement reads after the import committed: the total counts east's 7.
+    assert EventRecord.objects.latest("id").payload["quantity"] == 16
