@@ -10,6 +10,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from cqrs_demo.bus import bus
+from products.management.deployment_check import require_the_deployments_mode
 from products.management.stopping import stop_requested
 from products.write import commands
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--poll-interval", type=float, default=5.0, help="Seconds between polls when idle.")
 
     def handle(self, *args, follow, batch_size, poll_interval, **options):
+        require_the_deployments_mode()
         should_stop = stop_requested()
         total = 0
         while not should_stop():

@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from products.management.bulk_import import BULK_THRESHOLD, count_rows, import_products_bulk
 from products.management.csv_format import ImportFormatError, import_products
+from products.management.deployment_check import require_the_deployments_mode
 
 
 class Command(BaseCommand):
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file, dry_run=False, bulk=None, **options):
+        require_the_deployments_mode()
         try:
             with open(file, newline="", encoding="utf-8-sig") as lines:
                 if bulk is None:

@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from products.management.deployment_check import require_the_deployments_mode
 from products.read import rebuild, worker
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, from_events=False, **options):
+        require_the_deployments_mode()
         started = time.perf_counter()
         if from_events:
             total = worker.rebuild_from_log(

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from cqrs_demo.bus import bus
 from products.management.bulk_import import load
+from products.management.deployment_check import require_the_deployments_mode
 from products.write import commands
 from products.write.models import MAIN_LOCATION, Category, Location, Product
 
@@ -103,6 +104,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
 
     def handle(self, *args, count, categories, batch_size, seed, **options):
+        require_the_deployments_mode()
         if count < 0 or categories < 1 or batch_size < 1:
             raise CommandError("--count must be >= 0, --categories and --batch-size >= 1.")
         rng = random.Random(seed)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from products.write import deployment
-from products.write.models import Deployment
+from products.write.models import Deployment, EventRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +106,24 @@ def test_show_reports_both_modes_and_the_mismatch(capsys):
     deployment.check()
     call_command("deployment_mode")
     assert "They agree." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("import_products", "/nonexistent.csv"),
+        ("seed_products", "--count", "1"),
+        ("expire_reservations",),
+        ("rebuild_read_models",),
+    ],
+    ids=lambda command: command[0],
+)
+def test_a_command_that_changes_data_refuses_to_run_in_another_mode_and_changes_nothing(command):
+    """Run in the mode its deployment does not serve, it would leave the API's read store without its changes."""
+    _record(**ELSEWHERE) if not SPLIT else _record(mode="single", read_store="", read_store_label="")
+    events_before = EventRecord.objects.count()
+
+    with pytest.raises(CommandError, match="READ_DATABASE_URL"):
+        call_command(*command)
+
+    assert EventRecord.objects.count() == events_before
