@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db.models import Max
 
 from cqrs_demo.bus import bus
-from products.write import commands, relay
+from products.write import brokers, commands, relay
 from products.write.models import EventRecord
 
 pytestmark = pytest.mark.manual_projection
@@ -87,7 +87,7 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
 def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchange):
     _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)  # commands never need the broker
-    with pytest.raises(pika.exceptions.AMQPConnectionError):
+    with pytest.raises(brokers.Unavailable, match="RabbitMQ at 127.0.0.1:1: AMQPConnectionError"):
         relay.run(url="amqp://guest:guest@127.0.0.1:1/%2F")  # nothing listens on port 1
     assert relay.backlog() == 3
     assert relay.run() == 3  # the broker is back: the backlog drains
