@@ -1,15 +1,15 @@
 """How an event type is declared, the shapes its payload carries, and the JSON Schema both imply.
 
 Each event type is declared once, with ``event``: a frozen dataclass whose name is the
-event's, whose fields (typed) are its own, with the ``schema_version`` of its payload and
-the state it ``carries`` besides its fields (named here as typed shapes, ``TypedDict``s), so
-the log alone can rebuild a read store; a field's ``Annotated`` text is its description.
-Everything else follows from that declaration or is tested against it: ``payload_schema``
-derives a payload's JSON Schema, the relay's headers and envelope take their version from
-it (``products.write.event_log``), and ``products.events.asyncapi`` publishes it as
-``docs/asyncapi.yaml``; the producers (the event log in Python, the statements in SQL) and
-consumers (the projectors, the worker) are checked against it by the tests, which validate
-every event they produce.
+event's, whose fields (typed) are its own, with the ``schema_version`` of its payload, the
+state it ``carries`` besides its fields (named here as typed shapes, ``TypedDict``s), so the
+log alone can rebuild a read store, and the field its messages are keyed by; a field's
+``Annotated`` text is its description. Everything else follows from that declaration or is
+tested against it: ``payload_schema`` derives a payload's JSON Schema, the relay's key,
+headers and envelope come from it (``products.write.event_log.envelope_of``), and
+``products.events.asyncapi`` publishes it as ``docs/asyncapi.yaml``; the producers (the
+event log in Python, the statements in SQL) and consumers (the projectors, the worker) are
+checked against it by the tests, which validate every event they produce.
 """
 
 import dataclasses
@@ -276,7 +276,7 @@ def key_schema(event_type):
     return {
         "type": "string",
         **({"format": "uuid"} if hints[event_type.key_field] is UUID else {}),
-        "description": f"The event's `{event_type.key_field}`: a broker keeps the events of one key in order.",
+        "description": f"The record key: the event's `{event_type.key_field}`, so events of one key stay in order.",
     }
 
 
