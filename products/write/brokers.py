@@ -107,6 +107,10 @@ class Kafka:
         if not topic or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
             raise ImproperlyConfigured(f"KAFKA_TOPIC must be 1-249 letters, digits, '.', '_' or '-', not {topic!r}.")
         self.topic = topic
+        if delivery_timeout <= 0:  # librdkafka reads 0 as "wait forever"
+            raise ImproperlyConfigured(
+                f"KAFKA_DELIVERY_TIMEOUT must be a positive number of seconds, not {delivery_timeout}."
+            )
         self.delivery_timeout = delivery_timeout
         self._producer = None
 

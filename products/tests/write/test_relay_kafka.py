@@ -179,6 +179,7 @@ def test_an_unreachable_broker_leaves_events_waiting(kafka_topic):
         ("kafka", {"KAFKA_BOOTSTRAP_SERVERS": "kafka"}, "KAFKA_BOOTSTRAP_SERVERS must be host:port[,host:port...]"),
         ("kafka", {"KAFKA_BOOTSTRAP_SERVERS": "a:9092,b:99999"}, "has a port outside 1-65535"),
         ("kafka", {"KAFKA_TOPIC": "inventory events"}, "KAFKA_TOPIC must be 1-249 letters"),
+        ("kafka", {"KAFKA_DELIVERY_TIMEOUT": 0}, "KAFKA_DELIVERY_TIMEOUT must be a positive number of seconds"),
         ("rabbitmq", {"RABBITMQ_URL": "localhost:5672"}, "RABBITMQ_URL must be amqp://user:password@host:port/vhost"),
         ("rabbitmq", {"RABBITMQ_URL": "amqp://guest:guest@rabbit:notaport/%2F"}, "RABBITMQ_URL 'amqp://"),
     ],
