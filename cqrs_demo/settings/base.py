@@ -116,11 +116,14 @@ for _database in DATABASES.values():
     # Fail fast when a database is unreachable instead of hanging a worker.
     _database["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
 
-# RabbitMQ, for `publish_events` (the outbox relay).
+# The brokers `publish_events` (the outbox relay) publishes to: RabbitMQ (the default) or
+# Kafka (`--broker kafka`); each relay checks its own settings when it starts.
 RABBITMQ_URL = env_str("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 RABBITMQ_EXCHANGE = env_str("RABBITMQ_EXCHANGE", "inventory.events")
-# The Kafka topic that is to carry the same messages (docs/asyncapi.yaml); no relay publishes to it yet.
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 KAFKA_TOPIC = env_str("KAFKA_TOPIC", "inventory.events")
+# Seconds a Kafka batch may wait for the brokers' acknowledgement before the relay retries it.
+KAFKA_DELIVERY_TIMEOUT = env_int("KAFKA_DELIVERY_TIMEOUT", 10)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,8 +2,9 @@
 
 ``manage.py asyncapi --file docs/asyncapi.yaml`` writes it; CI regenerates it and compares
 (``.ci/check-asyncapi``), so the committed document cannot drift from the declarations.
-One message per event type, named as the type, with its headers and its body (the envelope
-around its payload); the RabbitMQ exchange and the Kafka topic carry the same messages.
+One message per event type, named as the type, with its headers, its Kafka key and its body
+(the envelope around its payload); the RabbitMQ exchange and the Kafka topic carry the same
+messages.
 """
 
 from products.events import EVENT_TYPES
@@ -32,9 +33,13 @@ the AMQP `type` the event type; messages are persistent.
 """
 
 _KAFKA_DESCRIPTION = """\
-The Kafka topic `KAFKA_TOPIC`, which is to carry the same messages (the same headers, as
-record headers, and the same JSON body). Its relay is not built yet: nothing is published to
-it until then.
+The Kafka topic `KAFKA_TOPIC` that `manage.py publish_events --broker kafka` relays the log
+to, with the idempotent producer and `acks=all`. The record key is the event's aggregate key
+(the product's id, or for an event without a product its category's slug, location's code,
+reservation's id, or a transfer's `from_location`: each message's Kafka binding names it), so
+an aggregate's events stay in one partition, in log order. The record headers `id`, `type`
+and `schema_version` carry the message headers as UTF-8 text (`id` = `"1042"`); the value is
+the same JSON body as on RabbitMQ (the outbox event router's shape).
 """
 
 
@@ -54,7 +59,10 @@ def _messages():
             "contentType": CONTENT_TYPE,
             "headers": event_schema.headers_schema(event_type),
             "payload": event_schema.envelope_schema(event_type),
-            "bindings": {"amqp": {"messageType": name, "bindingVersion": AMQP_BINDING}},
+            "bindings": {
+                "amqp": {"messageType": name, "bindingVersion": AMQP_BINDING},
+                "kafka": {"key": event_schema.key_schema(event_type), "bindingVersion": KAFKA_BINDING},
+            },
         }
     return messages
 
@@ -92,7 +100,7 @@ def document(*, exchange, topic):
         "defaultContentType": CONTENT_TYPE,
         "servers": {
             "rabbitmq": _server("amqp", "localhost:5672", "The broker of RABBITMQ_URL.", protocolVersion="0.9.1"),
-            "kafka": _server("kafka", "localhost:9092", "The Kafka brokers (no relay yet)."),
+            "kafka": _server("kafka", "localhost:9092", "The Kafka brokers of KAFKA_BOOTSTRAP_SERVERS."),
         },
         "channels": {
             "rabbitmq": {
@@ -126,7 +134,7 @@ def document(*, exchange, topic):
         },
         "operations": {
             "publishToRabbitMQ": _operation("rabbitmq", "The relay publishes each event of the log, in log order."),
-            "publishToKafka": _operation("kafka", "Each event of the log, in log order (no relay yet)."),
+            "publishToKafka": _operation("kafka", "The relay publishes each event of the log, in log order."),
         },
         "components": {
             "messages": _messages(),

@@ -21,35 +21,35 @@ RESERVATION_STATE = {
 }
 
 
-@event(version=2, carries=RESERVATION_STATE)
+@event(version=2, carries=RESERVATION_STATE, key="reservation_id")
 class ReservationPlaced(Event):
     """A reservation was placed: its lines hold stock until it expires."""
 
     reservation_id: UUID
 
 
-@event(version=2, carries=RESERVATION_STATE)
+@event(version=2, carries=RESERVATION_STATE, key="reservation_id")
 class ReservationCommitted(Event):
     """A reservation was committed: its stock left as one ``StockAdjusted`` per line (reason ``sale``)."""
 
     reservation_id: UUID
 
 
-@event(version=2, carries=RESERVATION_STATE)
+@event(version=2, carries=RESERVATION_STATE, key="reservation_id")
 class ReservationReleased(Event):
     """A reservation was released: its stock is available again."""
 
     reservation_id: UUID
 
 
-@event(version=2, carries=RESERVATION_STATE)
+@event(version=2, carries=RESERVATION_STATE, key="reservation_id")
 class ReservationExtended(Event):
     """Its ``expires_at`` moved later (a payment that takes longer than planned)."""
 
     reservation_id: UUID
 
 
-@event(version=2, carries=RESERVATION_STATE)
+@event(version=2, carries=RESERVATION_STATE, key="reservation_id")
 class ReservationExpired(Event):
     """Its time was up: ``expire_reservations`` recorded what reads showed from ``expires_at`` on."""
 

@@ -1,15 +1,15 @@
 """How an event type is declared, the shapes its payload carries, and the JSON Schema both imply.
 
 Each event type is declared once, with ``event``: a frozen dataclass whose name is the
-event's, whose fields (typed) are its own, with the ``schema_version`` of its payload and
-the state it ``carries`` besides its fields (named here as typed shapes, ``TypedDict``s), so
-the log alone can rebuild a read store; a field's ``Annotated`` text is its description.
-Everything else follows from that declaration or is tested against it: ``payload_schema``
-derives a payload's JSON Schema, the relay's headers and envelope take their version from
-it (``products.write.event_log``), and ``products.events.asyncapi`` publishes it as
-``docs/asyncapi.yaml``; the producers (the event log in Python, the statements in SQL) and
-consumers (the projectors, the worker) are checked against it by the tests, which validate
-every event they produce.
+event's, whose fields (typed) are its own, with the ``schema_version`` of its payload, the
+state it ``carries`` besides its fields (named here as typed shapes, ``TypedDict``s), so the
+log alone can rebuild a read store, and the field its messages are keyed by; a field's
+``Annotated`` text is its description. Everything else follows from that declaration or is
+tested against it: ``payload_schema`` derives a payload's JSON Schema, the relay's key,
+headers and envelope come from it (``products.write.event_log.envelope_of``), and
+``products.events.asyncapi`` publishes it as ``docs/asyncapi.yaml``; the producers (the
+event log in Python, the statements in SQL) and consumers (the projectors, the worker) are
+checked against it by the tests, which validate every event they produce.
 """
 
 import dataclasses
@@ -29,17 +29,22 @@ TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
-def event(*, version, carries=None):
+def event(*, version, carries=None, key="product_id"):
     """Declare an event type: a frozen dataclass, its payload's ``version``, the state it ``carries``.
 
     ``carries`` maps each payload field beyond the dataclass's own to its type; a new field
-    in a payload is a new entry here, a renamed or removed one a new ``version``.
+    in a payload is a new entry here, a renamed or removed one a new ``version``. ``key``
+    names the field that identifies the event's aggregate (the product's id unless the event
+    has no product): a broker keeps the events of one key in order (a Kafka record's key).
     """
 
     def declare(cls):
         cls = dataclasses.dataclass(frozen=True)(cls)
+        if key not in {field.name for field in dataclasses.fields(cls)}:
+            raise TypeError(f"{cls.__name__} has no field {key!r} to key its messages by.")
         cls.schema_version = version
         cls.carries = dict(carries or {})
+        cls.key_field = key
         return cls
 
     return declare
@@ -263,6 +268,21 @@ def headers_schema(event_type):
 def headers(event_type, event_id):
     """Return the message headers of an event of ``event_type`` (see ``headers_schema``)."""
     return {"id": event_id, "type": event_type.__name__, "schema_version": event_type.schema_version}
+
+
+def key_schema(event_type):
+    """Return the JSON Schema of the message key of ``event_type``: its aggregate's key, as text."""
+    hints = typing.get_type_hints(event_type)
+    return {
+        "type": "string",
+        **({"format": "uuid"} if hints[event_type.key_field] is UUID else {}),
+        "description": f"The record key: the event's `{event_type.key_field}`, so events of one key stay in order.",
+    }
+
+
+def message_key(event_type, payload):
+    """Return the message key of an event of ``event_type`` whose payload is ``payload`` (see ``key_schema``)."""
+    return str(payload[event_type.key_field])
 
 
 def description_of(event_type):

@@ -37,7 +37,8 @@ class StockSet(Event):
     location: Annotated[str, "The location's code."] = MAIN_LOCATION
 
 
-@event(version=2)
+# Keyed by the location the stock left: its legs are each product's StockAdjusted events.
+@event(version=2, key="from_location")
 class StockTransferred(Event):
     """Stock moved between locations; each line's two legs are ``StockAdjusted`` events (reason ``transfer``)."""
 

@@ -19,6 +19,7 @@ from products.read.models import LocationView, ProductView
 from products.read.tables import PRODUCTS
 from products.sql import fetch_dicts
 from products.tests import event_contract
+from products.tests.kafka import kafka_broker, kafka_topic, own_kafka  # noqa: F401 (fixtures)
 from products.tests.processes import command_env, manage  # noqa: F401 (fixtures)
 from products.write import commands
 from products.write.models import MAIN_LOCATION, EventRecord, Location, Product

@@ -39,3 +39,17 @@ def test_the_scaled_stack_gives_every_app_service_the_same_read_database():
     assert {"web", "web-read", "expirer", "projector", "relay"} <= set(urls)
     assert len(set(urls.values())) == 1, urls
     assert "@read-db:5432/" in urls["web"]
+
+
+def test_the_scaled_stack_relays_the_log_to_rabbitmq_and_to_its_kraft_kafka():
+    services = _services("docker-compose.yml", "docker-compose.scaled.yml")
+    kafka = services["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, one node
+    assert kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert services["relay"]["command"][-2:] == ["publish_events", "--follow"]  # RabbitMQ, the default
+    relay = services["relay-kafka"]
+    assert relay["command"][-4:] == ["publish_events", "--broker", "kafka", "--follow"]
+    assert "kafka" in relay["depends_on"]
+    for service in ("relay-kafka", "web"):  # web too: `docker compose exec web ... publish_events --broker kafka`
+        assert services[service]["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"

@@ -1,4 +1,4 @@
-"""Migration 0007 (stock per location) keeps existing stock and ledger rows, at main."""
+"""Migrations that move data keep it: 0007 (stock per location), 0012 (the relay's position per broker)."""
 
 import uuid
 
@@ -7,7 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from products.read.models import StockLevelView
-from products.write.models import Product, StockLevel, StockMovement
+from products.write import relay
+from products.write.models import EventRecord, Product, RelayPosition, StockLevel, StockMovement
 
 BEFORE = [("products", "0006_product_search_table")]
 
@@ -48,3 +49,29 @@ def test_existing_stock_and_ledger_rows_go_to_main():
     # The migration fills read_stock_level from the write tables beside it.
     read = StockLevelView.objects.filter(product_id=product_id)
     assert list(read.values_list("location", "quantity")) == [("main", 7)]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_rabbitmq_relay_resumes_after_the_last_event_it_published_in_order():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("products")
+    _migrate([("products", "0011_deployment")])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE products_event SET published_at = now()")  # main's LocationCreated
+            # Published, published, not yet, published: the relay stops before the first gap.
+            cursor.execute(
+                "INSERT INTO products_event (type, payload, created_at, published_at) VALUES"
+                " ('ProductArchived', '{}', now(), now()), ('ProductArchived', '{}', now(), now()),"
+                " ('ProductArchived', '{}', now(), NULL), ('ProductArchived', '{}', now(), now())"
+                " RETURNING id"
+            )
+            ids = sorted(row[0] for row in cursor.fetchall())
+    finally:
+        _migrate(latest)
+    position = RelayPosition.objects.get(name="rabbitmq")
+    assert position.last_event_id == ids[1]
+    assert position.last_xact_id == EventRecord.objects.get(id=ids[1]).xact_id
+    assert relay.backlog("rabbitmq") == 2  # the gap and the one after it: published again, at least once
+    assert relay.backlog("kafka") == EventRecord.objects.count()  # a new broker starts at the log's start
+    EventRecord.objects.filter(id__in=ids).delete()  # they are no events of the contract

@@ -16,6 +16,7 @@ once with its type (``products.events.schema``); ``docs/asyncapi.yaml`` publishe
 
 import dataclasses
 import datetime
+from typing import NamedTuple
 
 import orjson
 
@@ -115,3 +116,23 @@ def message_of(record):
         "occurred_at": _json_safe(record.created_at),
         "data": record.payload,
     }
+
+
+class Envelope(NamedTuple):
+    """An event as every broker carries it: its key, its type, its headers and its JSON body."""
+
+    key: str
+    type: str
+    headers: dict
+    body: bytes
+
+
+def envelope_of(record):
+    """Return what the relay publishes for ``record``, all of it derived from its event's declaration."""
+    event_type = events.by_name(record.type)
+    return Envelope(
+        key=schema.message_key(event_type, record.payload),
+        type=record.type,
+        headers=headers_of(record),
+        body=orjson.dumps(message_of(record)),
+    )

@@ -211,7 +211,7 @@ class CurrentXactId(models.Func):
 class EventRecord(models.Model):
     """Every domain event, appended in the transaction of the command that emitted it.
 
-    The log is the audit trail, the outbox that ``publish_events`` relays to RabbitMQ, and
+    The log is the audit trail, the outbox that ``publish_events`` relays to its broker, and
     the feed of the projector worker in split mode. Appends take no lock: each row records
     the id of its transaction (``xact_id``), and consumers read only the events of finished
     transactions, in (``xact_id``, ``id``) order (see ``products.write.event_log``).
@@ -223,17 +223,30 @@ class EventRecord(models.Model):
     product_id = models.UUIDField(null=True, db_index=True)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
-    published_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "products_event"
-        indexes = [
-            models.Index(fields=["xact_id", "id"], name="event_log_order"),
-            models.Index(fields=["xact_id", "id"], condition=models.Q(published_at=None), name="event_unpublished"),
-        ]
+        indexes = [models.Index(fields=["xact_id", "id"], name="event_log_order")]
 
     def __str__(self):
         return f"#{self.id} {self.type}"
+
+
+class RelayPosition(models.Model):
+    """How far the relay to one broker (``name``: rabbitmq, kafka) has published the log.
+
+    The last event the broker confirmed, in the log's (xact_id, id) order; it moves in the
+    transaction that read the batch, after the broker's acknowledgement. Each broker has its
+    own, so relays to RabbitMQ and Kafka each publish every event.
+    """
+
+    name = models.CharField(max_length=20, primary_key=True)
+    last_xact_id = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name}: #{self.last_event_id}"
 
 
 class Deployment(models.Model):

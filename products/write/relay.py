@@ -1,116 +1,117 @@
-"""The outbox relay: publish the event log to a RabbitMQ topic exchange, in log order.
+"""The outbox relay: publish the event log to a broker (``products.write.brokers``), in log order.
 
-An event is marked published only after the broker confirmed it (publisher confirms), in
-the same transaction that read it, so each event reaches the broker at least once; a
-crash between the confirm and the commit publishes it again, and consumers drop the
-duplicate by its ``event_id`` (also the AMQP ``message_id``). One relay publishes at a
-time (an advisory lock), and it publishes the events of finished transactions only, in
-(xact_id, id) order, so messages leave in log order, which keeps each product's events in
-order on every queue (a product's commands hold its lock before their transaction gets an
-id, so their ids follow their commit order: see ``products.write.commands.common``).
+An event counts as published only after the broker confirmed it (RabbitMQ's publisher
+confirms, Kafka's acks=all): the relay's position (``RelayPosition``, one per broker) moves
+past a batch in the same transaction that read it, after the confirmation, so each event
+reaches the broker at least once; a crash between the confirmation and the commit publishes
+the batch again, and consumers drop the duplicate by its ``event_id`` (also the ``id``
+header). One relay per broker publishes at a time (its position's row lock), and it
+publishes the events of finished transactions only, in (xact_id, id) order, so messages
+leave in log order, which keeps each product's events in order on every queue and
+partition (a product's commands hold its lock before their transaction gets an id, so
+their ids follow their commit order: see ``products.write.commands.common``).
 """
 
-import contextlib
 import logging
 import time
 
-import orjson
-import pika
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
-from products.sql import FINISHED_EVENTS
-from products.write.event_log import headers_of, message_of
-from products.write.models import EventRecord
+from products.sql import FINISHED_EVENTS, fetch_dicts
+from products.write import brokers
+from products.write.event_log import envelope_of
+from products.write.models import EventRecord, RelayPosition
 
 logger = logging.getLogger("products.relay")
 
-RELAY_LOCK = 7_401_002
+# The events of finished transactions after a position (see products.sql.FINISHED_EVENTS).
+_AFTER_POSITION = f"(xact_id, id) > (%s, %s) AND {FINISHED_EVENTS}"
+_BACKLOG_SQL = "SELECT count(*) AS events FROM products_event WHERE (xact_id, id) > (%(xact_id)s, %(event_id)s)"
 
 
-def connect(url=None):
-    """Open a channel with publisher confirms and declare the durable topic exchange."""
-    parameters = pika.URLParameters(url or settings.RABBITMQ_URL)
-    parameters.connection_attempts = 1
-    parameters.socket_timeout = 5
-    connection_ = pika.BlockingConnection(parameters)
-    channel = connection_.channel()
-    channel.confirm_delivery()
-    channel.exchange_declare(exchange=settings.RABBITMQ_EXCHANGE, exchange_type="topic", durable=True)
-    return channel
-
-
-def publish_batch(channel, batch_size=100):
-    """Publish the oldest unpublished events; return how many were confirmed and marked."""
+def publish_batch(sink, batch_size=100):
+    """Publish the oldest events ``sink``'s broker has not confirmed; return how many it confirmed."""
+    RelayPosition.objects.get_or_create(name=sink.name)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK])
-            if not cursor.fetchone()[0]:
-                return 0  # another relay is publishing
-        # The events of finished transactions, in log order (see products.sql.FINISHED_EVENTS).
-        records = list(
-            EventRecord.objects.filter(
-                RawSQL(FINISHED_EVENTS, [], output_field=BooleanField()), published_at=None
-            ).order_by("xact_id", "id")[:batch_size]
-        )
-        for record in records:
-            # Blocks until the broker confirms; a nack or a lost connection raises and rolls back.
-            channel.basic_publish(
-                exchange=settings.RABBITMQ_EXCHANGE,
-                routing_key=record.type,
-                body=orjson.dumps(message_of(record)),
-                properties=pika.BasicProperties(
-                    content_type="application/json",
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    message_id=str(record.id),
-                    type=record.type,
-                    headers=headers_of(record),
-                ),
-            )
+        position = RelayPosition.objects.select_for_update(skip_locked=True).filter(name=sink.name).first()
+        if position is None:
+            return 0  # another relay to this broker is publishing
+        after = RawSQL(_AFTER_POSITION, [position.last_xact_id, position.last_event_id], output_field=BooleanField())
+        records = list(EventRecord.objects.filter(after).order_by("xact_id", "id")[:batch_size])
         if records:
-            EventRecord.objects.filter(id__in=[r.id for r in records]).update(published_at=timezone.now())
+            # Returns once the broker confirmed every message; raises (and rolls back) otherwise.
+            sink.publish([envelope_of(record) for record in records])
+            position.last_xact_id, position.last_event_id = records[-1].xact_id, records[-1].id
+            position.save(update_fields=["last_xact_id", "last_event_id", "updated_at"])
     return len(records)
 
 
-def run(*, follow=False, batch_size=100, poll_interval=0.5, url=None, on_batch=None, should_stop=lambda: False):
-    """Relay until the outbox is empty (or, with ``follow``, until ``should_stop``)."""
-    total, channel, backoff = 0, None, poll_interval
-    while not should_stop():
-        try:
-            channel = channel or connect(url)
-            published = publish_batch(channel, batch_size)
-            backoff = poll_interval
-        except (pika.exceptions.AMQPError, OSError) as error:
-            # The broker is away: events wait in the outbox and drain once it is back.
-            logger.warning("broker unavailable", extra={"error": type(error).__name__})
-            _close(channel)
-            channel = None
-            if not follow:
-                raise
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10)
-            continue
-        total += published
-        if on_batch and published:
-            on_batch(published, total)
-        if published < batch_size:
-            if not follow:
-                break
-            time.sleep(poll_interval)
-    _close(channel)
+def run(
+    broker="rabbitmq",
+    *,
+    follow=False,
+    batch_size=100,
+    poll_interval=0.5,
+    max_backoff=10,
+    url=None,
+    bootstrap_servers=None,
+    on_batch=None,
+    should_stop=lambda: False,
+):
+    """Relay until the outbox is empty (or, with ``follow``, until ``should_stop``).
+
+    The broker's settings are checked first (``ImproperlyConfigured``). Without ``follow``
+    an unavailable broker raises ``brokers.Unavailable``; with it, the relay logs one line
+    per failure and tries again after a backoff that doubles up to ``max_backoff`` seconds,
+    its position where it was.
+    """
+    sink = brokers.sink(broker, url=url, bootstrap_servers=bootstrap_servers)
+    total, is_open, backoff, failures = 0, False, poll_interval, 0
+    try:
+        while not should_stop():
+            try:
+                if not is_open:
+                    sink.open()
+                    is_open = True
+                published = publish_batch(sink, batch_size)
+                backoff, failures = poll_interval, 0
+            except brokers.Unavailable as error:
+                # The broker is away: events wait in the log and go out once it is back.
+                sink.close()
+                is_open = False
+                if not follow:
+                    raise
+                failures += 1
+                logger.warning(
+                    "broker unavailable",
+                    extra={
+                        "broker": sink.name,
+                        "address": sink.address,
+                        "error": str(error),
+                        "failures": failures,
+                        "retry_in_seconds": backoff,
+                        "backlog": backlog(sink.name),
+                    },
+                )
+                time.sleep(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                continue
+            total += published
+            if on_batch and published:
+                on_batch(published, total)
+            if published < batch_size:
+                if not follow:
+                    break
+                time.sleep(poll_interval)
+    finally:
+        sink.close()
     return total
 
 
-def _close(channel):
-    if channel is not None:
-        # Closing a dead connection may fail in many ways; it is gone either way.
-        with contextlib.suppress(Exception):
-            channel.connection.close()
-
-
-def backlog():
-    """Return the number of events not yet published."""
-    return EventRecord.objects.filter(published_at=None).count()
+def backlog(broker="rabbitmq"):
+    """Return the number of events ``broker``'s relay has not published yet."""
+    position = RelayPosition.objects.filter(name=broker).values("last_xact_id", "last_event_id").first()
+    xact_id, event_id = (position["last_xact_id"], position["last_event_id"]) if position else (0, 0)
+    return fetch_dicts(_BACKLOG_SQL, {"xact_id": xact_id, "event_id": event_id})[0]["events"]

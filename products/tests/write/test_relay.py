@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db.models import Max
 
 from cqrs_demo.bus import bus
-from products.write import commands, relay
+from products.write import brokers, commands, relay
 from products.write.models import EventRecord
 
 pytestmark = pytest.mark.manual_projection
@@ -48,10 +48,10 @@ def _publish_earlier_events(drain):
     return EventRecord.objects.aggregate(last=Max("id"))["last"] or 0
 
 
-def _history(products=3, adjustments=5):
+def _history(products=3, adjustments=5, sku="R"):
     ids = [
         bus.dispatch(
-            commands.CreateProduct(sku=f"R-{n}", name=f"Relayed {n}", price=Decimal("1.00"), initial_stock=50)
+            commands.CreateProduct(sku=f"{sku}-{n}", name=f"Relayed {n}", price=Decimal("1.00"), initial_stock=50)
         )["id"]
         for n in range(products)
     ]
@@ -87,10 +87,33 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
 def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchange):
     _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)  # commands never need the broker
-    with pytest.raises(pika.exceptions.AMQPConnectionError):
+    with pytest.raises(brokers.Unavailable, match=r"RabbitMQ at 127\.0\.0\.1:1: AMQPConnectionError"):
         relay.run(url="amqp://guest:guest@127.0.0.1:1/%2F")  # nothing listens on port 1
     assert relay.backlog() == 3
     assert relay.run() == 3  # the broker is back: the backlog drains
+    assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
+
+
+@pytest.mark.django_db
+def test_a_following_relay_retries_with_backoff_one_log_line_per_failure_and_keeps_its_position(exchange, caplog):
+    _publish_earlier_events(exchange[1])
+    _history(products=1, adjustments=2)
+    attempts = []
+    relay.run(
+        follow=True,
+        poll_interval=0.01,
+        max_backoff=0.04,
+        url="amqp://guest:guest@127.0.0.1:1/%2F",  # the broker is away
+        should_stop=lambda: attempts.append(1) or len(attempts) > 5,
+    )
+    failures = [record for record in caplog.records if record.name == "products.relay"]
+    assert [record.getMessage() for record in failures] == ["broker unavailable"] * 5
+    assert [record.failures for record in failures] == [1, 2, 3, 4, 5]
+    assert [record.retry_in_seconds for record in failures] == [0.01, 0.02, 0.04, 0.04, 0.04]
+    assert {(record.broker, record.address, record.backlog) for record in failures} == {("rabbitmq", "127.0.0.1:1", 3)}
+    assert "AMQPConnectionError" in failures[0].error
+    assert relay.backlog() == 3  # its position stayed
+    assert relay.run() == 3  # the broker is back: everything, in log order
     assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
 
 
@@ -167,6 +190,8 @@ def test_a_relay_killed_mid_stream_delivers_everything_at_least_once_in_order_pe
             seen.add(body["event_id"])
             unique.append(body)
     assert seen == set(EventRecord.objects.values_list("id", flat=True))
+    # At most the batch in flight at the kill again: confirmed, its position not yet committed.
+    assert len(messages) - len(unique) <= 5
     # In order per product.
     by_product = {}
     for body in unique:

@@ -66,7 +66,7 @@ def category_id(slug):
     return found
 
 
-CATALOGUE_LOCK = 7_401_003  # the relay's is 7_401_002; any constant shared by the writers
+CATALOGUE_LOCK = 7_401_003  # any constant shared by the writers
 
 
 def product_lock(product_id):
