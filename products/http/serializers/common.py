@@ -6,12 +6,9 @@ import re
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from products.patterns import LOCATION_CODE_PATTERN, PRICE_PATTERN, SKU_PATTERN, SLUG_PATTERN  # noqa: F401 (re-exported)
 from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from products.write.models import LOCATION_CODE_PATTERN, MAX_QUANTITY
-
-SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
-PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+from products.write.models import MAX_QUANTITY
 
 # A decimal as the API reads one, before its bounds are checked: ASCII digits, an optional
 # point. Decimal(), which DRF's DecimalField calls, also reads "1_000", any script's digits
