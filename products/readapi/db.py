@@ -30,6 +30,9 @@ UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, statement_timeout
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections
+    # Refused at connection time: not there (yet), or not for us (as psycopg2's OperationalError, a 503 in Django).
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )
 _PLACEHOLDER = re.compile(r"%[s%]")
 

@@ -25,7 +25,7 @@ def conninfo(alias):
     return f"postgresql://{credentials}@{netloc}/{quote(settings['NAME'])}" + (f"?{urlencode(query)}" if query else "")
 
 
-def test_config(**overrides):
+def database_config(**overrides):
     return Config(read_url=conninfo(read_store_alias()), write_url=conninfo("default"), **overrides)
 
 
@@ -56,4 +56,4 @@ class ReadApi:
 @pytest.fixture
 def read_api(transactional_db):
     """Return a factory of read APIs on the test database (settings as keyword arguments)."""
-    return lambda **overrides: ReadApi(test_config(**overrides))
+    return lambda **overrides: ReadApi(database_config(**overrides))
