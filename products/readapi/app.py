@@ -22,11 +22,12 @@ from starlette.staticfiles import StaticFiles
 from products import errors
 from products.read import queries
 from products.read.pagination import page_links
+from products.read.params import InvalidParams, page_params, product_list_params, reservation_list_params
+from products.read.statement import READ_STORE, WRITE_STORE
 from products.readapi import openapi
 from products.readapi.auth import AuthenticationFailed, authenticate
 from products.readapi.config import Config
 from products.readapi.db import UNAVAILABLE, Databases
-from products.readapi.params import PAGE, RESERVATION_LIST, InvalidParams, product_list_params, read_params
 
 logger = logging.getLogger("cqrs_demo.readapi")
 
@@ -158,7 +159,7 @@ def create_app(config=None):
         pk = product_id(request)
 
         def build():
-            params = read_params(PAGE, request.query_params)
+            params = page_params(request.query_params)
             return queries.stock.list_stock_movements(queries.ListStockMovements(product_id=pk, **params))
 
         return paged(await answer(request, build), request)
@@ -168,7 +169,7 @@ def create_app(config=None):
         pk = product_id(request)
 
         def build():
-            params = read_params(PAGE, request.query_params)
+            params = page_params(request.query_params)
             return queries.history.list_product_events(queries.ListProductEvents(product_id=pk, **params))
 
         return paged(await answer(request, build), request)
@@ -176,7 +177,7 @@ def create_app(config=None):
     @app.get("/api/categories/", **openapi.CATEGORIES_LIST)
     async def categories_list(request: Request):
         def build():
-            return queries.categories.list_categories(queries.ListCategories(**read_params(PAGE, request.query_params)))
+            return queries.categories.list_categories(queries.ListCategories(**page_params(request.query_params)))
 
         return paged(await answer(request, build), request)
 
@@ -188,7 +189,7 @@ def create_app(config=None):
     @app.get("/api/locations/", **openapi.LOCATIONS_LIST)
     async def locations_list(request: Request):
         def build():
-            return queries.locations.list_locations(queries.ListLocations(**read_params(PAGE, request.query_params)))
+            return queries.locations.list_locations(queries.ListLocations(**page_params(request.query_params)))
 
         return paged(await answer(request, build), request)
 
@@ -200,7 +201,7 @@ def create_app(config=None):
     @app.get("/api/reservations/", **openapi.RESERVATIONS_LIST)
     async def reservations_list(request: Request):
         def build():
-            params = read_params(RESERVATION_LIST, request.query_params)
+            params = reservation_list_params(request.query_params)
             return queries.reservations.list_reservations(queries.ListReservations(**params))
 
         return paged(await answer(request, build), request)
@@ -209,6 +210,20 @@ def create_app(config=None):
     async def reservations_retrieve(request: Request):
         query = queries.GetReservation(reservation_id=UUID(_lookup(request.path_params["id"], _UUID)))
         return plain(await answer(request, lambda: queries.reservations.get_reservation(query)))
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live():
+        return json_response({"status": "ok"})
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready():
+        # One round trip per database: the probe, not the reads, pays for knowing they answer.
+        try:
+            for store in {READ_STORE, WRITE_STORE} if config.read_url != config.write_url else {READ_STORE}:
+                await databases.fetch("SELECT 1", [], store)
+        except UNAVAILABLE:
+            return json_response({"status": "unavailable"}, 503, {"Retry-After": "5"})
+        return json_response({"status": "ok"})
 
     _install_docs(app)
     _install_errors(app)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from products.http import serializers
 from products.read.pagination import page_links
+from products.read.params import InvalidParams
 
 _ETAG = re.compile(r'^\s*(W/)?"(\d+)"\s*$')
 
@@ -60,6 +61,14 @@ def validated(serializer_class, data, **kwargs):
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def list_params(read, request):
+    """Return a list's query parameters read by ``read`` (products.read.params); refused ones are a 400."""
+    try:
+        return read(request.query_params)
+    except InvalidParams as error:
+        raise ValidationError(error.errors) from None
 
 
 def page_response(request, page):

@@ -13,7 +13,8 @@ import psycopg2
 import pytest
 
 from products.readapi.app import create_app
-from products.tests.readapi.conftest import database_config
+from products.readapi.config import Config
+from products.tests.readapi.conftest import ReadApi, database_config
 from products.tests.robustness.conftest import ROOT, server_environment
 from products.tests.robustness.test_faults import _seeded_database, _stop, private_postgres  # noqa: F401 (fixture)
 
@@ -55,12 +56,8 @@ def test_an_exhausted_pool_answers_503_with_retry_after_instead_of_waiting(clien
 
 
 def test_an_unreachable_database_answers_503_with_retry_after(read_api):
-    refused_port = database_config(pool_timeout=1)
-    unreachable = refused_port.__class__(
-        read_url="postgresql://postgres@127.0.0.1:1/none",
-        write_url="postgresql://postgres@127.0.0.1:1/none",
-        pool_timeout=1,
-    )
+    nowhere = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1
+    unreachable = Config(read_url=nowhere, write_url=nowhere, pool_timeout=1)
 
     async def scenario():
         application = create_app(unreachable)
@@ -122,3 +119,14 @@ def test_scripts_serve_read_answers_503_while_postgresql_is_stopped_and_recovers
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_probes_say_whether_the_database_answers(read_api):
+    nowhere = "postgresql://postgres@127.0.0.1:1/none"
+    for api, expected in (
+        (read_api(), 200),
+        (ReadApi(Config(read_url=nowhere, write_url=nowhere, pool_timeout=1)), 503),
+    ):
+        live, ready = api.get_all(["/health/live", "/health/ready"])
+        assert live.status_code == 200
+        assert ready.status_code == expected, ready.text

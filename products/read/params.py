@@ -1,9 +1,11 @@
-"""Read a list's query parameters as the Django API's serializers do, with the same messages.
+"""The query parameters of the lists, read for both APIs: their rules and messages, defined once.
 
-The Django API validates with DRF serializers (``products.http.serializers``); this service has
-no DRF, so each field's rules are restated here: its parsing, its validators (all of them run,
-their messages collected, as DRF does), and the check for blank values that runs first. The
-conformance test (products/tests/readapi) sends the same bad input to both and compares.
+Both the Django API's list views and the ASGI read API read them here, free of any framework.
+The rules and messages are DRF's (those of the fields the Django API's serializers declare,
+which also document the parameters in its OpenAPI schema): each field's parsing, its validators
+(all of them run and their messages are collected, as DRF does) and the check for blank values
+that runs first. Reading them without a serializer saves each list request the serializer's
+per-request set-up; products/tests/readapi compares both APIs' answers to the same bad input.
 """
 
 import decimal
@@ -195,6 +197,14 @@ def read_params(fields, query_params):
     if errors:
         raise InvalidParams(errors)
     return values
+
+
+def page_params(query_params):
+    return read_params(PAGE, query_params)
+
+
+def reservation_list_params(query_params):
+    return read_params(RESERVATION_LIST, query_params)
 
 
 def product_list_params(query_params):
