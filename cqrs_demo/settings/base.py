@@ -194,8 +194,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so a missing or bad credential answers 401 rather than 403.
         "products.http.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "products.http.authentication.SessionAuthentication",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "products.http.negotiation.RememberingContentNegotiation",
     "DEFAULT_PERMISSION_CLASSES": ["products.http.permissions.ReadOpenWriteWithModelPermission"],
     "DEFAULT_RENDERER_CLASSES": [
         "drf_orjson_renderer.renderers.ORJSONRenderer",
