@@ -274,6 +274,11 @@ def _install_errors(app):
     for error_class in UNAVAILABLE:
         app.add_exception_handler(error_class, database_unavailable)
 
+    @app.exception_handler(Exception)
+    async def server_error(request, exc):
+        # As products.http.errors.server_error: JSON, and nothing about the failure (it is logged).
+        return json_response({"detail": "Internal server error."}, 500)
+
 
 def _with_api_trailing_slash(app):
     """Serve /api/products as /api/products/, as the Django API does (no redirect that would lose a body)."""
