@@ -117,7 +117,7 @@ def create_app(config=None):
 
     def page(request, page):
         # The request's absolute URL as Django builds it: the scheme a TLS proxy reports, the Host header.
-        scheme = "https" if request.headers.get("x-forwarded-proto") == "https" else request.url.scheme
+        scheme = "https" if request.headers.get("x-forwarded-proto") == "https" else request.scope["scheme"]
         query = request.scope["query_string"].decode("latin-1")
         url = f"{scheme}://{request.headers.get('host', '')}{request.scope['path']}" + (f"?{query}" if query else "")
         next_link, previous_link = page_links(url, page)
