@@ -1,6 +1,5 @@
 """What the serializers share: strict input, field types, page parameters and shapes, errors."""
 
-import copy
 import re
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
@@ -126,18 +125,12 @@ def location_code_field(**kwargs):
 
 
 class PageParamsSerializer(serializers.Serializer):
-    """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them)."""
+    """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them).
 
-    _field_templates = {}  # serializer class -> its declared fields, deep-copied once
-
-    def get_fields(self):
-        # DRF deep-copies every declared field for each instance, which costs more than the
-        # list query itself. These fields keep no state between requests, so shallow copies
-        # of one deep copy per class serve as well.
-        templates = self._field_templates.get(type(self))
-        if templates is None:
-            templates = self._field_templates[type(self)] = super().get_fields()
-        return {name: copy.copy(field) for name, field in templates.items()}
+    The list serializers document the parameters in the schema; both APIs read them with
+    products.read.params, which follows these fields' rules and messages
+    (products/tests/http/test_list_params.py compares the two on good and bad input).
+    """
 
     def to_internal_value(self, data):
         # DRF reads "?cursor=" as "no cursor"; the schema says a value is required, so say so.
