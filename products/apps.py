@@ -2,6 +2,9 @@
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.core.signals import request_started
+
+from cqrs_demo.db_connections import close_dead_connections
 
 
 class ProductsConfig(AppConfig):
@@ -9,7 +12,7 @@ class ProductsConfig(AppConfig):
     verbose_name = "Product inventory"
 
     def ready(self):
-        """Register the command and query handlers and the event table; check that none is missing."""
+        """Register the handlers and the event table (none may be missing); drop dead connections per request."""
         from cqrs_demo.bus import bus
         from products.read import projector, queries
         from products.write import commands
@@ -21,3 +24,4 @@ class ProductsConfig(AppConfig):
         single = settings.CQRS_MODE == "single"
         bus.subscribe(projector.EVENT_HANDLERS if single else projector.SPLIT_MODE_EVENT_HANDLERS)
         bus.check_complete()
+        request_started.connect(close_dead_connections, dispatch_uid="close_dead_connections")

@@ -84,24 +84,28 @@ def _database_url():
     return database_url()
 
 
+# No health check query per request (a second round trip on every read): a connection the
+# server closed is dropped at the next request's start by a look at its socket instead
+# (cqrs_demo/db_connections.py), and Django checks a connection after an error on it.
+_HEALTH_CHECKS = env_bool("DB_CONN_HEALTH_CHECKS", False)
 DATABASES = {
     "default": dj_database_url.parse(
         _database_url(),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
-        conn_health_checks=True,
+        conn_health_checks=_HEALTH_CHECKS,
     )
 }
 # Split mode: the read tables live in their own database, fed by `project_events --follow`.
 if env_str("READ_DATABASE_URL"):
     DATABASES["read"] = dj_database_url.parse(
-        env_str("READ_DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
+        env_str("READ_DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=_HEALTH_CHECKS
     )
 # Single-database mode with streaming replicas: read-side queries go to one of these.
 READ_REPLICA_ALIASES = []
 for _index, _url in enumerate(env_list("READ_REPLICA_URLS")):
     READ_REPLICA_ALIASES.append(f"replica_{_index}")
     DATABASES[f"replica_{_index}"] = dj_database_url.parse(
-        _url, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
+        _url, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=_HEALTH_CHECKS
     )
 if "read" in DATABASES and READ_REPLICA_ALIASES:
     raise ImproperlyConfigured("READ_REPLICA_URLS is for single-database mode; unset READ_DATABASE_URL.")
@@ -193,8 +197,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so a missing or bad credential answers 401 rather than 403.
         "products.http.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "products.http.authentication.SessionAuthentication",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "products.http.negotiation.RememberingContentNegotiation",
     "DEFAULT_PERMISSION_CLASSES": ["products.http.permissions.ReadOpenWriteWithModelPermission"],
     "DEFAULT_RENDERER_CLASSES": [
         "drf_orjson_renderer.renderers.ORJSONRenderer",

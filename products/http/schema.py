@@ -7,6 +7,7 @@ The schema is also the source of generated clients (openapi-python-client, opena
 import json
 
 from django.conf import settings
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import SAFE_METHODS
@@ -49,6 +50,12 @@ def _exactly_one_of(serializer_class, first, second, description):
         return type(name, (serializer_class,), {"__doc__": doc, keep: required, drop: None})
 
     return variant(first, second), variant(second, first)
+
+
+class SkippingSessionScheme(SessionScheme):
+    """Document products.http.authentication.SessionAuthentication as DRF's session authentication it is."""
+
+    target_class = "products.http.authentication.SessionAuthentication"
 
 
 class ExactlyOneOfExtension(OpenApiSerializerExtension):

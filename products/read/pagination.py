@@ -16,14 +16,14 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib import parse
 from uuid import UUID
 
 import orjson
 from django.utils.dateparse import parse_datetime
 
-from cqrs_demo.routers import read_query_alias
 from products.errors import InvalidCursorError
-from products.sql import fetch_dicts
+from products.read.statement import READ_STORE, Statement
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -107,7 +107,7 @@ def _cursor_value(value, sql_type):
         raise InvalidCursorError("Invalid cursor.") from None
 
 
-def keyset_page(
+def keyset_statement(
     select,
     where,
     params,
@@ -121,9 +121,12 @@ def keyset_page(
     descending,
     page_size,
     cursor,
-    using=None,
+    store=READ_STORE,
 ):
-    """Run ``select`` for one keyset page ordered by (``key``, ``id_key``) of ``table`` (at most MAX_PAGE_SIZE rows)."""
+    """Return the statement of one keyset page of ``table`` by (``key``, ``id_key``), at most MAX_PAGE_SIZE rows.
+
+    Its answer is a ``Page``. A bad cursor is refused here, before any SQL runs.
+    """
     # ORDER BY would otherwise resolve a bare name to the SELECT's output column, and the
     # product select renders price and id as text: "9.00" would sort after "12.50", and the
     # order would disagree with the numeric comparison in WHERE, repeating or skipping rows.
@@ -147,19 +150,41 @@ def keyset_page(
     order_by = f"{id_sql} {sort}" if key == id_key else f"{key_sql} {sort}, {id_sql} {sort}"
     sql = f"{select} WHERE {' AND '.join(where) or 'TRUE'} ORDER BY {order_by} LIMIT %s"
     page_size = min(page_size, MAX_PAGE_SIZE)
-    rows = fetch_dicts(sql, [*params, page_size + 1], using or read_query_alias())
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
-    if reverse:
-        rows.reverse()
+    first_page = cursor is None
 
-    def edge(row, to):
-        return encode_cursor(this_list, to, row[key], row[id_key])
+    def page(rows):
+        has_more = len(rows) > page_size
+        rows = rows[:page_size]
+        if reverse:
+            rows.reverse()
 
-    if reverse:
-        next_cursor = edge(rows[-1], "next") if rows else None
-        previous_cursor = edge(rows[0], "previous") if rows and has_more else None
-    else:
-        next_cursor = edge(rows[-1], "next") if rows and has_more else None
-        previous_cursor = edge(rows[0], "previous") if rows and cursor is not None else None
-    return Page(rows, next_cursor, previous_cursor)
+        def edge(row, to):
+            return encode_cursor(this_list, to, row[key], row[id_key])
+
+        if reverse:
+            next_cursor = edge(rows[-1], "next") if rows else None
+            previous_cursor = edge(rows[0], "previous") if rows and has_more else None
+        else:
+            next_cursor = edge(rows[-1], "next") if rows and has_more else None
+            previous_cursor = edge(rows[0], "previous") if rows and not first_page else None
+        return Page(rows, next_cursor, previous_cursor)
+
+    return Statement(sql, [*params, page_size + 1], page, store)
+
+
+def page_links(url, page):
+    """Return a page's ``next`` and ``previous`` as absolute links: ``url`` (the request's) with their cursor.
+
+    The other parameters stay, sorted by name (as DRF's ``replace_query_param`` writes them),
+    so both read APIs link a page alike.
+    """
+
+    def link(cursor):
+        if not cursor:
+            return None
+        scheme, netloc, path, query, fragment = parse.urlsplit(url)
+        params = parse.parse_qs(query, keep_blank_values=True)
+        params["cursor"] = [cursor]
+        return parse.urlunsplit((scheme, netloc, path, parse.urlencode(sorted(params.items()), doseq=True), fragment))
+
+    return link(page.next_cursor), link(page.previous_cursor)

@@ -36,7 +36,7 @@ def test_the_local_stack_is_single_database_mode_throughout():
 
 def test_the_scaled_stack_gives_every_app_service_the_same_read_database():
     urls = _read_database_urls(_services("docker-compose.yml", "docker-compose.scaled.yml"))
-    assert {"web", "web-read", "expirer", "projector", "relay"} <= set(urls)
+    assert {"web", "read-api", "expirer", "projector", "relay"} <= set(urls)
     assert len(set(urls.values())) == 1, urls
     assert "@read-db:5432/" in urls["web"]
 

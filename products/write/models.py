@@ -8,10 +8,10 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from products.events.stock import MAIN_LOCATION  # noqa: F401 (the default location, with the write model)
+from products.patterns import LOCATION_CODE_PATTERN
 
 MAX_QUANTITY = 1_000_000_000
 MAX_PRICE_DIGITS = 10  # 99,999,999.99
-LOCATION_CODE_PATTERN = r"^[a-z0-9_-]+$"  # 1-32 characters (max_length)
 
 
 class Category(models.Model):

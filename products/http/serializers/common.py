@@ -1,17 +1,13 @@
 """What the serializers share: strict input, field types, page parameters and shapes, errors."""
 
-import copy
 import re
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from products.patterns import LOCATION_CODE_PATTERN, PRICE_PATTERN, SKU_PATTERN, SLUG_PATTERN  # noqa: F401 (re-exported)
 from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from products.write.models import LOCATION_CODE_PATTERN, MAX_QUANTITY
-
-SKU_PATTERN = r"^[A-Za-z0-9._-]+$"
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
-PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+from products.write.models import MAX_QUANTITY
 
 # A decimal as the API reads one, before its bounds are checked: ASCII digits, an optional
 # point. Decimal(), which DRF's DecimalField calls, also reads "1_000", any script's digits
@@ -129,18 +125,12 @@ def location_code_field(**kwargs):
 
 
 class PageParamsSerializer(serializers.Serializer):
-    """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them)."""
+    """Query parameters of a list; unknown ones are ignored, as DRF does (``format`` among them).
 
-    _field_templates = {}  # serializer class -> its declared fields, deep-copied once
-
-    def get_fields(self):
-        # DRF deep-copies every declared field for each instance, which costs more than the
-        # list query itself. These fields keep no state between requests, so shallow copies
-        # of one deep copy per class serve as well.
-        templates = self._field_templates.get(type(self))
-        if templates is None:
-            templates = self._field_templates[type(self)] = super().get_fields()
-        return {name: copy.copy(field) for name, field in templates.items()}
+    The list serializers document the parameters in the schema; both APIs read them with
+    products.read.params, which follows these fields' rules and messages
+    (products/tests/http/test_list_params.py compares the two on good and bad input).
+    """
 
     def to_internal_value(self, data):
         # DRF reads "?cursor=" as "no cursor"; the schema says a value is required, so say so.

@@ -13,10 +13,12 @@ from products.http.views.common import (
     POST_ERRORS,
     WRITE_ERRORS,
     error,
+    list_params,
     page_response,
     validated,
 )
 from products.read import queries
+from products.read.params import page_params
 from products.write import commands
 
 
@@ -56,7 +58,7 @@ class CategoryViewSet(viewsets.ViewSet):
     }
 
     def list(self, request):
-        params = validated(serializers.PageParamsSerializer, request.query_params)
+        params = list_params(page_params, request)
         return page_response(request, bus.ask(queries.ListCategories(**params)))
 
     def retrieve(self, request, slug=None):

@@ -5,9 +5,10 @@ import re
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from products.http import serializers
+from products.read.pagination import page_links
+from products.read.params import InvalidParams
 
 _ETAG = re.compile(r'^\s*(W/)?"(\d+)"\s*$')
 
@@ -62,14 +63,18 @@ def validated(serializer_class, data, **kwargs):
     return serializer.validated_data
 
 
+def list_params(read, request):
+    """Return a list's query parameters read by ``read`` (products.read.params); refused ones are a 400."""
+    try:
+        return read(request.query_params)
+    except InvalidParams as error:
+        raise ValidationError(error.errors) from None
+
+
 def page_response(request, page):
     """Shape a keyset page with absolute ``next`` and ``previous`` links."""
-    url = request.build_absolute_uri()
-
-    def link(cursor):
-        return replace_query_param(url, "cursor", cursor) if cursor else None
-
-    return Response({"next": link(page.next_cursor), "previous": link(page.previous_cursor), "results": page.results})
+    next_link, previous_link = page_links(request.build_absolute_uri(), page)
+    return Response({"next": next_link, "previous": previous_link, "results": page.results})
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(

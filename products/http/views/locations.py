@@ -13,10 +13,12 @@ from products.http.views.common import (
     POST_ERRORS,
     WRITE_ERRORS,
     error,
+    list_params,
     page_response,
     validated,
 )
 from products.read import queries
+from products.read.params import page_params
 from products.write import commands
 
 
@@ -58,7 +60,7 @@ class LocationViewSet(viewsets.ViewSet):
     }
 
     def list(self, request):
-        params = validated(serializers.PageParamsSerializer, request.query_params)
+        params = list_params(page_params, request)
         return page_response(request, bus.ask(queries.ListLocations(**params)))
 
     def retrieve(self, request, code=None):

@@ -17,11 +17,13 @@ from products.http.views.common import (
     UUID_PATH,
     error,
     expected_version,
+    list_params,
     page_response,
     validated,
     with_etag,
 )
 from products.read import queries
+from products.read.params import page_params, product_list_params
 from products.write import commands
 
 
@@ -77,7 +79,7 @@ class ProductViewSet(viewsets.ViewSet):
         return with_etag(Response(product, status=status_code), product["version"])
 
     def list(self, request):
-        params = validated(serializers.ProductListParamsSerializer, request.query_params)
+        params = list_params(product_list_params, request)
         return page_response(request, bus.ask(queries.ListProducts(**params)))
 
     def retrieve(self, request, pk=None):
@@ -174,7 +176,7 @@ class ProductViewSet(viewsets.ViewSet):
     )
     @action(detail=True, methods=["get"], url_path="stock/movements")
     def movements(self, request, pk=None):
-        params = validated(serializers.PageParamsSerializer, request.query_params)
+        params = list_params(page_params, request)
         return page_response(request, bus.ask(queries.ListStockMovements(product_id=pk, **params)))
 
     @extend_schema(
@@ -193,5 +195,5 @@ class ProductViewSet(viewsets.ViewSet):
     )
     @action(detail=True, methods=["get"])
     def events(self, request, pk=None):
-        params = validated(serializers.PageParamsSerializer, request.query_params)
+        params = list_params(page_params, request)
         return page_response(request, bus.ask(queries.ListProductEvents(product_id=pk, **params)))

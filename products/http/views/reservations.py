@@ -14,10 +14,12 @@ from products.http.views.common import (
     POST_ERRORS,
     UUID_PATH,
     error,
+    list_params,
     page_response,
     validated,
 )
 from products.read import queries
+from products.read.params import reservation_list_params
 from products.write import commands
 
 _NOT_ACTIVE = error(
@@ -102,7 +104,7 @@ class ReservationViewSet(viewsets.ViewSet):
     }
 
     def list(self, request):
-        params = validated(serializers.ReservationListParamsSerializer, request.query_params)
+        params = list_params(reservation_list_params, request)
         return page_response(request, bus.ask(queries.ListReservations(**params)))
 
     def retrieve(self, request, pk=None):

@@ -21,16 +21,16 @@ class ListCategories(Query):
 
 
 def get_category(query):
-    """Return a category."""
-    return one_by_key(CATEGORIES, query.slug, CategoryNotFoundError("Category not found."))
+    """Return the statement of a category."""
+    return one_by_key(CATEGORIES, query.slug, CategoryNotFoundError, "Category not found.")
 
 
 def list_categories(query):
-    """Return one page of categories ordered by slug."""
+    """Return the statement of one page of categories ordered by slug."""
     return page_by_key(CATEGORIES, query)
 
 
-HANDLERS = {
+STATEMENTS = {
     GetCategory: get_category,
     ListCategories: list_categories,
 }

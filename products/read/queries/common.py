@@ -1,21 +1,17 @@
 """What the queries of keyed aggregates (categories, locations) share: one row by key, a page by key."""
 
-from cqrs_demo.routers import read_query_alias
-from products.read.pagination import keyset_page
-from products.sql import fetch_dicts
+from products.read.pagination import keyset_statement
+from products.read.statement import Statement, one_row
 
 
-def one_by_key(table, value, not_found):
-    """Return the API row of ``table`` whose key is ``value``; raise ``not_found`` when there is none."""
-    rows = fetch_dicts(f"{table.api_select()} WHERE {table.key} = %s", [value], read_query_alias())
-    if not rows:
-        raise not_found
-    return rows[0]
+def one_by_key(table, value, not_found, message):
+    """Return the statement of the API row of ``table`` whose key is ``value`` (``not_found(message)`` when none)."""
+    return Statement(f"{table.api_select()} WHERE {table.key} = %s", [value], one_row(not_found, message))
 
 
 def page_by_key(table, query):
-    """Return one keyset page of ``table``'s API rows ordered by its key."""
-    return keyset_page(
+    """Return the statement of one keyset page of ``table``'s API rows ordered by its key."""
+    return keyset_statement(
         table.api_select(),
         [],
         [],

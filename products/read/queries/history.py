@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS
 
 from cqrs_demo.bus import Query
 from products.errors import ProductNotFoundError
-from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_statement
+from products.read.statement import READ_STORE, WRITE_STORE
 
 
 @dataclass(frozen=True)
@@ -18,13 +18,19 @@ class ListProductEvents(Query):
     cursor: str | None = None
 
 
-def product_rows_page(select, table, query, *, descending, using=None):
-    """Return one page of a product's rows (ledger or events), keyset-paginated by id.
+def product_rows_page(select, table, query, *, descending, store=READ_STORE):
+    """Return the statement of one page of a product's rows (ledger or events), keyset-paginated by id.
 
     Every product has at least one such row (its opening ledger row, its ProductCreated
     event), so an empty first page means the product is unknown: one query, not two.
     """
-    page = keyset_page(
+
+    def known(page):
+        if not page.results and query.cursor is None:
+            raise ProductNotFoundError("Product not found.")
+        return page
+
+    return keyset_statement(
         select,
         ["product_id = %s"],
         [UUID(str(query.product_id))],  # one spelling of the id, so one list key for its cursors
@@ -37,29 +43,29 @@ def product_rows_page(select, table, query, *, descending, using=None):
         descending=descending,
         page_size=query.page_size,
         cursor=query.cursor,
-        using=using,
-    )
-    if not page.results and query.cursor is None:
-        raise ProductNotFoundError("Product not found.")
-    return page
+        store=store,
+    ).then(known)
 
 
 def list_product_events(query):
-    """Return one page of a product's event history, oldest first, archived products included.
+    """Return the statement of one page of a product's event history, oldest first, archived products included.
 
     The one query not served by a read table: the event log is itself an append-only record
     made for reading in order, and it is the audit trail, so it is read where it is written.
     """
-    page = product_rows_page(
+
+    def parse_data(page):
+        for row in page.results:
+            row["data"] = orjson.loads(row["data"])  # jsonb comes as text (products.read.statement)
+        return page
+
+    return product_rows_page(
         "SELECT id, type, created_at AS occurred_at, payload AS data FROM products_event",
         "products_event",
         query,
         descending=False,
-        using=DEFAULT_DB_ALIAS,
-    )
-    for row in page.results:
-        row["data"] = orjson.loads(row["data"])  # Django hands jsonb over as text
-    return page
+        store=WRITE_STORE,
+    ).then(parse_data)
 
 
-HANDLERS = {ListProductEvents: list_product_events}
+STATEMENTS = {ListProductEvents: list_product_events}

@@ -21,16 +21,16 @@ class ListLocations(Query):
 
 
 def get_location(query):
-    """Return a location."""
-    return one_by_key(LOCATIONS, query.code, LocationNotFoundError("Location not found."))
+    """Return the statement of a location."""
+    return one_by_key(LOCATIONS, query.code, LocationNotFoundError, "Location not found.")
 
 
 def list_locations(query):
-    """Return one page of locations ordered by code, inactive ones included."""
+    """Return the statement of one page of locations ordered by code, inactive ones included."""
     return page_by_key(LOCATIONS, query)
 
 
-HANDLERS = {
+STATEMENTS = {
     GetLocation: get_location,
     ListLocations: list_locations,
 }

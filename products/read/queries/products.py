@@ -6,11 +6,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from cqrs_demo.bus import Query
-from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
-from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_statement
+from products.read.statement import Statement, one_row
 from products.read.tables import PRODUCTS, SEARCH, STOCK_LEVELS, held, product_select
-from products.sql import fetch_dicts
 
 PRODUCT_ORDERINGS = {
     # API name: (column, SQL type used to read a cursor value back)
@@ -50,15 +49,13 @@ def search_tsquery(text):
 
 
 def get_product(query):
-    """Return the representation of an active product."""
-    rows = fetch_dicts(f"{_SELECT} WHERE id = %s", [query.product_id], read_query_alias())
-    if not rows:
-        raise ProductNotFoundError("Product not found.")
-    return rows[0]
+    """Return the statement of the representation of an active product."""
+    found = one_row(ProductNotFoundError, "Product not found.")
+    return Statement(f"{_SELECT} WHERE id = %s", [query.product_id], found)
 
 
 def list_products(query):
-    """Return one page of active products matching the filters."""
+    """Return the statement of one page of active products matching the filters."""
     where, params = [], []
     tsquery = search_tsquery(query.search)
     if tsquery:
@@ -87,7 +84,7 @@ def list_products(query):
         where.append("price <= %s")
         params.append(query.max_price)
     column, column_type = PRODUCT_ORDERINGS[query.ordering.lstrip("-")]
-    return keyset_page(
+    return keyset_statement(
         _SELECT,
         where,
         params,
@@ -103,7 +100,7 @@ def list_products(query):
     )
 
 
-HANDLERS = {
+STATEMENTS = {
     GetProduct: get_product,
     ListProducts: list_products,
 }

@@ -4,11 +4,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from cqrs_demo.bus import Query
-from cqrs_demo.routers import read_query_alias
 from products.errors import ReservationNotFoundError
-from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_page
+from products.read.pagination import DEFAULT_PAGE_SIZE, keyset_statement
+from products.read.statement import Statement, one_row
 from products.read.tables import RESERVATIONS, shown_reservation
-from products.sql import fetch_dicts
 
 _SELECT = RESERVATIONS.api_select()
 
@@ -35,22 +34,26 @@ class ListReservations(Query):
 
 
 def get_reservation(query):
-    """Return a reservation as the API shows it."""
-    rows = fetch_dicts(f"{_SELECT} WHERE id = %s", [query.reservation_id], read_query_alias())
-    if not rows:
-        raise ReservationNotFoundError("Reservation not found.")
-    return shown_reservation(rows[0])
+    """Return the statement of a reservation as the API shows it."""
+    found = one_row(ReservationNotFoundError, "Reservation not found.")
+    return Statement(f"{_SELECT} WHERE id = %s", [query.reservation_id], found).then(shown_reservation)
 
 
 def list_reservations(query):
-    """Return one page of reservations, newest first."""
+    """Return the statement of one page of reservations, newest first."""
     where, params = [], []
     if query.status is not None:
         where.append(STATUS_FILTERS[query.status])
     if query.reference is not None:
         where.append("reference = %s")
         params.append(query.reference)
-    page = keyset_page(
+
+    def shown(page):
+        for row in page.results:
+            shown_reservation(row)
+        return page
+
+    return keyset_statement(
         _SELECT,
         where,
         params,
@@ -63,13 +66,10 @@ def list_reservations(query):
         descending=True,
         page_size=query.page_size,
         cursor=query.cursor,
-    )
-    for row in page.results:
-        shown_reservation(row)
-    return page
+    ).then(shown)
 
 
-HANDLERS = {
+STATEMENTS = {
     GetReservation: get_reservation,
     ListReservations: list_reservations,
 }

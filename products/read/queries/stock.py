@@ -6,12 +6,11 @@ from uuid import UUID
 import orjson
 
 from cqrs_demo.bus import Query
-from cqrs_demo.routers import read_query_alias
 from products.errors import ProductNotFoundError
 from products.read.pagination import DEFAULT_PAGE_SIZE
 from products.read.queries.history import product_rows_page
+from products.read.statement import Statement, one_row
 from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, held, product_select
-from products.sql import fetch_dicts
 
 # The product's stock, with its stock at each location that ever held it (by code) in a subquery: one query.
 # Each location's reserved and available are counted as the product's are (``held``).
@@ -44,24 +43,28 @@ class ListStockMovements(Query):
 
 
 def get_stock(query):
-    """Return the stock of an active product."""
-    rows = fetch_dicts(f"{_STOCK_SELECT} WHERE id = %s", [query.product_id], read_query_alias())
-    if not rows:
-        raise ProductNotFoundError("Product not found.")
-    stock = rows[0]
-    stock["locations"] = orjson.loads(stock["locations"])  # Django hands jsonb over as text
-    return stock
+    """Return the statement of the stock of an active product."""
+
+    def parse_locations(stock):
+        stock["locations"] = orjson.loads(stock["locations"])  # jsonb comes as text (products.read.statement)
+        return stock
+
+    found = one_row(ProductNotFoundError, "Product not found.")
+    return Statement(f"{_STOCK_SELECT} WHERE id = %s", [query.product_id], found).then(parse_locations)
 
 
 def list_stock_movements(query):
-    """Return one page of an active product's ledger, newest first (archived products: 404)."""
-    page = product_rows_page(_MOVEMENT_SELECT, MOVEMENTS.name, query, descending=True)
-    for row in page.results:
-        del row["id"]
-    return page
+    """Return the statement of one page of an active product's ledger, newest first (archived products: 404)."""
+
+    def without_ids(page):
+        for row in page.results:
+            del row["id"]  # the page key, which the API does not show
+        return page
+
+    return product_rows_page(_MOVEMENT_SELECT, MOVEMENTS.name, query, descending=True).then(without_ids)
 
 
-HANDLERS = {
+STATEMENTS = {
     GetStock: get_stock,
     ListStockMovements: list_stock_movements,
 }
