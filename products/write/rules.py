@@ -78,12 +78,16 @@ def stock_low_rows(taken, available, extra=""):
 
 LOCK_ORDER = """Every command takes its locks in this order, so no two commands deadlock:
 
-1. the products' advisory locks (``product_lock``), in ascending key order, before the
-   command's first write, so before its transaction has an id (the log's commit order);
-2. then the locations it changes stock at, FOR SHARE, in ascending code order (a bulk import
-   holds them FOR UPDATE; a deactivation UPDATEs the row);
+1. the products' advisory locks (``product_lock``), in ascending key order (two commands
+   naming the same products in opposite orders queue instead of deadlocking), before the
+   command's first write, so before its transaction has an id: a product's events then
+   follow their commit order in the log;
+2. then the locations it changes stock at, FOR SHARE, in ascending code order: a bulk import
+   that sets stock there holds them FOR UPDATE, and a deactivation UPDATEs the row, so the
+   command waits for either, and what it reads after these locks is what they left;
 3. then the products' rows, in ascending id order (an UPDATE of their version, or FOR NO KEY
-   UPDATE).
+   UPDATE): a bulk import locks them without their advisory locks, so a command waits here
+   for one that set their stock at other locations.
 
 A single stock command's statement takes the same three, one of each, in that order; the
 multi-line commands take them with ``lock_products_sql`` in statements of their own first.

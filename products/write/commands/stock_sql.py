@@ -56,18 +56,22 @@ def states_after_each_line(movement):
                later AS (PARTITION BY m.product_id ORDER BY m.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
 
 
-# Lock the product, then the location where it takes stock, then bump the product's version
-# (rules.LOCK_ORDER), each step reading the one before: the location's row lock gives the
-# transaction its id, after the product's lock. The UPDATE locks the product's row and compares
-# If-Match in itself, so two writers holding the same ETag cannot both succeed. A concurrent
+# The location where the stock changes, if it takes stock, locked FOR SHARE after the product's
+# lock (it joins ``locked``): this row lock gives the transaction its id. A concurrent
 # deactivation waits for this change to commit; a change that waited for a deactivation
-# re-checks the latest row (FOR SHARE does) and finds none: no product bump, no row at all.
-LOCK_LOCATION_AND_BUMP_STEPS = f"""
-    {PRODUCT_LOCK_STEP},
+# re-checks the latest row (FOR SHARE does) and finds none: no row, nothing written.
+LOCATION_STEP = f"""
     location AS MATERIALIZED (
         SELECT l.id, l.code FROM products_location l, locked
          WHERE l.code = %(location)s AND {rules.takes_stock("l")} FOR SHARE OF l
-    ), product AS (
+    )"""
+
+# Lock the product, then the location, then bump the product's version (rules.LOCK_ORDER), each
+# step reading the one before. The UPDATE locks the product's row and compares If-Match in
+# itself, so two writers holding the same ETag cannot both succeed; no location, no bump.
+LOCK_LOCATION_AND_BUMP_STEPS = f"""
+    {PRODUCT_LOCK_STEP},{LOCATION_STEP},
+    product AS (
         UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s
           FROM location
          WHERE p.id = %(product_id)s AND NOT p.is_archived AND {VERSION_MATCHES}
@@ -162,13 +166,11 @@ def adjust_sql(*, project):
 
 
 # The product is already locked and bumped by LOCK_LOCATION_AND_BUMP, in a statement before, so
-# this one sees the quantity every earlier writer left; the location is read again FOR SHARE.
+# this one sees the quantity every earlier writer left. (Taking the product's lock again is
+# free: the transaction holds it.)
 SET_STOCK_PRODUCT_STEPS = f"""
-    product AS (SELECT * FROM products_product WHERE id = %(product_id)s),
-    location AS MATERIALIZED (
-        SELECT l.id, l.code FROM products_location l
-         WHERE l.code = %(location)s AND {rules.takes_stock("l")} FOR SHARE OF l
-    )"""
+    {PRODUCT_LOCK_STEP},{LOCATION_STEP},
+    product AS (SELECT * FROM products_product WHERE id = %(product_id)s)"""
 SET_STOCK_STEP = f"""
         INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
         SELECT product.id, location.id, %(quantity)s FROM product, location
