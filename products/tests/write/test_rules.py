@@ -1,5 +1,6 @@
 """The write side's rules (``products.write.rules``), each tested by its intent through the commands."""
 
+import contextlib
 import uuid
 from decimal import Decimal
 
@@ -51,6 +52,16 @@ def test_no_writer_takes_the_stock_below_what_reservations_hold(make_product):
 
 
 @pytest.mark.django_db
+def test_an_import_that_sets_the_stock_never_takes_it_below_what_is_held(make_product):
+    product_id = make_product(sku="RULE-IMP", initial_stock=10)
+    place((product_id, 8))
+    row = (2, "RULE-IMP", "Imported", "", None, None, "1.00", 3)
+    with contextlib.suppress(InsufficientStockError):  # refused as a whole, or that row refused
+        bus.dispatch(commands.BulkImportProducts(rows=[row]))
+    assert quantity_at(product_id) >= 8
+
+
+@pytest.mark.django_db
 def test_a_lapsed_hold_no_longer_keeps_the_stock(make_product):
     product_id = make_product(initial_stock=10)
     lapse(place((product_id, 10)))
@@ -98,6 +109,17 @@ def test_stock_low_counts_what_is_held_and_follows_the_event_that_caused_it(make
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=-10))  # available 15 -> 5
     adjusted, low = EventRecord.objects.order_by("-id")[:2][::-1]
     assert (adjusted.type, low.type, low.payload["available"]) == ("StockAdjusted", "StockLow", 5)
+
+
+@pytest.mark.django_db
+def test_a_batch_line_that_crosses_the_reorder_point_fires_stock_low_after_its_event(make_product):
+    product_id = make_product(initial_stock=10, reorder_point=5)
+    other = make_product(initial_stock=10, reorder_point=5)
+    lines = (commands.BatchLine(product_id=product_id, delta=-6), commands.BatchLine(product_id=other, delta=-1))
+    bus.dispatch(commands.AdjustStockBatch(lines=lines))
+    assert (stock_lows(product_id), stock_lows(other)) == ([4], [])
+    adjusted, low = EventRecord.objects.filter(product_id=product_id).order_by("-id")[:2][::-1]
+    assert (adjusted.type, low.type) == ("StockAdjusted", "StockLow")
 
 
 @pytest.mark.django_db
