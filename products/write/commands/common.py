@@ -148,14 +148,62 @@ def lock_and_bump_params(product_id, expected_version):
     }
 
 
-def bump_version(product_id, expected_version, **changes):
-    """Lock the product and update its row (version + 1, and any ``changes`` of its columns)."""
-    if not _bump(product_id, expected_version, changes, unless_unchanged=False):
+# The product's columns a command may change: ``set_<column>`` says whether to, ``<column>``
+# is the new value (``bump_params``).
+DETAILS = ("name", "description", "category_id", "price", "reorder_point")
+
+# Lock the product, then bump its version with the changes: the UPDATE locks the row and
+# compares If-Match in itself, so two writers holding the same ETag cannot both succeed. With
+# ``only_if_changed``, a change that changes no value leaves the row alone (no row back).
+# ``archive`` archives it. A row back: it was bumped.
+BUMP_SQL = f"""
+    WITH {PRODUCT_LOCK_STEP}, product AS (
+        UPDATE products_product p
+           SET version = p.version + 1, updated_at = %(now)s, is_archived = %(archive)s,
+               name = CASE WHEN %(set_name)s THEN %(name)s ELSE p.name END,
+               description = CASE WHEN %(set_description)s THEN %(description)s ELSE p.description END,
+               category_id = CASE WHEN %(set_category_id)s THEN %(category_id)s ELSE p.category_id END,
+               price = CASE WHEN %(set_price)s THEN %(price)s ELSE p.price END,
+               reorder_point = CASE WHEN %(set_reorder_point)s THEN %(reorder_point)s ELSE p.reorder_point END
+          FROM locked
+         WHERE p.id = %(product_id)s AND NOT p.is_archived AND {VERSION_MATCHES}
+           AND (NOT %(only_if_changed)s
+                OR %(set_name)s AND p.name IS DISTINCT FROM %(name)s
+                OR %(set_description)s AND p.description IS DISTINCT FROM %(description)s
+                OR %(set_category_id)s AND p.category_id IS DISTINCT FROM %(category_id)s
+                OR %(set_price)s AND p.price IS DISTINCT FROM %(price)s
+                OR %(set_reorder_point)s AND p.reorder_point IS DISTINCT FROM %(reorder_point)s)
+        RETURNING p.id
+    )
+    SELECT count(*) FROM product"""
+
+
+def bump_params(product_id, expected_version, changes, *, archive=False, only_if_changed=False):
+    """Return the parameters of ``BUMP_SQL`` for ``changes`` (a dict of ``DETAILS`` columns and their new values)."""
+    unknown = set(changes) - set(DETAILS)
+    if unknown:
+        raise ValueError(f"Not a product detail: {sorted(unknown)}")
+    params = lock_and_bump_params(product_id, expected_version)
+    for column in DETAILS:
+        params[f"set_{column}"] = column in changes
+        params[column] = changes.get(column)
+    return {**params, "archive": archive, "only_if_changed": only_if_changed}
+
+
+def _bump(params):
+    with connection.cursor() as cursor:
+        cursor.execute(BUMP_SQL, params)
+        return cursor.fetchone()[0] > 0
+
+
+def bump_version(product_id, expected_version, *, archive=False, **changes):
+    """Lock the product and update its row (version + 1, any ``changes`` of its details, archived if ``archive``)."""
+    if not _bump(bump_params(product_id, expected_version, changes, archive=archive)):
         raise_missing_or_stale(product_id)
 
 
 def bump_version_if_changed(product_id, expected_version, **changes):
-    """Apply ``changes`` to the product's columns as ``bump_version`` does, if one of them changes a value.
+    """Apply ``changes`` to the product's details as ``bump_version`` does, if one of them changes a value.
 
     Return whether the row changed. A change that changes nothing leaves the row (version,
     updated_at) alone, yet a missing product or a stale ``If-Match`` is refused all the same.
@@ -163,35 +211,12 @@ def bump_version_if_changed(product_id, expected_version, **changes):
     statement's snapshot must be younger than the last committed change of the product,
     or a value changed meanwhile would compare as unchanged and the change would be lost.
     """
-    if _bump(product_id, expected_version, changes, unless_unchanged=True):
+    if _bump(bump_params(product_id, expected_version, changes, only_if_changed=True)):
         return True
     current = Product.objects.filter(id=product_id, is_archived=False).values_list("version", flat=True).first()
     if current is None or (expected_version is not None and current != expected_version):
         raise_missing_or_stale(product_id)
     return False
-
-
-def _bump(product_id, expected_version, changes, *, unless_unchanged):
-    """Lock the product, then bump its version with ``changes``: the UPDATE locks the row and compares If-Match,
-    so two writers holding the same ETag cannot both succeed."""
-    params = lock_and_bump_params(product_id, expected_version)
-    params.update({f"set_{column}": value for column, value in changes.items()})
-    assignments = "".join(f", {column} = %(set_{column})s" for column in changes)
-    unchanged = ""
-    if unless_unchanged:
-        differs = " OR ".join(f"p.{column} IS DISTINCT FROM %(set_{column})s" for column in changes)
-        unchanged = f" AND ({differs or 'FALSE'})"
-    sql = f"""
-    WITH {PRODUCT_LOCK_STEP}, product AS (
-        UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s{assignments}
-          FROM locked
-         WHERE p.id = %(product_id)s AND NOT p.is_archived AND {VERSION_MATCHES}{unchanged}
-        RETURNING p.id
-    )
-    SELECT count(*) FROM product"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0] > 0
 
 
 def raise_missing_or_stale(product_id):
