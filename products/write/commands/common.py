@@ -16,6 +16,7 @@ matters, without a global lock (see ``products.write.event_log``):
   changes of one location reach the log in commit order, as a product's do.
 """
 
+import functools
 from uuid import UUID
 
 from django.db import IntegrityError, connection
@@ -102,9 +103,14 @@ def lock_products_of(select, params):
 
     ``params``: the named parameters of ``select``.
     """
-    keys = f"SELECT {rules.PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
     with connection.cursor() as cursor:
-        cursor.execute(rules.lock_products_sql(keys, f"id IN (SELECT location_id FROM ({select}) ids)"), params)
+        cursor.execute(_lock_products_of_sql(select), params)
+
+
+@functools.cache  # one statement per ``select``, built once
+def _lock_products_of_sql(select):
+    keys = f"SELECT {rules.PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
+    return rules.lock_products_sql(keys, f"id IN (SELECT location_id FROM ({select}) ids)")
 
 
 def lock_catalogue(*, exclusive=False, product_id=None):

@@ -25,7 +25,9 @@ The rules hold under any concurrency by construction:
   statement, with a fresh snapshot, sees the location inactive.
 
 Placing and committing, the checkout's path, are one statement each after the locks
-(``products.write.commands.reservation_sql``); the others publish their event from Python.
+(``products.write.commands.reservation_sql``); the others are fixed statements in
+``products/write/sql/`` and publish their event from Python. The rules they share with the
+stock commands (what is held, the lock order, active locations) are ``products.write.rules``'.
 """
 
 import uuid
