@@ -10,23 +10,30 @@ fed by the projector worker from the event log; the write tables stay in ``defau
 
 import random
 
+from django.apps import apps
 from django.conf import settings
 
-READ_MODEL_NAMES = {
-    "productview",
-    "productsearchview",
-    "stocklevelview",
-    "stockmovementview",
-    "categoryview",
-    "locationview",
-    "reservationview",
-    "stockholdview",
-    "projectorposition",
-}
+# A read model is known by its table, as the read side declares it: every read table is named
+# read_* (products.read.tables, products.read.models), so a new one needs no entry here.
+READ_TABLE_PREFIX = "read_"
 
 
 def is_read_model(model):
-    return model._meta.app_label == "products" and model._meta.model_name in READ_MODEL_NAMES
+    """Tell whether ``model`` (a class, or a migration's historical model) is one of the read store's tables."""
+    return model._meta.app_label == "products" and model._meta.db_table.startswith(READ_TABLE_PREFIX)
+
+
+def _is_read_model_named(app_label, model_name, hints):
+    """Tell whether the model a migration names is a read model (unknown or unnamed: it is not)."""
+    if app_label != "products":
+        return False
+    model = hints.get("model")
+    if model is None and model_name is not None:
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            return False
+    return model is not None and is_read_model(model)
 
 
 def read_store_alias():
@@ -56,7 +63,7 @@ class ReadModelRouter:
         if db in settings.READ_REPLICA_ALIASES:
             return False  # replicas copy the primary; they are never migrated
         if db == "read":
-            return app_label == "products" and model_name in READ_MODEL_NAMES
-        if read_store_alias() == "read" and app_label == "products" and model_name in READ_MODEL_NAMES:
+            return _is_read_model_named(app_label, model_name, hints)
+        if read_store_alias() == "read" and _is_read_model_named(app_label, model_name, hints):
             return False
         return None

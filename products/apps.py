@@ -14,6 +14,7 @@ class ProductsConfig(AppConfig):
     def ready(self):
         """Register the handlers and the event table (none may be missing); drop dead connections per request."""
         from cqrs_demo.bus import bus
+        from products.events import in_statement
         from products.read import projector, queries
         from products.write import commands
 
@@ -23,5 +24,7 @@ class ProductsConfig(AppConfig):
         # In split mode the read store is fed from the event log by `project_events` instead.
         single = settings.CQRS_MODE == "single"
         bus.subscribe(projector.EVENT_HANDLERS if single else projector.SPLIT_MODE_EVENT_HANDLERS)
+        # The steps a command's own statement includes to project its events (when it projects them).
+        in_statement.register(projector.IN_STATEMENT)
         bus.check_complete()
         request_started.connect(close_dead_connections, dispatch_uid="close_dead_connections")

@@ -136,6 +136,42 @@ def stock_projection_steps(state, ledger, level):
     )"""
 
 
+def reservation_placed_steps(reservation, holds):
+    """Return the CTE steps that project a placed reservation inside its statement.
+
+    ``reservation``: the reservation's read row; ``holds``: its holds' read rows.
+    """
+    return f"""
+    projected_reservation AS (
+        {RESERVATIONS.insert_sql(f"SELECT * FROM {reservation}")}
+    ), projected_holds AS (
+        {HOLDS.insert_sql(f"SELECT * FROM {holds}")}
+    )"""
+
+
+def reservation_committed_steps(state, ledger, level, reservation):
+    """Return the CTE steps that project a committed reservation, and its lines' stock changes, inside its statement.
+
+    ``state``, ``ledger``, ``level`` as in ``stock_projection_steps`` (``state``: each product
+    as its last line left it); ``reservation``: the reservation's read row. It holds nothing now.
+    """
+    return f"""{stock_projection_steps(state, ledger, level)}, projected_reservation AS (
+        {RESERVATIONS.insert_sql(f"SELECT * FROM {reservation}")}
+    ), dropped_holds AS (
+        DELETE FROM {HOLDS.name} WHERE reservation_id IN (SELECT id FROM {reservation})
+    )"""
+
+
+# The projections that run inside a command's own statement (single-database mode), by the
+# event they project; products.apps registers them for the write side (products.events.in_statement).
+IN_STATEMENT = {
+    events.StockAdjusted: stock_projection_steps,
+    events.StockSet: stock_projection_steps,
+    events.ReservationPlaced: reservation_placed_steps,
+    events.ReservationCommitted: reservation_committed_steps,
+}
+
+
 # The event table: which projections each event triggers in the command's transaction.
 EVENT_HANDLERS = {
     events.CategoryCreated: (on_category_created,),
@@ -145,12 +181,11 @@ EVENT_HANDLERS = {
     events.ProductCreated: (on_product_created,),
     events.ProductDetailsUpdated: (on_product_details_updated,),
     events.ProductArchived: (on_product_archived,),
-    # Projected by a step of the stock commands' own statement: see stock_projection_steps.
+    # Projected by steps of the command's own statement: see IN_STATEMENT.
     events.StockAdjusted: (),
     events.StockSet: (),
     events.StockLow: (),  # for the relay's consumers (reordering); no read row changes
     events.StockTransferred: (),  # its legs are StockAdjusted events
-    # Projected by a step of the place and commit statements (products.write.commands.reservation_sql).
     events.ReservationPlaced: (),
     events.ReservationCommitted: (),
     events.ReservationReleased: (on_reservation_changed,),

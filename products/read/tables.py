@@ -196,31 +196,27 @@ STOCK_COLUMNS = ("quantity", "version", "updated_at")
 
 
 def held(product, location=None, *, side="read"):
-    """Return a scalar subquery: how much of ``product`` active reservations hold (at ``location``).
+    """Return a scalar subquery: how much of ``product`` active reservations hold at ``location`` (a code), if given.
 
-    Counted when it runs, so a hold stops counting at its expiry whether or not any job has
-    run since. ``side`` "read" counts the read store's holds (``location`` a code); "write"
-    the write tables' (``location`` an id), with the clock as it is when the subquery runs.
+    Counted from the read store's holds when it runs, so a hold stops counting at its expiry
+    whether or not any job has run since. (The write side counts its own tables with
+    ``products.write.rules.held``.)
     """
-    if side == "read":
-        at = f" AND h.location = {location}" if location else ""
+    if side != "read":
+        # Only for products/write/commands/bulk_events_sql.py, until it calls products.write.rules.held.
+        at = f" AND h.location_id = {location}" if location else ""
         return (
-            f"(SELECT coalesce(sum(h.quantity), 0)::bigint FROM {HOLDS.name} h"
-            f" WHERE h.product_id = {product}{at} AND h.expires_at > now())"
+            "(SELECT coalesce(sum(h.quantity), 0)::bigint FROM products_reservationline h"
+            f" WHERE h.product_id = {product}{at} AND h.held_until > clock_timestamp())"
         )
-    at = f" AND h.location_id = {location}" if location else ""
+    at = f" AND h.location = {location}" if location else ""
     return (
-        "(SELECT coalesce(sum(h.quantity), 0)::bigint FROM products_reservationline h"
-        f" WHERE h.product_id = {product}{at} AND h.held_until > clock_timestamp())"
+        f"(SELECT coalesce(sum(h.quantity), 0)::bigint FROM {HOLDS.name} h"
+        f" WHERE h.product_id = {product}{at} AND h.expires_at > now())"
     )
 
 
-def with_held(source, product, *, side="read"):
-    """Return the FROM clause ``source`` joined with what is held of its ``product`` (``held.reserved``)."""
-    return f"{source} CROSS JOIN LATERAL (SELECT {held(product, side=side)} AS reserved) held"
-
-
-# A product's reserved, available and in_stock, over a ``with_held`` source: select-list items.
+# A product's reserved, available and in_stock, over a source joined with what is held (``held.reserved``).
 AVAILABILITY = (
     "held.reserved AS reserved",
     "quantity - held.reserved AS available",
@@ -228,10 +224,12 @@ AVAILABILITY = (
 )
 
 
-def product_select(source, product, *, side="read", fields=None, extra=()):
+def product_select(source, product, *, reserved=None, fields=None, extra=()):
     """Return the SELECT of products as the API shows them, availability included, from ``source``.
 
-    ``product`` is the product's id in ``source``; ``fields`` and ``extra`` as in ``api_select``.
+    ``product`` is the product's id in ``source``; ``reserved`` the SQL of what is held of it
+    (default: the read store's holds, ``held``); ``fields`` and ``extra`` as in ``api_select``.
     """
-    source = with_held(source, product, side=side)
+    reserved = reserved or held(product)
+    source = f"{source} CROSS JOIN LATERAL (SELECT {reserved} AS reserved) held"
     return PRODUCTS.api_select(source=source, fields=fields, extra=(*AVAILABILITY, *extra))

@@ -17,6 +17,7 @@ from products.read.tables import (
     shown_reservation,
 )
 from products.sql import fetch_dicts
+from products.write import rules
 
 
 def _one(table, where, params):
@@ -35,7 +36,8 @@ def product_state(product_id):
 def product(product_id):
     """Return the API representation of an active product, read from the write tables, or None."""
     source = f"({PRODUCTS.expected_sql('p.id = %s')}) AS {PRODUCTS.name}"
-    rows = fetch_dicts(product_select(source, f"{PRODUCTS.name}.id", side="write"), [product_id])
+    key = f"{PRODUCTS.name}.id"
+    rows = fetch_dicts(product_select(source, key, reserved=rules.held(key)), [product_id])
     return rows[0] if rows else None
 
 

@@ -16,6 +16,7 @@ matters, without a global lock (see ``products.write.event_log``):
   changes of one location reach the log in commit order, as a product's do.
 """
 
+import functools
 from uuid import UUID
 
 from django.db import IntegrityError, connection
@@ -32,8 +33,8 @@ from products.errors import (
     UnknownProductError,
     VersionMismatchError,
 )
-from products.read.tables import held
 from products.sql import array_literal
+from products.write import rules
 from products.write.models import MAX_QUANTITY, Category, Location, Product
 
 
@@ -75,55 +76,41 @@ def product_lock(product_id):
     return int.from_bytes(uuid.bytes[:8], "big", signed=True)
 
 
-# The same key in SQL, of a uuid expression ``{}``: the first 16 hex digits as a signed bigint.
-PRODUCT_LOCK_SQL = "('x' || left(replace({}::text, '-', ''), 16))::bit(64)::bigint"
-
-# Take the locks of several products in one global order (sorted keys), so two commands
-# naming the same products in opposite orders never deadlock. ``keys`` is a SELECT of keys.
-_LOCK_IN_ORDER = (
-    "SELECT count(pg_advisory_xact_lock(key)) FROM (SELECT DISTINCT key FROM ({keys}) k ORDER BY key) ordered"
-)
-
-
-# Then the locations whose stock the command reads and changes, FOR SHARE, in code order. A bulk
-# import that sets stock there holds them FOR UPDATE: the command waits for it here, so the
-# statement after these locks reads the stock it left (a snapshot taken after it committed).
-_LOCK_LOCATIONS = "SELECT count(*) FROM (SELECT id FROM products_location WHERE {which} ORDER BY code FOR SHARE) l"
-
-
-# Last, with ``rows``, the products' rows, in id order: a bulk import locks them (its UPDATE of
-# their version) without their advisory locks, so a command waits here for one that set their
-# stock at other locations, and the statement after these locks reads what it left.
-_LOCK_ROWS = (
-    "SELECT count(*) FROM (SELECT id FROM products_product WHERE id = ANY(%s::uuid[]) ORDER BY id FOR NO KEY UPDATE) p"
-)
-
-
 def lock_products(product_ids, locations, *, rows=False):
-    """Take the locks of ``product_ids`` in key order, then the ``locations`` (codes), in one round trip.
+    """Take the locks of ``product_ids``, then of the ``locations`` (codes), in ``rules.LOCK_ORDER``, in one round trip.
 
     Statements of their own, before the command's first write (so before it has a transaction id).
     With ``rows``, the products' rows too, after the locations (as a stock command's statement
     takes them): the statement after these locks then sees each product's stock at every
     location as committed under them.
     """
-    keys = "SELECT unnest(%s::bigint[]) AS key"
-    sql = f"{_LOCK_IN_ORDER.format(keys=keys)}; {_LOCK_LOCATIONS.format(which='code = ANY(%s::text[])')}"
-    keys, codes = sorted({product_lock(pid) for pid in product_ids}), sorted(set(locations))
-    params = [array_literal(keys), array_literal(codes)]
-    if rows:
-        sql += f"; {_LOCK_ROWS}"
-        params.append(array_literal(set(product_ids)))
+    sql = rules.lock_products_sql(
+        "SELECT unnest(%(keys)s::bigint[]) AS key",
+        "code = ANY(%(codes)s::text[])",
+        rows="id = ANY(%(ids)s::uuid[])" if rows else None,
+    )
+    params = {
+        "keys": array_literal(sorted({product_lock(pid) for pid in product_ids})),
+        "codes": array_literal(sorted(set(locations))),
+        "ids": array_literal(set(product_ids)),
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
 
 def lock_products_of(select, params):
-    """Take the locks of the products, then the locations, that ``select`` yields (``product_id``, ``location_id``)."""
-    keys = f"SELECT {PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
-    locations = _LOCK_LOCATIONS.format(which=f"id IN (SELECT location_id FROM ({select}) ids)")
+    """Take the locks of the products, then the locations, that ``select`` yields (``product_id``, ``location_id``).
+
+    ``params``: the named parameters of ``select``.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(f"{_LOCK_IN_ORDER.format(keys=keys)}; {locations}", [*params, *params])
+        cursor.execute(_lock_products_of_sql(select), params)
+
+
+@functools.cache  # one statement per ``select``, built once
+def _lock_products_of_sql(select):
+    keys = f"SELECT {rules.PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
+    return rules.lock_products_sql(keys, f"id IN (SELECT location_id FROM ({select}) ids)")
 
 
 def lock_catalogue(*, exclusive=False, product_id=None):
@@ -149,24 +136,16 @@ def lock_location(code):
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCATION_LOCK, code])
 
 
-# Lock the product, then bump its version, which locks the row and compares If-Match in the
-# UPDATE itself, so two writers holding the same ETag cannot both succeed. The lock's CTE is
-# joined, so it is taken before the UPDATE touches the row and the transaction gets an id.
-# Two steps of a WITH clause; ``product`` is the row as bumped.
-# ``gate`` is an optional step between the two (the stock commands lock the location there):
-# ``", name AS (...)"``, with ``gate_from`` ``", name"``; no row from it, no bump.
-LOCK_AND_BUMP_STEPS = """
-    locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(product_lock)s)){gate},
-    product AS (
-        UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s {changes}
-          FROM locked{gate_from}
-         WHERE p.id = %(product_id)s AND NOT p.is_archived {version_check}
-        RETURNING p.*
-    )"""
+# If-Match, as data: any version when ``expected_version`` is NULL (PostgreSQL folds the test away).
+VERSION_MATCHES = "(%(expected_version)s IS NULL OR p.version = %(expected_version)s)"
+
+# The product's lock, first (``rules.LOCK_ORDER``); the steps after it join it, so it is taken
+# before they touch a row and the transaction gets an id.
+PRODUCT_LOCK_STEP = "locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(product_lock)s))"
 
 
 def lock_and_bump_params(product_id, expected_version):
-    """Return the parameters of ``LOCK_AND_BUMP_STEPS``."""
+    """Return the parameters of ``PRODUCT_LOCK_STEP`` and ``VERSION_MATCHES``, and ``now``."""
     return {
         "product_id": product_id,
         "product_lock": product_lock(product_id),
@@ -175,19 +154,62 @@ def lock_and_bump_params(product_id, expected_version):
     }
 
 
-def version_check(expected_version):
-    """Return the SQL condition for ``If-Match`` (empty when any version will do)."""
-    return "" if expected_version is None else "AND p.version = %(expected_version)s"
+# The product's columns a command may change: ``set_<column>`` says whether to, ``<column>``
+# is the new value (``bump_params``).
+DETAILS = ("name", "description", "category_id", "price", "reorder_point")
+
+# Lock the product, then bump its version with the changes: the UPDATE locks the row and
+# compares If-Match in itself, so two writers holding the same ETag cannot both succeed. With
+# ``only_if_changed``, a change that changes no value leaves the row alone (no row back).
+# ``archive`` archives it. A row back: it was bumped.
+BUMP_SQL = f"""
+    WITH {PRODUCT_LOCK_STEP}, product AS (
+        UPDATE products_product p
+           SET version = p.version + 1, updated_at = %(now)s, is_archived = %(archive)s,
+               name = CASE WHEN %(set_name)s THEN %(name)s ELSE p.name END,
+               description = CASE WHEN %(set_description)s THEN %(description)s ELSE p.description END,
+               category_id = CASE WHEN %(set_category_id)s THEN %(category_id)s ELSE p.category_id END,
+               price = CASE WHEN %(set_price)s THEN %(price)s ELSE p.price END,
+               reorder_point = CASE WHEN %(set_reorder_point)s THEN %(reorder_point)s ELSE p.reorder_point END
+          FROM locked
+         WHERE p.id = %(product_id)s AND NOT p.is_archived AND {VERSION_MATCHES}
+           AND (NOT %(only_if_changed)s
+                OR %(set_name)s AND p.name IS DISTINCT FROM %(name)s
+                OR %(set_description)s AND p.description IS DISTINCT FROM %(description)s
+                OR %(set_category_id)s AND p.category_id IS DISTINCT FROM %(category_id)s
+                OR %(set_price)s AND p.price IS DISTINCT FROM %(price)s
+                OR %(set_reorder_point)s AND p.reorder_point IS DISTINCT FROM %(reorder_point)s)
+        RETURNING p.id
+    )
+    SELECT count(*) FROM product"""
 
 
-def bump_version(product_id, expected_version, **changes):
-    """Lock the product and update its row (version + 1, and any ``changes`` of its columns)."""
-    if not _bump(product_id, expected_version, changes, unless_unchanged=False):
+def bump_params(product_id, expected_version, changes, *, archive=False, only_if_changed=False):
+    """Return the parameters of ``BUMP_SQL`` for ``changes`` (a dict of ``DETAILS`` columns and their new values)."""
+    unknown = set(changes) - set(DETAILS)
+    if unknown:
+        raise ValueError(f"Not a product detail: {sorted(unknown)}")
+    params = lock_and_bump_params(product_id, expected_version)
+    for column in DETAILS:
+        params[f"set_{column}"] = column in changes
+        params[column] = changes.get(column)
+    return {**params, "archive": archive, "only_if_changed": only_if_changed}
+
+
+def _bump(params):
+    with connection.cursor() as cursor:
+        cursor.execute(BUMP_SQL, params)
+        return cursor.fetchone()[0] > 0
+
+
+def bump_version(product_id, expected_version, *, archive=False, **changes):
+    """Lock the product and update its row (version + 1, any ``changes`` of its details, archived if ``archive``)."""
+    if not _bump(bump_params(product_id, expected_version, changes, archive=archive)):
         raise_missing_or_stale(product_id)
 
 
 def bump_version_if_changed(product_id, expected_version, **changes):
-    """Apply ``changes`` to the product's columns as ``bump_version`` does, if one of them changes a value.
+    """Apply ``changes`` to the product's details as ``bump_version`` does, if one of them changes a value.
 
     Return whether the row changed. A change that changes nothing leaves the row (version,
     updated_at) alone, yet a missing product or a stale ``If-Match`` is refused all the same.
@@ -195,30 +217,12 @@ def bump_version_if_changed(product_id, expected_version, **changes):
     statement's snapshot must be younger than the last committed change of the product,
     or a value changed meanwhile would compare as unchanged and the change would be lost.
     """
-    if _bump(product_id, expected_version, changes, unless_unchanged=True):
+    if _bump(bump_params(product_id, expected_version, changes, only_if_changed=True)):
         return True
     current = Product.objects.filter(id=product_id, is_archived=False).values_list("version", flat=True).first()
     if current is None or (expected_version is not None and current != expected_version):
         raise_missing_or_stale(product_id)
     return False
-
-
-def _bump(product_id, expected_version, changes, *, unless_unchanged):
-    params = lock_and_bump_params(product_id, expected_version)
-    params.update({f"set_{column}": value for column, value in changes.items()})
-    check = version_check(expected_version)
-    if unless_unchanged:
-        differs = " OR ".join(f"p.{column} IS DISTINCT FROM %(set_{column})s" for column in changes)
-        check += f" AND ({differs or 'FALSE'})"
-    steps = LOCK_AND_BUMP_STEPS.format(
-        changes="".join(f", {column} = %(set_{column})s" for column in changes),
-        version_check=check,
-        gate="",
-        gate_from="",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {steps} SELECT count(*) FROM product", params)
-        return cursor.fetchone()[0] > 0
 
 
 def raise_missing_or_stale(product_id):
@@ -258,10 +262,10 @@ STOCK_LINES_STEPS = f"""
                    WITH ORDINALITY AS w(product_id, location, amount, counted, n)
     ), location AS MATERIALIZED (
         SELECT l.id, l.code FROM products_location l
-         WHERE l.code IN (SELECT location FROM wanted) AND l.is_active ORDER BY l.code FOR SHARE OF l
+         WHERE l.code IN (SELECT location FROM wanted) AND {rules.takes_stock("l")} ORDER BY l.code FOR SHARE OF l
     ), line AS MATERIALIZED (
         SELECT w.*, p.id IS NOT NULL AS known, l.id AS location_id, coalesce(s.quantity, 0) AS on_hand,
-               {held("w.product_id", "l.id", side="write")} AS reserved
+               {rules.held("w.product_id", "l.id")} AS reserved
           FROM wanted w
           LEFT JOIN products_product p ON p.id = w.product_id AND NOT p.is_archived
           LEFT JOIN location l ON l.code = w.location

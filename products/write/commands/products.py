@@ -123,7 +123,7 @@ def update_product_details(command):
 
 def archive_product(command):
     """Archive a product: it leaves the read side, its ledger and SKU stay."""
-    bump_version(command.product_id, command.expected_version, is_archived=True)
+    bump_version(command.product_id, command.expected_version, archive=True)
     publish(events.ProductArchived(product_id=command.product_id))
 
 

@@ -9,15 +9,12 @@ are not in its own snapshot, so the rows it derives come from its own RETURNING 
 
 import functools
 
-from products.read.projector import stock_projection_steps
+from products import events
+from products.events import in_statement
 from products.read.tables import HOLDS, MOVEMENTS, PRODUCTS, RESERVATIONS, STOCK_LEVELS, UTC_TIMESTAMP
+from products.write import rules
 from products.write.commands.common import STOCK_LINES_STEPS
-from products.write.commands.stock_sql import (
-    HELD_BY_PRODUCT,
-    states_after_each_line,
-    stock_event_payload,
-    stock_low_step,
-)
+from products.write.commands.stock_sql import HELD_BY_PRODUCT, states_after_each_line, stock_event_payload
 
 # A hold's read row as event payloads carry it (products.write.representation.holds).
 _HOLD_JSON = (
@@ -26,10 +23,11 @@ _HOLD_JSON = (
 )
 
 
-def _reservation_event(event_type, shown, holds=None, after=None):
-    """Return a step appending ``event_type`` for the reservation's read row ``shown`` and its ``holds`` rows (none).
+def _reservation_event_row(event_type, shown, holds=None, extra=""):
+    """Return a SELECT of the row (type, product_id, payload, created_at) of ``event_type`` for a reservation.
 
-    ``after``: a step whose rows (events appended RETURNING id) must come before it in the log.
+    ``shown``: the reservation's read row; ``holds``: its holds' read rows (none when None);
+    ``extra``: more select-list items after them (``", 0"``).
     """
     holds_json = f"(SELECT coalesce(jsonb_agg({_HOLD_JSON} ORDER BY h.key), '[]') FROM {holds} h)" if holds else "'[]'"
     payload = (
@@ -38,11 +36,7 @@ def _reservation_event(event_type, shown, holds=None, after=None):
         f" 'updated_at', {UTC_TIMESTAMP.format(f'{shown}.updated_at')},"
         f" 'holds', {holds_json}::jsonb)"
     )
-    return f"""
-        INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT '{event_type.__name__}', NULL, {payload}, %(now)s FROM {shown}
-         WHERE {f"(SELECT count(*) FROM {after}) >= 0" if after else "TRUE"}
-        RETURNING id"""
+    return f"SELECT '{event_type.__name__}', NULL::uuid, {payload}, %(now)s{extra} FROM {shown}"
 
 
 # The lines as the API shows them, from the statement's own new rows (``placed``, ``line``).
@@ -56,11 +50,13 @@ _PLACED_LINES = """(SELECT jsonb_agg(jsonb_build_object(
 @functools.cache  # built once per mode: the checkout path runs it on every request
 def place_sql(event_type, *, project):
     """Return the statement that places a reservation if every line can be held (see ``place_reservation``)."""
-    projection = (
-        f""", projected AS ({RESERVATIONS.insert_sql("SELECT * FROM shown")}
-        ), projected_holds AS ({HOLDS.insert_sql("SELECT * FROM hold")})"""
-        if project
-        else ""
+    projection = f",{in_statement.steps(event_type, reservation='shown', holds='hold')}" if project else ""
+    # The new holds are not in this statement's snapshot: the available left is less what they take.
+    low = rules.stock_low_rows(
+        "SELECT product_id, sum(amount) AS taken FROM line WHERE EXISTS (SELECT FROM reservation) GROUP BY product_id",
+        "(SELECT coalesce(sum(quantity), 0) FROM products_stocklevel WHERE product_id = p.id)"
+        f" - {HELD_BY_PRODUCT} - t.taken",
+        extra=", 1",
     )
     return f"""
     WITH {STOCK_LINES_STEPS}, reservation AS (
@@ -82,17 +78,12 @@ def place_sql(event_type, *, project):
         -- Its holds' read rows.
         {HOLDS.expected_sql(sources="placed rl JOIN products_location l ON l.id = rl.location_id", scope="TRUE")}
     ), event AS (
-        {_reservation_event(event_type, "shown", "hold")}
-    ), low AS (
-        -- The new holds are not in this statement's snapshot: the available left is less what they take.
-        -- (Reading the event's row puts StockLow after it in the log.)
-        {
-        stock_low_step(
-            "SELECT product_id, sum(amount) AS taken FROM line WHERE EXISTS (SELECT FROM event) GROUP BY product_id",
-            "(SELECT coalesce(sum(quantity), 0) FROM products_stocklevel WHERE product_id = p.id)"
-            f" - {HELD_BY_PRODUCT} - t.taken",
-        )
-    }
+        -- The event, then StockLow for each product the holds took low: one INSERT, in that order.
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT type, product_id, payload, created_at FROM (
+            {_reservation_event_row(event_type, "shown", "hold", extra=", 0")}
+            UNION ALL {low}
+        ) appended (type, product_id, payload, created_at, n) ORDER BY n
     ){projection}
     -- Every line, with what failed; and the reservation as the API shows it, if it was placed.
     SELECT line.product_id, line.location, line.amount, line.known, line.location_id, line.on_hand, line.reserved,
@@ -112,26 +103,21 @@ def commit_sql(event_type, *, project):
     Nothing happens unless the reservation is active, its time not up, and every line can be
     sold: its product not archived, its location active.
     """
-    projection = (
-        f""", last_state AS (
+    projection = ""
+    if project:
+        steps = in_statement.steps(event_type, state="last_state", ledger="ledger", level="level", reservation="shown")
+        projection = f""", last_state AS (
             -- Each product as its last line left it.
             SELECT * FROM state WHERE last
-        ),{stock_projection_steps("last_state", "ledger", "level")}, projected AS (
-            {RESERVATIONS.insert_sql("SELECT * FROM shown")}
-        ), dropped_holds AS (
-            DELETE FROM {HOLDS.name} WHERE reservation_id = %(id)s
-        )"""
-        if project
-        else ""
-    )
+        ),{steps}"""
     return f"""
     WITH ended AS (
         UPDATE products_reservation r SET status = 'committed', version = r.version + 1, updated_at = %(now)s
          WHERE r.id = %(id)s AND r.status = 'active' AND r.expires_at > clock_timestamp()
            -- (The location as a subquery, not a third join: a plan found in less time.)
            AND NOT EXISTS (SELECT FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
-                            WHERE rl.reservation_id = r.id AND (p.is_archived
-                                  OR NOT (SELECT is_active FROM products_location WHERE id = rl.location_id)))
+                            WHERE rl.reservation_id = r.id AND (p.is_archived OR NOT (
+                              SELECT {rules.takes_stock("l")} FROM products_location l WHERE l.id = rl.location_id)))
         RETURNING r.*
     ), released AS (
         UPDATE products_reservationline rl SET held_until = NULL FROM ended WHERE rl.reservation_id = ended.id
@@ -170,15 +156,17 @@ def commit_sql(event_type, *, project):
             extra=("s.movement_id", "s.lines_after = 0 AS last"),
         )
     }
-    ), adjusted AS (
-        INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT 'StockAdjusted', state.id, {stock_event_payload("state", "ledger")}, %(now)s
-          FROM ledger JOIN state ON state.movement_id = ledger.id ORDER BY ledger.id
-        RETURNING id
     ), shown AS MATERIALIZED (
         {RESERVATIONS.expected_sql(sources="ended r", scope="TRUE")}
     ), event AS (
-        {_reservation_event(event_type, "shown", after="adjusted")}
+        -- A StockAdjusted per line, in the order of the lines, then the reservation's event: one INSERT.
+        INSERT INTO products_event (type, product_id, payload, created_at)
+        SELECT type, product_id, payload, created_at FROM (
+            SELECT '{events.StockAdjusted.__name__}', state.id, {stock_event_payload("state", "ledger")}, %(now)s,
+                   ledger.id
+              FROM ledger JOIN state ON state.movement_id = ledger.id
+            UNION ALL {_reservation_event_row(event_type, "shown", extra=", NULL::bigint")}
+        ) appended (type, product_id, payload, created_at, n) ORDER BY n NULLS LAST
     ){projection}
     {RESERVATIONS.api_select(source="shown")}
     """

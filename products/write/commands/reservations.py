@@ -25,7 +25,9 @@ The rules hold under any concurrency by construction:
   statement, with a fresh snapshot, sees the location inactive.
 
 Placing and committing, the checkout's path, are one statement each after the locks
-(``products.write.commands.reservation_sql``); the others publish their event from Python.
+(``products.write.commands.reservation_sql``); the others are fixed statements in
+``products/write/sql/`` and publish their event from Python. The rules they share with the
+stock commands (what is held, the lock order, active locations) are ``products.write.rules``'.
 """
 
 import uuid
@@ -48,7 +50,7 @@ from products.errors import (
 )
 from products.read.tables import shown_reservation
 from products.sql import fetch_dicts
-from products.write import event_log
+from products.write import event_log, sql
 from products.write.commands import reservation_sql
 from products.write.commands.common import (
     check_distinct_lines,
@@ -157,37 +159,18 @@ def _refuse(rows):
     )
 
 
-# The first line of a reservation that cannot be sold now: its product archived (those first),
-# or its location inactive.
-_UNSALEABLE_SQL = """
-    SELECT rl.product_id, p.is_archived AS archived, l.code AS location
-      FROM products_reservationline rl JOIN products_product p ON p.id = rl.product_id
-      JOIN products_location l ON l.id = rl.location_id
-     WHERE rl.reservation_id = %s AND (p.is_archived OR NOT l.is_active)
-     ORDER BY p.is_archived DESC, rl.id LIMIT 1
-"""
-
-# The products and locations of a reservation, for their locks (its lines never change).
-_PRODUCTS_OF = "SELECT product_id, location_id FROM products_reservationline WHERE reservation_id = %s"
-
-# Release an active reservation whose time is not up, and its holds.
-_RELEASE_SQL = """
-    WITH released AS (
-        UPDATE products_reservation SET status = 'released', version = version + 1, updated_at = %(now)s
-         WHERE id = %(id)s AND status = 'active' AND expires_at > clock_timestamp()
-        RETURNING id
-    )
-    UPDATE products_reservationline rl SET held_until = NULL FROM released WHERE rl.reservation_id = released.id
-    RETURNING rl.id
-"""
+# The statements of the commands other than placing and committing (products/write/sql/).
+_UNSALEABLE_SQL = sql.load("unsaleable_line")
+_PRODUCTS_OF = sql.load("reservation_products")
+_STATUS_SQL = sql.load("reservation_status")
+_RELEASE_SQL = sql.load("release_reservation")
+_EXTEND_SQL = sql.load("extend_reservation")
+_EXPIRE_SQL = sql.load("expire_reservations")
 
 
 def _raise_not_active(reservation_id):
     """Raise why a reservation cannot change: unknown, committed, released, expired, or a line it cannot sell."""
-    rows = fetch_dicts(
-        "SELECT status, expires_at > clock_timestamp() AS running FROM products_reservation WHERE id = %s",
-        [reservation_id],
-    )
+    rows = fetch_dicts(_STATUS_SQL, {"id": reservation_id})
     if not rows:
         raise ReservationNotFoundError("Reservation not found.")
     # Only a reservation still holding stock can be refused for a line it cannot sell.
@@ -202,7 +185,7 @@ def _raise_not_active(reservation_id):
 
 def _raise_unsaleable(reservation_id):
     """Raise why an active reservation cannot be committed: a product archived, or a location made inactive."""
-    for line in fetch_dicts(_UNSALEABLE_SQL, [reservation_id]):
+    for line in fetch_dicts(_UNSALEABLE_SQL, {"id": reservation_id}):
         if line["archived"]:
             raise UnknownProductError(
                 f"Product {line['product_id']} was archived: release the reservation.", field="non_field_errors"
@@ -220,7 +203,7 @@ def _representation(event):
 @events_in_sql(events.ReservationCommitted, events.StockAdjusted)
 def commit_reservation(command):
     """Take the held stock out of each line's location (a sale); return the reservation."""
-    lock_products_of(_PRODUCTS_OF, [command.reservation_id])
+    lock_products_of(_PRODUCTS_OF, {"id": command.reservation_id})
     params = {"id": command.reservation_id, "reason": SALE, "now": timezone.now(), "actor_id": command.actor_id}
     rows = fetch_dicts(reservation_sql.commit_sql(events.ReservationCommitted, project=single_database()), params)
     if not rows:
@@ -235,45 +218,13 @@ def release_reservation(command):
     return _representation(events.ReservationReleased(command.reservation_id))
 
 
-_EXTEND_SQL = """
-    WITH extended AS (
-        UPDATE products_reservation
-           SET expires_at = clock_timestamp() + make_interval(secs => %(expires_in)s),
-               version = version + 1, updated_at = %(now)s
-         WHERE id = %(id)s AND status = 'active' AND expires_at > clock_timestamp()
-        RETURNING id, expires_at
-    )
-    UPDATE products_reservationline rl SET held_until = extended.expires_at
-      FROM extended WHERE rl.reservation_id = extended.id
-    RETURNING rl.id
-"""
-
-
 def extend_reservation(command):
     """Hold an active reservation's stock until ``expires_in`` seconds from now; return it."""
-    lock_products_of(_PRODUCTS_OF, [command.reservation_id])
+    lock_products_of(_PRODUCTS_OF, {"id": command.reservation_id})
     params = {"id": command.reservation_id, "expires_in": command.expires_in, "now": timezone.now()}
     if not fetch_dicts(_EXTEND_SQL, params):
         _raise_not_active(command.reservation_id)
     return _representation(events.ReservationExtended(command.reservation_id))
-
-
-# The active reservations whose time is up, oldest first; ones another transaction is ending
-# are skipped (it decides), so two runs never wait for each other.
-_EXPIRE_SQL = """
-    WITH lapsed AS (
-        SELECT id FROM products_reservation
-         WHERE status = 'active' AND expires_at <= clock_timestamp()
-         ORDER BY expires_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-    ), expired AS (
-        UPDATE products_reservation r SET status = 'expired', version = version + 1, updated_at = %(now)s
-          FROM lapsed WHERE r.id = lapsed.id
-        RETURNING r.id, r.expires_at
-    ), tidied AS (
-        UPDATE products_reservationline rl SET held_until = NULL FROM expired WHERE rl.reservation_id = expired.id
-    )
-    SELECT id FROM expired ORDER BY expires_at, id
-"""
 
 
 def expire_reservations(command):

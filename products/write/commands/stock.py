@@ -2,7 +2,7 @@
 
 A product's stock is one row per (product, location) that ever held it; its on-hand quantity
 is their sum. Each command names a location by its code (default ``main``); an unknown or
-inactive one is refused. Each writes with one SQL statement (``stock_sql.statement``): lock the
+inactive one is refused. Each writes with one SQL statement (``stock_sql.adjust_sql``): lock the
 product and the location and bump the product's version (checking If-Match), change the
 quantity at the location, append the ledger row, append the event with the state it left,
 project it to the read tables (single-database mode), and answer with the product as the
@@ -26,23 +26,21 @@ from django.db import IntegrityError, transaction
 from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import InsufficientStockError, StockLimitError
-from products.read.tables import held
 from products.sql import fetch_dicts
+from products.write import rules
 from products.write.commands import stock_sql
 from products.write.commands.common import (
-    LOCK_AND_BUMP_STEPS,
     check_quantity,
     constraint_name,
     lock_and_bump_params,
     raise_missing_or_stale,
     raise_unusable_location,
     single_database,
-    version_check,
 )
 from products.write.models import MAIN_LOCATION, MAX_QUANTITY, Product
 
-# The CHECK constraints, and the rule that stock active reservations hold stays (products_keep_held).
-STOCK_BOUNDS = {"stock_quantity_in_range", "movement_quantity_after_non_negative", "stock_held_by_reservations"}
+# The CHECK constraints, and the rule that stock active reservations hold stays (rules.never_below_held).
+STOCK_BOUNDS = {"stock_quantity_in_range", "movement_quantity_after_non_negative", rules.HELD_CONSTRAINT}
 
 
 @dataclass(frozen=True)
@@ -69,14 +67,15 @@ class SetStock(Command):
     reference: str | None = None  # the ledger row's
 
 
+_AVAILABLE_AT_SQL = f"""
+    SELECT s.quantity, s.quantity - {rules.held("s.product_id", "s.location_id")} AS available
+      FROM products_stocklevel s JOIN products_location l ON l.id = s.location_id
+     WHERE s.product_id = %(product_id)s AND l.code = %(location)s"""
+
+
 def _available_at(product_id, code):
     """Return (quantity, available) of a product at a location, as committed now."""
-    rows = fetch_dicts(
-        f"""SELECT s.quantity, s.quantity - {held("s.product_id", "s.location_id", side="write")} AS available
-              FROM products_stocklevel s JOIN products_location l ON l.id = s.location_id
-             WHERE s.product_id = %s AND l.code = %s""",
-        [product_id, code],
-    )
+    rows = fetch_dicts(_AVAILABLE_AT_SQL, {"product_id": product_id, "location": code})
     return (rows[0]["quantity"], rows[0]["available"]) if rows else (0, 0)
 
 
@@ -91,20 +90,9 @@ def adjust_stock(command):
         "reason": command.reason,
         "reference": command.reference,
         "actor_id": command.actor_id,
+        "signal_low": command.signal_low,
     }
-    product_steps = LOCK_AND_BUMP_STEPS.format(
-        changes="",
-        version_check=version_check(command.expected_version),
-        gate="," + stock_sql.LOCATION_STEP.format(after=", locked"),
-        gate_from=", location",
-    )
-    sql = stock_sql.statement(
-        product_steps,
-        stock_sql.ADJUST_STOCK_STEP,
-        events.StockAdjusted,
-        project=single_database(),
-        signal_low=command.signal_low,
-    )
+    sql = stock_sql.adjust_sql(project=single_database())
     for _attempt in range(2):
         rows = _adjust(sql, params, command)
         if rows:
@@ -156,7 +144,7 @@ def _recount(sql, params, command):
     try:
         return fetch_dicts(sql, params)
     except IntegrityError as error:
-        if constraint_name(error) != "stock_held_by_reservations":
+        if constraint_name(error) != rules.HELD_CONSTRAINT:
             raise
         holding = error.__cause__.diag.message_detail
         raise InsufficientStockError(
@@ -171,14 +159,8 @@ def _lock_location_and_bump(command):
     before the product's row here, as AdjustStock's statement does, keeps the two from deadlocking.
     """
     params = {**lock_and_bump_params(command.product_id, command.expected_version), "location": command.location}
-    steps = LOCK_AND_BUMP_STEPS.format(
-        changes="",
-        version_check=version_check(command.expected_version),
-        gate="," + stock_sql.LOCATION_STEP.format(after=", locked"),
-        gate_from=", location",
-    )
     for _attempt in range(2):
-        if fetch_dicts(f"WITH {steps} SELECT count(*) AS bumped FROM product", params)[0]["bumped"]:
+        if fetch_dicts(stock_sql.LOCK_LOCATION_AND_BUMP, params)[0]["bumped"]:
             return
         _raise_why_not_written(command)
     raise_missing_or_stale(command.product_id)
@@ -196,10 +178,9 @@ def set_stock(command):
         "reason": command.reason,
         "reference": command.reference,
         "actor_id": command.actor_id,
+        "signal_low": True,
     }
-    sql = stock_sql.statement(
-        stock_sql.SET_STOCK_PRODUCT_STEPS, stock_sql.SET_STOCK_STEP, events.StockSet, project=single_database()
-    )
+    sql = stock_sql.set_sql(project=single_database())
     rows = _recount(sql, params, command)
     if not rows:
         raise_unusable_location(command.location)  # the command's transaction undoes the bump

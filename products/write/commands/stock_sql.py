@@ -1,40 +1,27 @@
-"""The SQL of stock changes: the stock commands' statement, a stock event's payload, the StockLow step.
+"""The statements of the stock commands, and what the other stock statements share with them.
 
-The statement is ``products.write.commands.stock``'s (see its docstring for the rules it
-keeps); the payload, the StockLow step and the states a change of several lines leaves after
-each line are shared with the reservations' statements (``products.write.commands.reservation_sql``).
+``adjust_sql`` is AdjustStock's one statement; ``LOCK_LOCATION_AND_BUMP`` and ``set_sql``
+SetStock's two (see ``products.write.commands.stock`` for the rules they keep). The payload of
+a stock event and the states a change of several lines leaves after each line are shared with
+the reservations' statements (``products.write.commands.reservation_sql``). The rules they
+include (what is held, never below it, StockLow, the lock order, active locations) are
+``products.write.rules``'; the read rows they project are the read side's
+(``products.events.in_statement``).
 """
 
-from products.read.projector import stock_projection_steps
-from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, held, product_select
+import functools
+
+from products import events
+from products.events import in_statement
+from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, product_select
+from products.write import rules
+from products.write.commands.common import PRODUCT_LOCK_STEP, VERSION_MATCHES
 
 # What a product has reserved, over its locations, as a statement of a stock command sees it.
-HELD_BY_PRODUCT = held("p.id", side="write")
+HELD_BY_PRODUCT = rules.held("p.id")
 
-
-def stock_low_rows(taken, available, extra=""):
-    """Return a SELECT of the StockLow rows (type, product_id, payload, created_at) a change appends.
-
-    One for each row of ``taken`` that took its product from above its reorder point to or
-    below it. ``taken`` is a SELECT of (``product_id``, ``taken``, ...) rows, as ``t``;
-    ``available`` the product's available after the change, over ``t`` and the product row
-    ``p``; ``extra``: more select-list items after them (``", t.n"``).
-    """
-    return f"""
-        SELECT 'StockLow', p.id, jsonb_build_object(
-                   'product_id', p.id::text, 'available', a.available, 'reorder_point', p.reorder_point), %(now)s{extra}
-          FROM ({taken}) t JOIN products_product p ON p.id = t.product_id
-         CROSS JOIN LATERAL (SELECT {available} AS available) a
-         WHERE a.available <= p.reorder_point AND a.available + t.taken > p.reorder_point"""
-
-
-def stock_low_step(taken, available):
-    """Return a step appending StockLow for each product a change took from above its reorder point to or below it.
-
-    ``taken`` and ``available`` as in ``stock_low_rows``.
-    """
-    return f"""
-        INSERT INTO products_event (type, product_id, payload, created_at){stock_low_rows(taken, available)}"""
+# The StockLow rule, under the name products/write/commands/stock_batch_sql.py imports it by.
+stock_low_rows = rules.stock_low_rows
 
 
 def stock_event_payload(state, ledger):
@@ -69,24 +56,39 @@ def states_after_each_line(movement):
                later AS (PARTITION BY m.product_id ORDER BY m.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
 
 
-# Lock the location's row where it is active. After the product's lock (``after``), which
-# must come before the transaction has an id, and this row lock gives it one. A concurrent
+# The location where the stock changes, if it takes stock, locked FOR SHARE after the product's
+# lock (it joins ``locked``): this row lock gives the transaction its id. A concurrent
 # deactivation waits for this change to commit; a change that waited for a deactivation
-# re-checks the latest row (FOR SHARE does) and finds none: no product bump, no row at all.
-LOCATION_STEP = """
+# re-checks the latest row (FOR SHARE does) and finds none: no row, nothing written.
+LOCATION_STEP = f"""
     location AS MATERIALIZED (
-        SELECT l.id, l.code FROM products_location l{after}
-         WHERE l.code = %(location)s AND l.is_active FOR SHARE OF l
+        SELECT l.id, l.code FROM products_location l, locked
+         WHERE l.code = %(location)s AND {rules.takes_stock("l")} FOR SHARE OF l
     )"""
 
+# Lock the product, then the location, then bump the product's version (rules.LOCK_ORDER), each
+# step reading the one before. The UPDATE locks the product's row and compares If-Match in
+# itself, so two writers holding the same ETag cannot both succeed; no location, no bump.
+LOCK_LOCATION_AND_BUMP_STEPS = f"""
+    {PRODUCT_LOCK_STEP},{LOCATION_STEP},
+    product AS (
+        UPDATE products_product p SET version = p.version + 1, updated_at = %(now)s
+          FROM location
+         WHERE p.id = %(product_id)s AND NOT p.is_archived AND {VERSION_MATCHES}
+        RETURNING p.*
+    )"""
 
-def statement(product_steps, stock_step, event_type, *, project, signal_low=True):
+# SetStock's first statement: those steps alone. A row back: the product is locked and bumped.
+LOCK_LOCATION_AND_BUMP = f"WITH {LOCK_LOCATION_AND_BUMP_STEPS} SELECT count(*) AS bumped FROM product"
+
+
+def _statement(product_steps, stock_step, event_type, *, project):
     """Return the statement of a stock command, around its own ``product`` and ``stock`` steps.
 
     ``product_steps`` leave the locked, bumped product row in ``product`` and the locked
     location (``id``, ``code``) in ``location``; ``stock_step`` changes the product's stock
     level at that location and returns ``product_id``, ``location_id``, ``quantity`` (there)
-    and ``delta``. ``signal_low``: append StockLow when a removal takes the product low.
+    and ``delta``. Parameter ``signal_low``: append StockLow when a removal takes the product low.
     """
     state = PRODUCTS.expected_sql(
         sources="product p CROSS JOIN total s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
@@ -94,12 +96,13 @@ def statement(product_steps, stock_step, event_type, *, project, signal_low=True
     ledger = MOVEMENTS.expected_sql(sources="movement m CROSS JOIN location l", scope="TRUE")
     level = STOCK_LEVELS.expected_sql(sources="stock sl CROSS JOIN location l", scope="TRUE")
     payload = stock_event_payload("state", "ledger")
-    projection = f",{stock_projection_steps('state', 'ledger', 'level')}" if project else ""
+    projection = ""
+    if project:
+        projection = f",{in_statement.steps(event_type, state='state', ledger='ledger', level='level')}"
     # A removal's: the state's quantity is the total after it, the holds are as they were.
-    # (Joined with the event's row, so StockLow comes after it in the log.)
-    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger, event"
-    taken += f" WHERE ledger.delta < 0 AND {'TRUE' if signal_low else 'FALSE'}"
-    low = stock_low_step(taken, f"t.quantity - {HELD_BY_PRODUCT}")
+    taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger"
+    taken += " WHERE ledger.delta < 0 AND %(signal_low)s"
+    low = rules.stock_low_rows(taken, f"t.quantity - {HELD_BY_PRODUCT}", extra=", 1")
     return f"""
     WITH {product_steps},
     stock AS (
@@ -125,16 +128,18 @@ def statement(product_steps, stock_step, event_type, *, project, signal_low=True
         -- The product's read row as this statement leaves it.
         {state}
     ), event AS (
-        -- Append the event, with the state it left, to the log (xact_id: the column default).
+        -- Append the event, with the state it left, then StockLow when the product's available
+        -- fell to or below its reorder point: one INSERT, in that order (xact_id: the column default).
         INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT '{event_type.__name__}', state.id, {payload}, %(now)s FROM state, ledger
-        RETURNING id
-    ), low AS (
-        -- The product's available fell to or below its reorder point: StockLow.
-        {low}
+        SELECT type, product_id, payload, created_at FROM (
+            SELECT '{event_type.__name__}' AS type, state.id AS product_id, {payload} AS payload,
+                   %(now)s AS created_at, 0 AS n
+              FROM state, ledger
+            UNION ALL {low}
+        ) appended ORDER BY n
     ){projection}
     -- Answer with the product as the API shows it.
-    {product_select("state", "state.id", side="write")}
+    {product_select("state", "state.id", reserved=rules.held("state.id"))}
     """
 
 
@@ -143,25 +148,40 @@ def statement(product_steps, stock_step, event_type, *, project, signal_low=True
 # what an inserted row holds after the change is δ itself, and a removal (δ < 0) then
 # leaves a ledger row below 0, which that table's CHECK refuses: the statement aborts.
 # (``xmax = 0``: the row was inserted, not updated.) A removal must leave what active
-# reservations hold there (``products_keep_held``, which reads them as committed now).
-ADJUST_STOCK_STEP = """
+# reservations hold there (rules.never_below_held).
+ADJUST_STOCK_STEP = f"""
         INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
         SELECT product.id, location.id, greatest(%(delta)s, 0) FROM product, location
             ON CONFLICT (product_id, location_id) DO UPDATE SET quantity = CASE WHEN %(delta)s < 0
-                THEN products_keep_held(s.quantity + %(delta)s, s.product_id, s.location_id)
+                THEN {rules.never_below_held("s.quantity + %(delta)s", "s.product_id", "s.location_id")}
                 ELSE s.quantity + %(delta)s END
         RETURNING s.product_id, s.location_id,
                   CASE WHEN s.xmax = 0 THEN %(delta)s ELSE s.quantity END AS quantity, %(delta)s::integer AS delta"""
-# The product is already locked and bumped by the statement before, so this one sees the
-# quantity every earlier writer left.
-SET_STOCK_PRODUCT_STEPS = (
-    "product AS (SELECT * FROM products_product WHERE id = %(product_id)s)," + LOCATION_STEP.format(after="")
-)
-SET_STOCK_STEP = """
+
+
+@functools.cache  # built once per mode
+def adjust_sql(*, project):
+    """Return AdjustStock's statement: lock, bump, change the stock, ledger, events, projection, answer."""
+    return _statement(LOCK_LOCATION_AND_BUMP_STEPS, ADJUST_STOCK_STEP, events.StockAdjusted, project=project)
+
+
+# The product is already locked and bumped by LOCK_LOCATION_AND_BUMP, in a statement before, so
+# this one sees the quantity every earlier writer left. (Taking the product's lock again is
+# free: the transaction holds it.)
+SET_STOCK_PRODUCT_STEPS = f"""
+    {PRODUCT_LOCK_STEP},{LOCATION_STEP},
+    product AS (SELECT * FROM products_product WHERE id = %(product_id)s)"""
+SET_STOCK_STEP = f"""
         INSERT INTO products_stocklevel AS s (product_id, location_id, quantity)
         SELECT product.id, location.id, %(quantity)s FROM product, location
             ON CONFLICT (product_id, location_id)
-            DO UPDATE SET quantity = products_keep_held(EXCLUDED.quantity, s.product_id, s.location_id)
+            DO UPDATE SET quantity = {rules.never_below_held("EXCLUDED.quantity", "s.product_id", "s.location_id")}
         RETURNING s.product_id, s.location_id, s.quantity, s.quantity - coalesce(
                   (SELECT quantity FROM products_stocklevel b WHERE b.product_id = s.product_id
                       AND b.location_id = s.location_id), 0) AS delta"""
+
+
+@functools.cache
+def set_sql(*, project):
+    """Return SetStock's second statement: after ``LOCK_LOCATION_AND_BUMP``, the recount, ledger, events, answer."""
+    return _statement(SET_STOCK_PRODUCT_STEPS, SET_STOCK_STEP, events.StockSet, project=project)
