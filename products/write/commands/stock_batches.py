@@ -14,6 +14,7 @@ command commits; the bus's transaction makes it all or nothing.
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.db import connection
 from django.utils import timezone
 
 from cqrs_demo.bus import Command, events_in_sql
@@ -88,6 +89,8 @@ def _apply_lines(lines, *, reason, reference, actor_id, signal_low):
         "reference": reference,
         "actor_id": actor_id,
     }
+    with connection.cursor() as cursor:
+        cursor.execute(stock_batch_sql.NO_JIT)
     rows = fetch_dicts(stock_batch_sql.statement(project=single_database(), signal_low=signal_low), params)
     raise_unknown_lines(rows)
     return rows
