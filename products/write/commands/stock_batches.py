@@ -20,7 +20,6 @@ from django.utils import timezone
 from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import DuplicateLineError, InsufficientStockError
-from products.sql import fetch_dicts
 from products.write import event_log
 from products.write.commands import stock_batch_sql
 from products.write.commands.common import (
@@ -89,9 +88,14 @@ def _apply_lines(lines, *, reason, reference, actor_id, signal_low):
         "reference": reference,
         "actor_id": actor_id,
     }
+    statement = stock_batch_sql.statement(project=single_database(), signal_low=signal_low)
     with connection.cursor() as cursor:
-        cursor.execute(stock_batch_sql.NO_JIT)
-    rows = fetch_dicts(stock_batch_sql.statement(project=single_database(), signal_low=signal_low), params)
+        # In the statement's round trip: JIT off for it (stock_batch_sql.NO_JIT), then the statement.
+        cursor.execute(f"{stock_batch_sql.NO_JIT}; {statement}", params)
+        while cursor.description is None and cursor.nextset():  # psycopg 3 starts at the SET's (empty) result
+            pass
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     raise_unknown_lines(rows)
     return rows
 
