@@ -12,7 +12,10 @@ At the small size, the seed's shape too (bench/.data/bulk-seed-<n>.csv): the sam
 each with a row at main and, as ``seed_products`` makes them, a third with one more at east
 and a quarter at west (a StockSet and a ledger row each), in a database where those
 locations exist; its time per product is given as a ratio to the one-location import of the
-same products in the same run.
+same products in the same run. Then, in the same run, its floor (``FLOOR_WRITE``, then with
+``FLOOR_READ``): the same write rows by plain INSERT ... SELECT after COPY, with no checks,
+events or read rows; then with an event per product and stock row and the read rows as plain
+INSERTs; the import's time is given as a ratio to each.
 
 With ``--split`` each size is also run in split mode (READ_DATABASE_URL: a second database):
 the import then writes the write tables and the log only, and ``project_events`` (timed on
