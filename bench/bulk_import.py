@@ -12,7 +12,10 @@ At the small size, the seed's shape too (bench/.data/bulk-seed-<n>.csv): the sam
 each with a row at main and, as ``seed_products`` makes them, a third with one more at east
 and a quarter at west (a StockSet and a ledger row each), in a database where those
 locations exist; its time per product is given as a ratio to the one-location import of the
-same products in the same run.
+same products in the same run. Then, in the same run, its floor (``FLOOR_WRITE``, then with
+``FLOOR_READ``): the same write rows by plain INSERT ... SELECT after COPY, with no checks,
+events or read rows; then with an event per product and stock row and the read rows as plain
+INSERTs; the import's time is given as a ratio to each.
 
 With ``--split`` each size is also run in split mode (READ_DATABASE_URL: a second database):
 the import then writes the write tables and the log only, and ``project_events`` (timed on
@@ -29,6 +32,8 @@ import random
 import subprocess
 import sys
 import time
+
+import psycopg2
 
 from bench import seed
 
@@ -55,6 +60,58 @@ print(json.dumps({"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF)
                   "seconds": round(seconds, 2), "products": Product.objects.count(),
                   "events": EventRecord.objects.count(), "movements": StockMovement.objects.count()}))
 """
+
+
+# The floor: the same rows with no command around them, in one transaction: COPY into a TEMP
+# table, then plain INSERT ... SELECTs of the write rows the import writes (each product, its
+# stock at each location, a ledger row each, with the tables' keys, indexes and deferred
+# foreign keys, checked at COMMIT), with no checks, events or read rows; then ("+ log and
+# read rows") an event per product and per stock row with the payload ``{}``, and the read rows
+# as plain INSERTs. Product ids are time-ordered, as the import's are.
+FLOOR_WRITE = [
+    """CREATE TEMP TABLE floor_row (line serial, sku text, name text, description text, category text,
+                                    category_name text, price numeric(10, 2), quantity integer, location text)""",
+    "COPY floor_row (sku, name, description, category, category_name, price, quantity, location) FROM STDIN CSV HEADER",
+    """INSERT INTO products_category (slug, name, created_at, updated_at)
+       SELECT DISTINCT category, category_name, now(), now() FROM floor_row""",
+    """CREATE TEMP TABLE floor_product AS
+       SELECT DISTINCT ON (sku) sku, name, description, category, price,
+              (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0') || '7'
+               || lpad(to_hex((line >> 14) & 4095), 3, '0') || to_hex(8 | ((line >> 12) & 3))
+               || lpad(to_hex(line & 4095), 3, '0') || right(gen_random_uuid()::text, 12))::uuid AS id
+         FROM floor_row ORDER BY sku, line""",
+    """INSERT INTO products_product (id, sku, name, description, category_id, price, reorder_point, version,
+                                     is_archived, created_at, updated_at)
+       SELECT f.id, f.sku, f.name, f.description, c.id, f.price, 0, 1, false, now(), now()
+         FROM floor_product f JOIN products_category c ON c.slug = f.category ORDER BY f.id""",
+    """CREATE TEMP TABLE floor_stock AS
+       SELECT p.id AS product_id, l.id AS location_id, l.code AS location, coalesce(r.quantity, 0) AS quantity, r.line
+         FROM floor_row r JOIN floor_product p USING (sku) JOIN products_location l ON l.code = r.location""",
+    """INSERT INTO products_stocklevel (product_id, location_id, quantity)
+       SELECT product_id, location_id, quantity FROM floor_stock ORDER BY line""",
+    """INSERT INTO products_stockmovement (product_id, location_id, delta, quantity_after, reason, created_at)
+       SELECT product_id, location_id, quantity, quantity, 'import', now() FROM floor_stock ORDER BY line""",
+]
+FLOOR_READ = [
+    """INSERT INTO products_event (type, product_id, payload, created_at)
+       SELECT 'ProductCreated', id, '{}', now() FROM floor_product ORDER BY id""",
+    """INSERT INTO products_event (type, product_id, payload, created_at)
+       SELECT 'StockSet', product_id, '{}', now() FROM floor_stock ORDER BY line""",
+    """INSERT INTO read_product (id, sku, name, description, category_slug, category_name, price, quantity,
+                                 reorder_point, version, created_at, updated_at)
+       SELECT f.id, f.sku, f.name, f.description, f.category, f.category, f.price, s.quantity, 0, 1, now(), now()
+         FROM floor_product f JOIN (SELECT product_id, sum(quantity) AS quantity FROM floor_stock
+                                     GROUP BY product_id) s ON s.product_id = f.id
+        ORDER BY f.id""",
+    """INSERT INTO read_product_search (id, search_document)
+       SELECT id, to_tsvector('simple', translate(sku || ' ' || name || ' ' || description, '-._/', '    '))
+         FROM floor_product ORDER BY id""",
+    """INSERT INTO read_stock_level (key, product_id, location, quantity)
+       SELECT product_id::text || ':' || location, product_id, location, quantity FROM floor_stock ORDER BY line""",
+    """INSERT INTO read_stock_movement (id, product_id, location, delta, quantity_after, reason, created_at)
+       SELECT m.id, m.product_id, s.location, m.delta, m.quantity_after, m.reason, m.created_at
+         FROM products_stockmovement m JOIN floor_stock s USING (product_id, location_id) ORDER BY m.id""",
+]
 
 
 def _admin(sql):
@@ -154,6 +211,45 @@ def measure(rows, split=False, project=True, locations=None):
     }
 
 
+def measure_floor(rows, locations, read):
+    """Time the floor statements (FLOOR_WRITE, and FLOOR_READ with ``read``) over the seed-shape CSV."""
+    path = seed.ROOT / "bench" / ".data" / f"bulk-seed-{rows}.csv"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        write_csv(path, rows, locations)
+    _admin(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    _admin(f'CREATE DATABASE "{DATABASE}"')
+    env = {**seed.service_env(rows), "DATABASE_URL": f"{seed.SERVER_URL}/{DATABASE}"}
+    try:
+        _manage(env, "migrate", "-v0")
+        url = f"{seed.SERVER_URL}/{DATABASE}"
+        with seed.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO products_location (code, name, is_active, created_at, updated_at)"
+                " SELECT code, code, true, now(), now() FROM unnest(%s::text[]) code ON CONFLICT DO NOTHING",
+                [list(locations)],
+            )
+        connection = psycopg2.connect(url)
+        try:
+            started = time.perf_counter()
+            with connection.cursor() as cursor, path.open(encoding="utf-8") as data:
+                for statement in FLOOR_WRITE + (FLOOR_READ if read else []):
+                    if statement.startswith("COPY"):
+                        cursor.copy_expert(statement, data)
+                    else:
+                        cursor.execute(statement)
+            connection.commit()
+            seconds = time.perf_counter() - started
+        finally:
+            connection.close()
+        products = seed.scalar(url, "SELECT count(*) FROM products_product")
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+    if products != rows:
+        raise SystemExit(f"floor: {products} products, not {rows}")
+    return round(seconds, 2)
+
+
 def _mode(result):
     if result["locations"]:
         return "single database, at main + east/west"
@@ -180,6 +276,7 @@ def main(argv=None):
     results = [measure(size) for size in sizes]
     # Right after the one-location import of the same products, so both see the host alike.
     several = measure(options.small, locations=SEED_LOCATIONS)
+    floors = {read: measure_floor(options.small, SEED_LOCATIONS, read) for read in (False, True)}
     split_results = [
         measure(size, split=True, project=size <= options.project_up_to) for size in sizes if options.split
     ]
@@ -205,6 +302,13 @@ def main(argv=None):
         f"Several locations (the seed's shape) at {small['rows']:,} products:"
         f" {small['rate'] / several['rate']:.2f}x the time per product of one location, same run"
         f" ({several['first']['movements'] - small['first']['movements']:,} more ledger rows and StockSet events).",
+        f"Floor of the seed's shape at {small['rows']:,} products, same run: the same write rows by plain"
+        f" INSERT ... SELECT after COPY (no checks, events or read rows) in {floors[False]} s"
+        f" ({small['rows'] / floors[False]:,.0f} products/s; the import takes"
+        f" {several['first']['seconds'] / floors[False]:.1f}x);"
+        f" with an event per product and stock row (payload {{}}) and the read rows as plain INSERTs,"
+        f" {floors[True]} s ({small['rows'] / floors[True]:,.0f} products/s; the import takes"
+        f" {several['first']['seconds'] / floors[True]:.1f}x).",
         f"Peak RSS at {large['rows']:,} vs {small['rows']:,}: "
         f"{large['first']['peak_rss_mib'] / small['first']['peak_rss_mib']:.2f}x (the file is streamed into COPY).",
         "Targets: >= 10,000 products/s at 1,000,000 rows; peak memory flat in the row count.",

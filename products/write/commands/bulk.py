@@ -94,20 +94,36 @@ def _plain_chunk(chunk):
     return text if plain else None
 
 
-class _CopyStream:
-    """A file-like view of ``rows`` in COPY's text format, read a chunk of rows at a time."""
-
-    def __init__(self, rows):
-        self._rows = iter(rows)
-
-    def read(self, size=-1):
-        chunk = list(islice(self._rows, _CHUNK_ROWS))
+def _copy_chunks(rows):
+    """Yield ``rows`` in COPY's text format, a chunk of rows at a time."""
+    rows = iter(rows)
+    while chunk := list(islice(rows, _CHUNK_ROWS)):
         text = _plain_chunk(chunk)
         if text is None:
             text = "".join("\t".join(map(_copy_value, row)) + _AT_MAIN[len(row)] for row in chunk)
-        return text
+        yield text
+
+
+class _CopyStream:
+    """A file-like view of ``rows`` in COPY's text format (psycopg2's ``copy_expert`` reads it)."""
+
+    def __init__(self, rows):
+        self._chunks = _copy_chunks(rows)
+
+    def read(self, size=-1):
+        return next(self._chunks, "")
 
     readline = read
+
+
+def _copy_rows(cursor, rows):
+    """Stream ``rows`` into the staging table with COPY, on psycopg 2 or 3 (Django uses 3 when installed)."""
+    if hasattr(cursor.cursor, "copy_expert"):
+        cursor.cursor.copy_expert(bulk_sql.COPY, _CopyStream(rows))
+        return
+    with cursor.cursor.copy(bulk_sql.COPY) as copy:
+        for text in _copy_chunks(rows):
+            copy.write(text)
 
 
 def _refusal(kind, sku, category, location, quantity, held):
@@ -137,6 +153,7 @@ def bulk_import_products(command):
         *bulk_sql.CATEGORIES_SQL,
         bulk_sql.CATEGORY_EVENTS_SQL,
         *bulk_sql.ITEMS_SQL,
+        bulk_sql.LOCK_PRODUCTS_SQL,
         # Details before stock, as the row-by-row path orders them: each event's payload is
         # the state it left, so a product changed in both gets version + 1, then + 2.
         bulk_sql.UPDATE_DETAILS_SQL,
@@ -154,7 +171,7 @@ def bulk_import_products(command):
     lock_catalogue()
     with connection.cursor() as cursor:
         cursor.execute(bulk_sql.STAGE)
-        cursor.copy_expert(bulk_sql.COPY, _CopyStream(command.rows))
+        _copy_rows(cursor, command.rows)
         cursor.execute(bulk_sql.ANALYZE_ROWS)
         cursor.execute(bulk_sql.SETS_EXISTING_STOCK)
         cursor.execute(bulk_sql.LOCK_LOCATIONS.format(mode="UPDATE" if cursor.fetchone()[0] else "SHARE"))

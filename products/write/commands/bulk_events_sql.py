@@ -39,8 +39,10 @@ _STOCK_LOW = f"""
 # A product whose stock changed at several locations gets a StockSet per location, in the
 # rows' order, each with the state it left (as SetStock after SetStock would): the version
 # and quantity of the product after it, from its final ones less the changes after it.
-# ``bulk_changed`` (those products as they end) and ``bulk_moved`` (their new ledger rows in the
-# read shape) are TEMP tables, ANALYZEd and indexed on the keys the event statement joins on.
+# ``bulk_changed`` (those products as they end, read from ``bulk_product``'s rows: the write
+# tables' statistics do not know the rows this import wrote) and ``bulk_moved`` (their new
+# ledger rows in the read shape) are TEMP tables, ANALYZEd and indexed on the keys the event
+# statement joins on.
 _CHANGED = {
     "version": "e.version - steps.later",
     "quantity": "e.quantity - steps.later_delta",
@@ -62,14 +64,20 @@ _STOCK_SET_PAYLOAD = f"""jsonb_build_object('product_id', e.id::text, 'product',
     'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,
     'movement', {MOVEMENTS.api_json("m")})"""
 STOCK_EVENTS_SQL = [
-    f"CREATE TEMP TABLE bulk_changed ON COMMIT DROP AS {_products('stock_changed')}",
+    f"""CREATE TEMP TABLE bulk_changed ON COMMIT DROP AS {
+        PRODUCTS.expected_sql(
+            "b.stock_changed",
+            sources=f"pg_temp.bulk_product b JOIN products_product p ON p.id = b.product_id"
+            f" CROSS JOIN LATERAL ({PRODUCT_TOTAL}) s LEFT JOIN products_category c ON c.id = p.category_id",
+        )
+    }""",
     "CREATE INDEX ON pg_temp.bulk_changed (id)",
-    "ANALYZE pg_temp.bulk_changed",
+    "ANALYZE pg_temp.bulk_changed (id)",
     f"""CREATE TEMP TABLE bulk_moved ON COMMIT DROP AS {
         MOVEMENTS.expected_sql("m.id IN (SELECT id FROM pg_temp.bulk_movement)")
     }""",
     "CREATE INDEX ON pg_temp.bulk_moved (id)",
-    "ANALYZE pg_temp.bulk_moved",
+    "ANALYZE pg_temp.bulk_moved (id)",
     f"""WITH state AS MATERIALIZED ({_AFTER_EACH_CHANGE})
         INSERT INTO products_event (type, product_id, payload, created_at)
         SELECT type, product_id, payload, %(now)s FROM (

@@ -35,7 +35,9 @@ STAGE = """
     SET LOCAL jit = off;
 """
 COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
-ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row"
+# Each ANALYZE names only the columns later statements filter or join on: the statistics of the
+# others cost as much to gather and would change no plan.
+ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row (sku, category, location)"
 
 # Whether the rows set stock of products that exist: then the locations they name are
 # locked FOR UPDATE instead of FOR SHARE (LOCK_LOCATIONS), before any product is.
@@ -48,12 +50,12 @@ SETS_EXISTING_STOCK = """
 # deactivation waits for the import, and the import sees one that committed before. When
 # the import sets the stock of existing products, FOR UPDATE: new reservations (and stock
 # commands) there wait for it too, so what reservations hold (``bulk_held``, read after this
-# lock) stays what the import checked. The answer (is_active of each) tells whether the
-# inactive checks below are needed.
+# lock) stays what the import checked. In code order, as the stock commands lock them. The
+# answer (is_active of each) tells whether the inactive checks below are needed.
 LOCK_LOCATIONS = """
     INSERT INTO pg_temp.bulk_location (id, code, is_active)
     SELECT id, code, is_active FROM products_location
-     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY id FOR {mode}
+     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY code FOR {mode}
     RETURNING is_active
 """
 # What active reservations hold at those locations, per product, as committed now (after the
@@ -186,16 +188,33 @@ ITEMS_SQL = [
                  LEFT JOIN products_stocklevel l ON l.product_id = b.existing_id AND l.location_id = i.location_id
                 WHERE i.error IS NULL AND i.quantity IS NOT NULL) s
         ORDER BY key, location_id, line DESC""",
-    "ANALYZE pg_temp.bulk_stock",
+    "ANALYZE pg_temp.bulk_stock (key, location_id, line, product_id, existing_id, opening, changed)",
 ]
 ERRORS_SQL = f"""
     SELECT line, error, sku, category, location, quantity, CASE WHEN error = 'held' THEN {HELD} END
       FROM pg_temp.bulk_item r WHERE error IS NOT NULL ORDER BY line
 """
 
-# Existing products whose details differ: version + 1 (which locks the row, as every writer
-# does first), as UpdateProductDetails does.
-UPDATE_DETAILS_SQL = """
+# An existing product ``p`` whose details differ from its ``bulk_product`` row ``b``.
+_DETAILS_DIFFER = """(p.name <> b.name OR p.price <> b.price
+                OR (%(has_description)s AND p.description <> b.description)
+                OR (%(has_category)s AND p.category_id IS DISTINCT FROM b.category_id))"""
+
+# The existing products the import may write (details that differ, or a stock that changes),
+# their rows locked in id order before any is written, as the stock commands lock products'
+# rows (``common.lock_products``): an import and a batch naming the same products in other
+# orders never wait for each other in a cycle. The UPDATEs below then find them locked.
+LOCK_PRODUCTS_SQL = f"""
+    SELECT count(*) FROM (
+        SELECT p.id FROM products_product p JOIN pg_temp.bulk_product b ON b.existing_id = p.id
+         WHERE NOT p.is_archived
+           AND ({_DETAILS_DIFFER} OR b.key IN (SELECT key FROM pg_temp.bulk_stock WHERE changed))
+         ORDER BY p.id FOR NO KEY UPDATE OF p
+    ) locked
+"""
+
+# Existing products whose details differ: version + 1, as UpdateProductDetails does.
+UPDATE_DETAILS_SQL = f"""
     WITH changed AS (
         UPDATE products_product p
            SET name = b.name, price = b.price,
@@ -204,9 +223,7 @@ UPDATE_DETAILS_SQL = """
                version = p.version + 1, updated_at = %(now)s
           FROM pg_temp.bulk_product b
          WHERE p.id = b.existing_id AND NOT p.is_archived  -- re-checked on the latest row after a wait
-           AND (p.name <> b.name OR p.price <> b.price
-                OR (%(has_description)s AND p.description <> b.description)
-                OR (%(has_category)s AND p.category_id IS DISTINCT FROM b.category_id))
+           AND {_DETAILS_DIFFER}
         RETURNING p.id
     )
     UPDATE pg_temp.bulk_product b SET details_changed = true FROM changed WHERE b.product_id = changed.id
@@ -283,7 +300,7 @@ SET_STOCK_SQL = [
        SELECT id, product_id, location_id, quantity - before, quantity, 'import', NULL, %(now)s, NULL
          FROM pg_temp.bulk_movement""",
     "CREATE INDEX ON pg_temp.bulk_movement (id)",
-    "ANALYZE pg_temp.bulk_movement",
+    "ANALYZE pg_temp.bulk_movement (id, product_id, line)",
 ]
 
 

@@ -18,6 +18,12 @@ from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
 from products.write.commands.common import STOCK_LINES_STEPS
 from products.write.commands.stock_sql import HELD_BY_PRODUCT, stock_event_payload, stock_low_rows
 
+# The statement's estimated cost grows with its lines past the point where PostgreSQL compiles
+# it with JIT (jit_above_cost, 100,000 by default; 500,000 also optimizes and inlines): that
+# compilation alone costs hundreds of ms to seconds, more than running it. Until the command's
+# transaction ends.
+NO_JIT = "SET LOCAL jit = off"
+
 
 @functools.cache  # built once per mode and kind
 def statement(*, project, signal_low):
@@ -85,9 +91,12 @@ def statement(*, project, signal_low):
         -- Each product's quantity over its locations before the lines, as this statement's
         -- snapshot has it: taken after the products' row locks (lock_products), so it holds what
         -- every earlier writer of their stock left, at the lines' locations and at the others.
-        SELECT c.product_id, coalesce(sum(sl.quantity), 0) AS before
+        -- A lookup per product (a join is planned as a scan of every stock row when the table
+        -- is small or its statistics old: its cost would grow with the table, not the lines).
+        SELECT c.product_id,
+               (SELECT coalesce(sum(sl.quantity), 0) FROM products_stocklevel sl WHERE sl.product_id = c.product_id)
+               AS before
           FROM (SELECT DISTINCT product_id FROM change) c
-          LEFT JOIN products_stocklevel sl ON sl.product_id = c.product_id GROUP BY c.product_id
     ), step AS MATERIALIZED (
         -- After each line: the product's quantity, and how many of its lines come later.
         SELECT c.n, c.product_id, c.location, c.delta, c.counted,

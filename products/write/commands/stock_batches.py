@@ -14,12 +14,12 @@ command commits; the bus's transaction makes it all or nothing.
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.db import connection
 from django.utils import timezone
 
 from cqrs_demo.bus import Command, events_in_sql
 from products import events
 from products.errors import DuplicateLineError, InsufficientStockError
-from products.sql import fetch_dicts
 from products.write import event_log
 from products.write.commands import stock_batch_sql
 from products.write.commands.common import (
@@ -88,7 +88,14 @@ def _apply_lines(lines, *, reason, reference, actor_id, signal_low):
         "reference": reference,
         "actor_id": actor_id,
     }
-    rows = fetch_dicts(stock_batch_sql.statement(project=single_database(), signal_low=signal_low), params)
+    statement = stock_batch_sql.statement(project=single_database(), signal_low=signal_low)
+    with connection.cursor() as cursor:
+        # In the statement's round trip: JIT off for it (stock_batch_sql.NO_JIT), then the statement.
+        cursor.execute(f"{stock_batch_sql.NO_JIT}; {statement}", params)
+        while cursor.description is None and cursor.nextset():  # psycopg 3 starts at the SET's (empty) result
+            pass
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     raise_unknown_lines(rows)
     return rows
 

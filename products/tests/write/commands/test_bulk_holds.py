@@ -1,18 +1,20 @@
 """A bulk import and reservations at the same location: neither slips past the other.
 
 An import that sets the stock of existing products locks the locations it names FOR UPDATE
-before it reads what reservations hold there; reservations lock them FOR SHARE.
+before it reads what reservations hold there; reservations lock them FOR SHARE. The rows of
+the products it changes it locks in id order, as the stock commands do.
 """
 
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from cqrs_demo.bus import bus
 from products.errors import InsufficientStockError
 from products.tests.write.commands.test_stock_locations import Held, Waiting, _blocked_by
 from products.write import commands
-from products.write.models import StockLevel
+from products.write.models import Product, StockLevel
 
 pytestmark = [pytest.mark.manual_projection, pytest.mark.django_db(transaction=True)]
 
@@ -76,3 +78,41 @@ def test_a_reservation_waits_for_an_import_that_sets_stock_there():
 def test_a_reservation_that_waited_for_an_import_sees_its_count():
     _, reservation, _ = _reserve_while_importing("HOLD-3")
     assert isinstance(reservation.error, InsufficientStockError)  # 4 in stock: 5 cannot be held
+
+
+def _locked_by_others(ids):
+    """Return how many of the products ``ids`` some other transaction holds locked."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT id FROM products_product WHERE id = ANY(%s) FOR NO KEY UPDATE SKIP LOCKED) f",
+            [list(ids)],
+        )
+        return len(ids) - cursor.fetchone()[0]
+
+
+def test_an_import_locks_the_products_it_changes_in_id_order():
+    # New products get ids in line order: the first line's is the lowest, its SKU the last in SKU order.
+    rows = [(line, f"ORDER-{30 - line:02d}", "Before", "", None, None, "1.00", None, "main") for line in range(2, 22)]
+    bus.dispatch(commands.BulkImportProducts(rows=rows, columns=frozenset()))
+    ids = sorted(Product.objects.filter(sku__startswith="ORDER-").values_list("id", flat=True))
+    lowest = Product.objects.get(id=ids[0])
+    assert lowest.sku == "ORDER-28"
+    # Its row then comes last in the table's order too.
+    bus.dispatch(commands.UpdateProductDetails(product_id=lowest.id, name="Moved", price=Decimal(1)))
+    batch = Held(lambda: list(Product.objects.select_for_update(no_key=True).filter(id=ids[0]))).hold()
+    importing = Waiting(
+        lambda: bus.dispatch(commands.BulkImportProducts(rows=[(*row[:2], "After", *row[3:]) for row in rows]))
+    )
+    try:
+        importing.start()
+        importing.started.wait()
+        assert _blocked_by(importing.pid, batch.pid)
+        # Waiting for the lowest id, it holds none of the others yet: a batch that locks them in
+        # id order after that one can take them.
+        assert _locked_by_others(ids[1:]) == 0
+    finally:
+        batch.end()
+    importing.join()
+    assert importing.error is None, importing.error
+    assert importing.result.updated == 20
+    assert set(Product.objects.filter(id__in=ids).values_list("name", flat=True)) == {"After"}
