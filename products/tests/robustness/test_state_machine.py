@@ -420,8 +420,7 @@ class CommandMachine(RuleBasedStateMachine):
         reservation.status = "committed"
         for product_id, location, quantity in reservation.lines:
             self.model[product_id].stock[location] -= quantity
-        for product_id in {product_id for product_id, _location, _quantity in reservation.lines}:
-            self.model[product_id].version += 1  # once per product, however many of its lines
+            self.model[product_id].version += 1  # once per line, as a batch's lines do
 
     @rule(reservation_id=some_reservation)
     def release_reservation(self, reservation_id):
