@@ -89,6 +89,19 @@ class ReadTable:
         rows = f"SELECT {values} WHERE {when}" if when else f"VALUES ({values})"
         return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {rows} {self.conflict_clause(update)}"
 
+    def upsert_rows_sql(self, mogrify, rows, update=None, returning=None):
+        """Return one upsert of many rows, each a payload in API shape, bound by ``mogrify`` (SQL, params -> text).
+
+        See conflict_clause; ``returning`` is the list of a RETURNING clause.
+
+        Rows with the same key must be merged first: one statement may not update a row twice.
+        """
+        values = "(" + ", ".join(column.payload_expression() for column in self.columns) + ")"
+        rows = ",\n".join(mogrify(values, row) for row in rows)
+        returning = f" RETURNING {returning}" if returning else ""
+        columns = ", ".join(self.column_names)
+        return f"INSERT INTO {self.name} ({columns}) VALUES {rows} {self.conflict_clause(update)}{returning}"
+
     def api_select(self, source=None, fields=None, extra=()):
         """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.
 

@@ -42,7 +42,8 @@ def _create_products(count, category="tools"):
 
 def _position():
     return (
-        ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).values_list("last_event_id", flat=True).first() or 0
+        ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).values_list("highest_event_id", flat=True).first()
+        or 0
     )
 
 
@@ -52,14 +53,16 @@ def test_reads_lag_until_the_worker_applies_the_log():
     product_id = bus.dispatch(commands.CreateProduct(sku="LAG-1", name="Lagging", price=Decimal("2.00")))["id"]
     assert not ProductView.objects.filter(id=product_id).exists()
     assert worker.lag()["events_behind"] == 1
+    assert worker.lag()["bytes_behind"] > 0
     assert worker.run() == 1
     assert ProductView.objects.get(id=product_id).name == "Lagging"
-    assert worker.lag() == {
+    lag = worker.lag()
+    assert {key: lag[key] for key in ("last_applied_event_id", "latest_event_id", "events_behind")} == {
         "last_applied_event_id": EventRecord.objects.latest("id").id,
         "latest_event_id": EventRecord.objects.latest("id").id,
         "events_behind": 0,
-        "seconds_behind": 0.0,
     }
+    assert lag["seconds_behind"] == 0.0 and lag["slot"] == worker.slot()
 
 
 @pytest.mark.slow
@@ -161,7 +164,7 @@ def test_ready_reports_the_projection_lag(client):
     assert body["projection"]["events_behind"] == 1
 
 
-@pytest.mark.django_db(databases="__all__")
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_location_events_reach_the_read_database_and_the_log_alone_rebuilds_them():
     bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
     bus.dispatch(commands.ChangeLocation(code="east", is_active=False))
@@ -178,13 +181,21 @@ def test_location_events_reach_the_read_database_and_the_log_alone_rebuilds_them
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_a_position_stored_before_events_had_transaction_ids_goes_on_without_replaying():
+@pytest.mark.parametrize("with_xact_id", [True, False])
+def test_a_position_stored_before_the_feed_goes_on_from_it_without_replaying(with_xact_id):
     _create_products(3)
     worker.run()
-    # As migration 0004 leaves a position the worker stored before it: the event id alone.
-    ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).update(last_xact_id=0)
+    last = EventRecord.objects.latest("id")
+    # As migration 0012 leaves a position the table-reading worker stored: (xact_id, id), and
+    # migration 0004 one stored before that: the event id alone.
+    ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).update(
+        snapshot="", caught_up=False, lsn=0, last_xact_id=last.xact_id if with_xact_id else 0, last_event_id=last.id
+    )
+    bus.dispatch(commands.CreateProduct(sku="NEXT", name="Next", price=Decimal("1.00")))
+    assert worker.run() == 1
     assert worker.run() == 0
     assert _position() == EventRecord.objects.latest("id").id
+    assert rebuild.differences() == []
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
@@ -209,7 +220,7 @@ def test_stock_at_several_locations_reaches_the_read_database_and_the_log_alone_
 
 
 @pytest.mark.events_before_the_contract
-@pytest.mark.django_db(databases="__all__")
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_a_stock_event_logged_before_locations_applies_at_main():
     [product_id] = _create_products(1)
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=3))
