@@ -291,8 +291,9 @@ def _step(batch_size):
                 for event in committed.events
                 if not feed.visible_in(position.snapshot, int(event["xact_id"]))  # caught up on it from the table
             ]
-            if batch.ack_lsn is not None and batch.ack_lsn > position.lsn:
-                position.lsn = acknowledge = batch.ack_lsn
+            if batch.ack_lsn is not None:
+                acknowledge = batch.ack_lsn  # skipped ones too: the slot moves past them
+                position.lsn = max(position.lsn, acknowledge)
         with connections[read].cursor() as cursor:
             apply_events(cursor, records)
         if records:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connections
 
 from cqrs_demo.bus import bus
+from products.events import feed
 from products.read import queries, rebuild, worker
 from products.read.models import (
     PROJECTOR_POSITION,
@@ -19,7 +20,7 @@ from products.read.models import (
     StockMovementView,
 )
 from products.write import commands
-from products.write.models import EventRecord, Location
+from products.write.models import EventRecord, Location, StockMovement
 
 pytestmark = [
     pytest.mark.skipif(
@@ -65,42 +66,90 @@ def test_reads_lag_until_the_worker_applies_the_log():
     assert lag["seconds_behind"] == 0.0 and lag["slot"] == worker.slot()
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True, databases="__all__")
-def test_a_worker_killed_mid_batch_resumes_without_skipping_or_repeating(manage):
-    _create_products(60)
-    last_id = EventRecord.objects.latest("id").id  # ids go on from earlier tests: compare ids, not counts
-    # Make each read-side ledger insert slow, so a kill lands inside a batch.
+# Every ledger row the worker inserts, logged by a trigger in the worker's own transaction (an
+# insert that meets an existing row is logged too, so an event applied twice shows), and slowed
+# so a kill lands inside a batch.
+_LOG_APPLIED_SQL = """
+    CREATE TABLE movement_applied (id bigint);
+    CREATE OR REPLACE FUNCTION log_applied() RETURNS trigger AS $$
+      BEGIN INSERT INTO movement_applied VALUES (NEW.id); PERFORM pg_sleep(%s); RETURN NEW; END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER log_applied BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION log_applied();
+"""
+
+
+@pytest.fixture
+def applied_log():
+    """Return a function that starts logging the ledger rows the worker applies; it returns the logged ids."""
+
+    def start(sleep=0.0):
+        with connections["read"].cursor() as cursor:
+            cursor.execute(_LOG_APPLIED_SQL, [sleep])
+
+    yield start
     with connections["read"].cursor() as cursor:
         cursor.execute(
-            "CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$"
-            " BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$ LANGUAGE plpgsql;"
-            " CREATE TRIGGER slow_insert BEFORE INSERT ON read_stock_movement"
-            " FOR EACH ROW EXECUTE FUNCTION slow_insert();"
+            "DROP TABLE IF EXISTS movement_applied; DROP TRIGGER IF EXISTS log_applied ON read_stock_movement"
         )
-    try:
-        worker = manage("project_events", "--follow", "--batch-size", "25")
-        deadline = time.monotonic() + 60
-        while _position() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        first = _position()
-        assert 0 < first < last_id, worker.poll() is not None and worker.stdout.read()
-        time.sleep(0.3)  # well inside the next batch of 25 slow inserts (1.25 s)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        stopped_at = _position()
-        assert stopped_at < last_id
-        # What the read store holds is exactly the events up to the recorded position.
-        applied = EventRecord.objects.filter(id__lte=stopped_at)
-        assert StockMovementView.objects.count() == applied.filter(type__in=["ProductCreated", "StockAdjusted"]).count()
-        assert ProductView.objects.count() == applied.filter(type="ProductCreated").count()
 
-        finished = manage("project_events", "--batch-size", "25")
-        assert finished.wait(timeout=120) == 0, finished.stdout.read()
-    finally:
-        with connections["read"].cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS slow_insert ON read_stock_movement")
+
+def _each_movement_applied_once():
+    with connections["read"].cursor() as cursor:
+        cursor.execute("SELECT id FROM movement_applied ORDER BY id")
+        logged = [row[0] for row in cursor.fetchall()]
+    assert logged == sorted(StockMovement.objects.values_list("id", flat=True))
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_worker_killed_again_and_again_mid_batch_resumes_without_skipping_or_repeating(manage, applied_log):
+    worker.run()
+    applied_log(sleep=0.02)
+    _create_products(60)  # 80 ledger rows
+    last_id = EventRecord.objects.latest("id").id
+    for _ in range(3):
+        before = _position()
+        process = manage("project_events", "--follow", "--batch-size", "25")
+        deadline = time.monotonic() + 60
+        while _position() == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _position() > before, process.poll() is not None and process.stdout.read()
+        time.sleep(0.2)  # inside the next batch of slow inserts
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    assert _position() < last_id
+    finished = manage("project_events", "--batch-size", "25")  # without --follow: all committed so far, then exits
+    assert finished.wait(timeout=120) == 0, finished.stdout.read()
+    assert _position() == last_id
+    _each_movement_applied_once()
+    assert rebuild.differences() == []
+
+
+def _slot_confirmed():
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT confirmed_flush_lsn - '0/0' FROM pg_replication_slots WHERE slot_name = %s", [worker.slot()]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_worker_stopped_between_its_commit_and_the_slots_advance_applies_nothing_twice(monkeypatch, applied_log):
+    worker.run()
+    applied_log()
+    _create_products(6)
+
+    def stopped(slot, lsn):
+        raise SystemExit("stopped after the commit, before the slot moved")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(feed, "acknowledge", stopped)
+        with pytest.raises(SystemExit):
+            worker.run()
+    confirmed = _slot_confirmed()
+    assert worker.run() == 0  # the slot hands the same commits over again: skipped
+    assert _slot_confirmed() > confirmed
     assert _position() == EventRecord.objects.latest("id").id
+    _each_movement_applied_once()
     assert rebuild.differences() == []
 
 
