@@ -103,26 +103,49 @@ def check_server(using="default"):
         )
 
 
+def problem(slot, using="default"):
+    """Return why ``slot`` cannot feed its consumer (no logical decoding, no slot), or None."""
+    try:
+        check_server(using)
+    except FeedUnavailable as error:
+        return str(error)
+    return None if slot_exists(slot, using) else missing(slot)
+
+
 def slot_exists(slot, using="default"):
-    return bool(fetch_dicts("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [slot], using))
+    return confirmed(slot, using) is not None
+
+
+def confirmed(slot, using="default"):
+    """Return the LSN ``slot`` was last advanced to (where a new one starts), or None when it does not exist."""
+    rows = fetch_dicts(
+        "SELECT confirmed_flush_lsn - '0/0'::pg_lsn AS lsn FROM pg_replication_slots WHERE slot_name = %s",
+        [slot],
+        using,
+    )
+    return int(rows[0]["lsn"]) if rows else None
 
 
 def ensure_slot(slot, using="default"):
-    """Create the publication and ``slot`` if missing; return True when the slot was created now.
+    """Create the publication and ``slot`` if missing; return the LSN the slot was last advanced to.
 
-    Call it outside any transaction: creating a slot waits for every transaction on the
-    server that has written to end (once, when the slot is new).
+    Every transaction that committed at or below it is one the slot will not hand over: a
+    consumer starting a position takes it before its snapshot, which then sees them all, and
+    a slot advanced beyond a consumer's stored LSN is one that consumer never read (dropped
+    and created again). Call it outside any transaction: creating a slot waits for every
+    transaction on the server that has written to end (once, when the slot is new).
     """
     check_server(using)
-    if slot_exists(slot, using):
-        return False
+    lsn = confirmed(slot, using)
+    if lsn is not None:
+        return lsn
     with connections[using].cursor() as cursor:
         # The publication before the slot: pgoutput looks it up as of each change it decodes.
         cursor.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [PUBLICATION])
         if not cursor.fetchone():
             cursor.execute(f"CREATE PUBLICATION {PUBLICATION} FOR TABLE {TABLE} WITH (publish = 'insert')")
         cursor.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", [slot])
-    return True
+    return confirmed(slot, using)
 
 
 def drop_slot(slot, using="default"):
@@ -183,7 +206,7 @@ def read(slot, changes=5000, using="default"):
             cursor.execute(_PEEK_SQL, {"slot": slot, "changes": changes, "publication": PUBLICATION})
         except Exception as error:
             if "does not exist" in str(error) and not slot_exists(slot, using):
-                raise FeedUnavailable(_missing(slot)) from error
+                raise FeedUnavailable(missing(slot)) from error
             raise
         rows = cursor.fetchall()
     batch = _decode(bytes(data) for (data,) in rows)
@@ -206,10 +229,12 @@ def bytes_behind(slot, using="default"):
     return max(int(rows[0]["current"]) - int(rows[0]["confirmed"] or 0), 0)
 
 
-def _missing(slot):
+def missing(slot):
+    """Return what to do about a consumer's slot that does not exist."""
     return (
-        f"The event feed's replication slot {slot} does not exist: the consumer creates it when it starts "
-        "with an empty position, or rebuild its store (`manage.py rebuild_read_models`), which starts a new one."
+        f"The event feed's replication slot {slot} does not exist: its consumer creates it when it first "
+        "starts (`manage.py project_events --follow`); if it had one, rebuild its store "
+        "(`manage.py rebuild_read_models`), which goes on from a new one."
     )
 
 

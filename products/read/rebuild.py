@@ -39,8 +39,8 @@ def clear():
 
 # The split-mode worker's position, stored in the read database's transaction of the swap:
 # the rebuilt rows hold exactly the events the snapshot saw, so the worker goes on from that
-# snapshot, caught up, skipping the slot's transactions it saw. Its LSN stays: the row is
-# locked before the snapshot, so every commit at or below that LSN is in the snapshot.
+# snapshot, caught up, skipping the slot's transactions it saw. Its LSN stays (or becomes a
+# new slot's): the row is locked before the snapshot, so every commit at or below it is in the snapshot.
 
 
 def _snapshot_horizon(read):
@@ -53,11 +53,14 @@ def _snapshot_horizon(read):
         return cursor.fetchone()
 
 
-def _set_worker_position(read, horizon):
+def _set_worker_position(read, horizon, confirmed):
     snapshot, highest_event_id = horizon
-    ProjectorPosition.objects.using(read).filter(name=PROJECTOR_POSITION).update(
-        snapshot=snapshot, caught_up=True, last_xact_id=0, last_event_id=0, highest_event_id=highest_event_id
-    )
+    position = ProjectorPosition.objects.using(read).get(name=PROJECTOR_POSITION)
+    position.last_xact_id = position.last_event_id = 0
+    position.highest_event_id = highest_event_id
+    position.snapshot, position.caught_up = snapshot, True
+    position.lsn = max(position.lsn, confirmed)  # a new slot's, read before the snapshot (``feed.ensure_slot``)
+    position.save()
 
 
 def _fill(table, cursor):
@@ -86,8 +89,8 @@ def rebuild_all(progress=None, lock_attempts=None):
     split = read != DEFAULT_DB_ALIAS
     live = [table.name for table in READ_TABLES]
     indexes = {}
-    if split:
-        feed.ensure_slot(feed.slot_name(PROJECTOR_CONSUMER))  # before the snapshot, outside any transaction
+    # Before the snapshot, outside any transaction.
+    confirmed = feed.ensure_slot(feed.slot_name(PROJECTOR_CONSUMER)) if split else None
     with transaction.atomic(), transaction.atomic(using=read), connections[read].cursor() as cursor:
         horizon = _snapshot_horizon(read) if split else None
         if not split:  # the projector writes in the commands' transactions: they wait for the copy
@@ -105,7 +108,7 @@ def rebuild_all(progress=None, lock_attempts=None):
 
         def swap_in():
             if split:
-                _set_worker_position(read, horizon)
+                _set_worker_position(read, horizon, confirmed)
             return swap.swap(cursor, indexes, read, lock_attempts)
 
         steps = [(table.label, lambda table=table: _fill(table, cursor)) for table in READ_TABLES]

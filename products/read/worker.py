@@ -244,10 +244,15 @@ def _locked_position(read):
     return ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
 
 
-def start_from_snapshot(position, snapshot, *, caught_up=False):
-    """Make ``position`` go on from ``snapshot`` (taken after the slot existed): catch up on what it saw, or not."""
+def start_from_snapshot(position, snapshot, confirmed, *, caught_up=False):
+    """Make ``position`` go on from ``snapshot``: catch up on what it saw (unless ``caught_up``), then the slot.
+
+    ``confirmed`` is the slot's LSN, read before the snapshot was taken (``feed.ensure_slot``):
+    the commits at or below it are in the snapshot, and the slot will not hand them over.
+    """
     position.snapshot = snapshot
     position.caught_up = caught_up
+    position.lsn = max(position.lsn, confirmed)
     if not caught_up and position.last_event_id and not position.last_xact_id:
         _upgrade(position)
 
@@ -263,19 +268,20 @@ def _step(batch_size):
     Creates the worker's slot the first time (outside any transaction: see ``feed.ensure_slot``).
     """
     read = read_store_alias()
-    created = feed.ensure_slot(slot())
+    confirmed = feed.ensure_slot(slot())
     acknowledge = None
     with transaction.atomic(using=read):
         position = _locked_position(read)
-        if created and position.snapshot:
+        if not position.snapshot:
+            start_from_snapshot(position, feed.snapshot(), confirmed)
+        elif confirmed > position.lsn:
             raise feed.FeedUnavailable(
-                f"The replication slot {slot()} was missing and is new: the events committed between the old "
-                "slot's last acknowledgement and now were never read. Rebuild the read store "
+                f"The replication slot {slot()} is newer than the read store's position: it was dropped and "
+                "created again, and the events committed in between were never read. Rebuild the read store "
                 "(`manage.py rebuild_read_models`), which goes on from the new slot."
             )
-        if not position.snapshot:
-            start_from_snapshot(position, feed.snapshot())
-        if not position.caught_up:
+        catching_up = not position.caught_up  # then the slot, at once
+        if catching_up:
             records = feed.events_visible_in(
                 position.snapshot, (position.last_xact_id, position.last_event_id), batch_size
             )
@@ -301,7 +307,7 @@ def _step(batch_size):
         position.save()
     if acknowledge is not None:
         feed.acknowledge(slot(), acknowledge)  # after the commit: a crash before this only re-reads what is skipped
-    return len(records), not position.caught_up or acknowledge is not None
+    return len(records), catching_up or acknowledge is not None
 
 
 def run(*, follow=False, batch_size=5000, poll_interval=0.5, on_batch=None, should_stop=lambda: False):
@@ -317,6 +323,11 @@ def run(*, follow=False, batch_size=5000, poll_interval=0.5, on_batch=None, shou
                 return total
             time.sleep(poll_interval)
     return total
+
+
+def feed_problem():
+    """Return why the feed cannot reach the worker (see ``feed.problem``), or None."""
+    return feed.problem(slot())
 
 
 def lag():
@@ -351,12 +362,12 @@ def rebuild_from_log(batch_size=5000, progress=None):
     the slot's transactions that snapshot did not see.
     """
     read = read_store_alias()
-    feed.ensure_slot(slot())
+    confirmed = feed.ensure_slot(slot())
     with transaction.atomic(using=read):
         position = _locked_position(read)
         clear()
         position.last_xact_id = position.last_event_id = position.highest_event_id = 0
-        start_from_snapshot(position, feed.snapshot())
+        start_from_snapshot(position, feed.snapshot(), confirmed)
         position.save()
         total = 0
         while not position.caught_up:
