@@ -8,7 +8,10 @@ event payload (``upsert_sql``), the SELECT that queries return in API shape
 themselves are defined in ``products.read.tables``.
 """
 
+import re
 from dataclasses import dataclass
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # a named parameter: a payload field
 
 
 @dataclass(frozen=True)
@@ -89,18 +92,33 @@ class ReadTable:
         rows = f"SELECT {values} WHERE {when}" if when else f"VALUES ({values})"
         return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {rows} {self.conflict_clause(update)}"
 
-    def upsert_rows_sql(self, mogrify, rows, update=None, returning=None):
-        """Return one upsert of many rows, each a payload in API shape, bound by ``mogrify`` (SQL, params -> text).
+    def payload_fields(self):
+        """Return the payload fields the columns are computed from, in column order."""
+        fields = {}
+        for column in self.columns:
+            fields.update(dict.fromkeys(_PLACEHOLDER.findall(column.payload_expression())))
+        return tuple(fields)
 
-        See conflict_clause; ``returning`` is the list of a RETURNING clause.
+    def upsert_rows_sql(self, types, update=None, returning=None):
+        """Return one upsert of many rows from a JSON array of payloads in API shape (parameter ``rows``).
 
-        Rows with the same key must be merged first: one statement may not update a row twice.
+        ``types`` gives each column's SQL type (``{name: type}``): every field is read as text
+        and each column's expression over them cast to its type, as the VALUES of
+        ``upsert_sql`` are. See conflict_clause; ``returning`` is a RETURNING list. Rows with
+        the same key must be merged first: one statement may not update a row twice.
         """
-        values = "(" + ", ".join(column.payload_expression() for column in self.columns) + ")"
-        rows = ",\n".join(mogrify(values, row) for row in rows)
+        fields = ", ".join(f"{field} text" for field in self.payload_fields())
+        expressions = [_PLACEHOLDER.sub(r"r.\1", column.payload_expression()) for column in self.columns]
+        values = ", ".join(
+            f"CAST({expression} AS {types[column.name]})"
+            for expression, column in zip(expressions, self.columns, strict=True)
+        )
         returning = f" RETURNING {returning}" if returning else ""
-        columns = ", ".join(self.column_names)
-        return f"INSERT INTO {self.name} ({columns}) VALUES {rows} {self.conflict_clause(update)}{returning}"
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)})"
+            f" SELECT {values} FROM jsonb_to_recordset(%(rows)s::jsonb) AS r({fields})"
+            f" {self.conflict_clause(update)}{returning}"
+        )
 
     def api_select(self, source=None, fields=None, extra=()):
         """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.

@@ -132,6 +132,22 @@ def _newest_by_id(products):
     return list(newest.values())
 
 
+_COLUMN_TYPES_SQL = """
+    SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+     WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
+"""
+_column_types = {}  # a read table's column types, as its database has them: read once per process
+
+
+def _upsert_rows(statements, table, rows, **options):
+    """Return the upsert of ``rows`` (payloads in API shape) into ``table`` as one statement, and its parameters."""
+    if table.name not in _column_types:
+        _column_types[table.name] = dict(statements.fetchall(_COLUMN_TYPES_SQL, [table.name]))
+    sql = table.upsert_rows_sql(_column_types[table.name], **options)
+    fields = table.payload_fields()
+    return sql, {"rows": orjson.dumps([{field: row.get(field) for field in fields} for row in rows]).decode()}
+
+
 def _movement_rows(statements, movements):
     """Queue the ledger rows and, per product and location, the stock level the last of them left.
 
@@ -140,9 +156,9 @@ def _movement_rows(statements, movements):
     rows = [{**_MOVEMENT_DEFAULTS, **movement} for movement in movements]
     if not rows:
         return
-    statements.execute(MOVEMENTS.upsert_rows_sql(statements.mogrify, rows))
+    statements.execute(*_upsert_rows(statements, MOVEMENTS, rows))
     levels = {(row["product_id"], row["location"]): row for row in rows}  # the later movement wins
-    statements.execute(STOCK_LEVELS.upsert_rows_sql(statements.mogrify, list(levels.values())))
+    statements.execute(*_upsert_rows(statements, STOCK_LEVELS, list(levels.values())))
 
 
 def _search_of_applied(upsert):
@@ -154,8 +170,8 @@ def _search_of_applied(upsert):
 def _apply_run(statements, kind, payloads):
     if kind == "product":
         products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
-        upsert = PRODUCTS.upsert_rows_sql(statements.mogrify, products, returning="id, sku, name, description")
-        statements.execute(_search_of_applied(upsert))
+        upsert, params = _upsert_rows(statements, PRODUCTS, products, returning="id, sku, name, description")
+        statements.execute(_search_of_applied(upsert), params)
         movements = [
             {**movement, "product_id": data["product_id"]}
             for data in payloads
@@ -166,7 +182,7 @@ def _apply_run(statements, kind, payloads):
         # As the same-transaction projection does: the stock columns only, never backwards (the
         # whole row from the payload if it has none yet); the stock levels, and the ledger rows.
         products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
-        statements.execute(PRODUCTS.upsert_rows_sql(statements.mogrify, products, update=STOCK_COLUMNS))
+        statements.execute(*_upsert_rows(statements, PRODUCTS, products, update=STOCK_COLUMNS))
         _movement_rows(statements, [{**data["movement"], "product_id": data["product_id"]} for data in payloads])
     elif kind not in NO_CHANGE:
         for data in payloads:
@@ -219,13 +235,14 @@ class Statements:
         self._cursor = cursor
         self._queued = []
 
-    def mogrify(self, sql, params=None):
-        """Return ``sql`` with ``params`` bound, as text."""
-        bound = self._cursor.mogrify(sql, params)
-        return bound.decode() if isinstance(bound, bytes) else bound  # Django's cursor decodes; psycopg2's does not
-
     def execute(self, sql, params=None):
-        self._queued.append(sql if params is None else self.mogrify(sql, params))
+        bound = self._cursor.mogrify(sql, params)
+        self._queued.append(bound.decode() if isinstance(bound, bytes) else bound)  # Django's cursor decodes
+
+    def fetchall(self, sql, params=None):
+        self.send()
+        self._cursor.execute(sql, params)
+        return self._cursor.fetchall()
 
     def fetchone(self, sql, params=None):
         self.send()
