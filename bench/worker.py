@@ -77,7 +77,7 @@ PRODUCT_SQL = f"WITH applied AS ({PRODUCTS.upsert_sql()} RETURNING id) {SEARCH_S
 def one_by_one(statements, record):
     data = orjson.loads(record["payload"]) if isinstance(record["payload"], str) else record["payload"]
     if record["type"] != "ProductCreated":
-        return worker._apply_run(statements, worker._run_kind(record["type"]), [data])
+        return worker.APPLY[events.by_name(record["type"])](statements, [data])
     statements.execute(PRODUCT_SQL, {"reorder_point": 0, **data["product"]})
     for movement in data["movements"]:
         movement = {"location": "main", "reference": None, **movement, "product_id": data["product_id"]}

@@ -87,39 +87,9 @@ def _apply_reservation(cursor, data):
             cursor.execute(_INSERT_HOLD_SQL, hold)
 
 
-# How each other event's payload changes the read store, one statement each (the product and
-# stock events are applied by run: see ``_apply_run``); the log-following twin of the bus's event table.
-APPLY = {
-    events.CategoryCreated: _apply_category,
-    events.CategoryRenamed: _apply_category_renamed,
-    events.LocationCreated: _apply_location,
-    events.LocationChanged: _apply_location,
-    events.ProductArchived: _apply_product_archived,
-    events.ReservationPlaced: _apply_reservation,
-    events.ReservationCommitted: _apply_reservation,
-    events.ReservationReleased: _apply_reservation,
-    events.ReservationExtended: _apply_reservation,
-    events.ReservationExpired: _apply_reservation,
-}
-
-
 def slot():
     """Return the worker's slot: one per write database on a server (``feed.slot_name``)."""
     return feed.slot_name(PROJECTOR_CONSUMER)
-
-
-# Events applied set-based, by run: how each changes the read store (see ``_apply_run``).
-PRODUCT_EVENTS = {events.ProductCreated.__name__, events.ProductDetailsUpdated.__name__}
-STOCK_EVENTS = {events.StockAdjusted.__name__, events.StockSet.__name__}
-NO_CHANGE = {events.StockLow.__name__, events.StockTransferred.__name__}  # no read row changes
-
-
-def _run_kind(event_type):
-    if event_type in PRODUCT_EVENTS:
-        return "product"
-    if event_type in STOCK_EVENTS:
-        return "stock"
-    return event_type
 
 
 def _newest_by_id(products):
@@ -167,34 +137,67 @@ def _search_of_applied(upsert):
     return f"WITH applied AS ({upsert}) {search}"
 
 
-def _apply_run(statements, kind, payloads):
-    if kind == "product":
-        products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
-        upsert, params = _upsert_rows(statements, PRODUCTS, products, returning="id, sku, name, description")
-        statements.execute(_search_of_applied(upsert), params)
-        movements = [
-            {**movement, "product_id": data["product_id"]}
-            for data in payloads
-            for movement in data.get("movements", ())
-        ]
-        _movement_rows(statements, movements)
-    elif kind == "stock":
-        # As the same-transaction projection does: the stock columns only, never backwards (the
-        # whole row from the payload if it has none yet); the stock levels, and the ledger rows.
-        products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
-        statements.execute(*_upsert_rows(statements, PRODUCTS, products, update=STOCK_COLUMNS))
-        _movement_rows(statements, [{**data["movement"], "product_id": data["product_id"]} for data in payloads])
-    elif kind not in NO_CHANGE:
+def _apply_products(statements, payloads):
+    """A run of product events (created, details): the rows, never to an older version, and their ledger rows."""
+    products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
+    upsert, params = _upsert_rows(statements, PRODUCTS, products, returning="id, sku, name, description")
+    statements.execute(_search_of_applied(upsert), params)
+    movements = [
+        {**movement, "product_id": data["product_id"]} for data in payloads for movement in data.get("movements", ())
+    ]
+    _movement_rows(statements, movements)
+
+
+def _apply_stock_changes(statements, payloads):
+    """A run of stock events, as the same-transaction projection applies each: the stock columns only,
+    never backwards (the whole row from the payload if it has none yet), the stock levels, the ledger rows."""
+    products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
+    statements.execute(*_upsert_rows(statements, PRODUCTS, products, update=STOCK_COLUMNS))
+    _movement_rows(statements, [{**data["movement"], "product_id": data["product_id"]} for data in payloads])
+
+
+def _each(apply):
+    """Apply a run of events one by one with ``apply(statements, payload)``: events that come one at a time."""
+
+    def apply_each(statements, payloads):
         for data in payloads:
-            APPLY[events.by_name(kind)](statements, data)
+            apply(statements, data)
+
+    return apply_each
+
+
+def _no_change(statements, payloads):
+    pass
+
+
+# How a run of consecutive events changes the read store, by type: events of the types that
+# share an entry form one run (product events, stock events), applied set-based; the others
+# apply one statement each. The log-following twin of the bus's event table.
+APPLY = {
+    events.CategoryCreated: _each(_apply_category),
+    events.CategoryRenamed: _each(_apply_category_renamed),
+    events.LocationCreated: _each(_apply_location),
+    events.LocationChanged: _each(_apply_location),
+    events.ProductCreated: _apply_products,
+    events.ProductDetailsUpdated: _apply_products,
+    events.ProductArchived: _each(_apply_product_archived),
+    events.StockAdjusted: _apply_stock_changes,
+    events.StockSet: _apply_stock_changes,
+    events.StockLow: _no_change,
+    events.StockTransferred: _no_change,  # its legs are StockAdjusted events
+    events.ReservationPlaced: _each(_apply_reservation),
+    events.ReservationCommitted: _each(_apply_reservation),
+    events.ReservationReleased: _each(_apply_reservation),
+    events.ReservationExtended: _each(_apply_reservation),
+    events.ReservationExpired: _each(_apply_reservation),
+}
 
 
 def apply_events(cursor, records):
     """Apply ``records`` (dicts with ``type`` and ``payload``, JSON text or parsed) to the read store, in order."""
     statements = Statements(cursor)
-    for kind, run in itertools.groupby(records, key=lambda record: _run_kind(record["type"])):
-        payloads = [_payload(record["payload"]) for record in run]
-        _apply_run(statements, kind, payloads)
+    for apply, run in itertools.groupby(records, key=lambda record: APPLY[events.by_name(record["type"])]):
+        apply(statements, [_payload(record["payload"]) for record in run])
     statements.send()
 
 
