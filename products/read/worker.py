@@ -193,11 +193,18 @@ APPLY = {
 }
 
 
+# Rows per set-based statement: a bulk import's run of 100,000 events is applied in statements
+# of this many, whose rows the server keeps in memory (work_mem) rather than spilling them.
+RUN_ROWS = 5000
+
+
 def apply_events(cursor, records):
     """Apply ``records`` (dicts with ``type`` and ``payload``, JSON text or parsed) to the read store, in order."""
     statements = Statements(cursor)
     for apply, run in itertools.groupby(records, key=lambda record: APPLY[events.by_name(record["type"])]):
-        apply(statements, [_payload(record["payload"]) for record in run])
+        payloads = [_payload(record["payload"]) for record in run]
+        for start in range(0, len(payloads), RUN_ROWS):
+            apply(statements, payloads[start : start + RUN_ROWS])
     statements.send()
 
 
