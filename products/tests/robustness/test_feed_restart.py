@@ -37,17 +37,30 @@ LOG_APPLIED = """
 
 
 @pytest.fixture
-def logical_postgres(tmp_path):
-    """Start a PostgreSQL server of this test's own, with wal_level=logical."""
+def private_postgres(tmp_path):
+    """Start a PostgreSQL server of this test's own (wal_level as initdb leaves it: replica)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is unset in root shells
         import pgserver
 
     server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
-    _sql(server.get_uri("postgres"), "ALTER SYSTEM SET wal_level = logical")
-    _restart(server)
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def logical_postgres(private_postgres):
+    """The test's own server, with wal_level=logical."""
+    _sql(private_postgres.get_uri("postgres"), "ALTER SYSTEM SET wal_level = logical")
+    _restart(private_postgres)
+    return private_postgres
+
+
+def _split_databases(server):
+    _sql(server.get_uri("postgres"), 'CREATE DATABASE "robust"')
+    _sql(server.get_uri("postgres"), 'CREATE DATABASE "robust_read"')
+    _manage(server, "migrate", "--noinput")
+    _manage(server, "migrate", "--noinput", "--database", "read")
 
 
 def _restart(server, mode="fast"):
@@ -87,10 +100,7 @@ def _manage(server, *args, check=True):
 
 def test_a_postgresql_restart_under_the_worker_neither_skips_nor_repeats_an_event(logical_postgres):
     server = logical_postgres
-    _sql(server.get_uri("postgres"), 'CREATE DATABASE "robust"')
-    _sql(server.get_uri("postgres"), 'CREATE DATABASE "robust_read"')
-    _manage(server, "migrate", "--noinput")
-    _manage(server, "migrate", "--noinput", "--database", "read")
+    _split_databases(server)
     _sql(server.get_uri("robust_read"), LOG_APPLIED)
     _manage(server, "shell", "-c", CREATE.format(count=40, prefix="A"))
 
@@ -124,3 +134,17 @@ def test_a_postgresql_restart_under_the_worker_neither_skips_nor_repeats_an_even
     assert 0 < applied_before < len(movements)
     assert logged == movements  # each once
     _manage(server, "verify_read_models")
+
+
+def test_a_server_without_logical_decoding_is_named_by_the_worker_and_by_readiness(private_postgres):
+    server = private_postgres
+    _split_databases(server)
+    refused = _manage(server, "project_events", check=False)
+    assert refused.returncode != 0
+    assert "wal_level=replica" in refused.stderr and "wal_level = logical" in refused.stderr, refused.stderr
+    script = (
+        "from django.test import Client; r = Client(HTTP_HOST='localhost').get('/health/ready');"
+        " print(r.status_code, r.json())"
+    )
+    ready = _manage(server, "shell", "-c", script).stdout.strip().splitlines()[-1]
+    assert ready.startswith("503") and "wal_level=logical" in ready, ready
