@@ -5,10 +5,10 @@ tables' indexes, analyzes them and swaps them in (``products.read.swap``): reade
 old rows and wait only for the swap. In single-database mode each copy is one
 ``INSERT … SELECT``, and writers (the same-transaction projector) wait for the rebuild, so
 no write falls between the copy and the swap. In split mode the write side is read in one
-REPEATABLE READ snapshot and streamed across in pages; the worker goes on writing the old
-tables, and its position is set back to the snapshot in the swap's transaction, so it
-applies to the new tables exactly the events they do not include yet (the worker waits
-for the rebuild: it holds the worker's position from before its snapshot to the swap).
+REPEATABLE READ snapshot and streamed across in pages; the rebuild holds the worker's
+position from before that snapshot to the swap (the worker waits, the readers do not), and
+sets it to the snapshot in the swap's transaction, so the worker then applies to the new
+tables exactly the events they do not include yet.
 
 ``iter_differences`` compares in ordered chunks through server-side cursors, so memory
 stays flat in the row count: one FULL JOIN in SQL with one database, a merge join of two
