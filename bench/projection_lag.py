@@ -122,6 +122,8 @@ def measure(seconds, clients):
             process.send_signal(signal.SIGTERM)
         for process in (api, worker):
             process.wait(timeout=30)
+        # The worker's slot would keep the server's WAL from now on: the next run starts afresh.
+        _manage(env, "drop_feed_slot")
     return probe.result(seconds)
 
 
