@@ -223,6 +223,20 @@ def acknowledge(slot, lsn, using="default"):
     """Move ``slot`` past ``lsn``: call it once what was read up to there is applied and committed."""
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [slot, lsn_text(lsn)])
+        if connections[using].pg_version >= 160000:
+            cursor.execute(_MOVE_RESTART_POINT_SQL, {"slot": slot, "bytes": RESTART_BYTES})
+
+
+# Each read decodes the WAL again from the slot's restart point, which PostgreSQL moves only
+# at a running-transactions record (logged about every 15 s). From PostgreSQL 16 on, a user
+# allowed to may log one: when the restart point is this far behind, the next reads find it
+# and the next acknowledgement moves the restart point up to it.
+RESTART_BYTES = 16 << 20
+_MOVE_RESTART_POINT_SQL = """
+    SELECT pg_log_standby_snapshot() FROM pg_replication_slots
+     WHERE slot_name = %(slot)s AND pg_current_wal_lsn() - restart_lsn > %(bytes)s
+       AND has_function_privilege('pg_log_standby_snapshot()', 'EXECUTE')
+"""
 
 
 def bytes_behind(slot, using="default"):
