@@ -222,9 +222,17 @@ def read(slot, changes=5000, using="default"):
 def acknowledge(slot, lsn, using="default"):
     """Move ``slot`` past ``lsn``: call it once what was read up to there is applied and committed."""
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [slot, lsn_text(lsn)])
+        cursor.execute(_ADVANCE_SQL, {"slot": slot, "lsn": lsn_text(lsn)})
         if connections[using].pg_version >= 160000:
             cursor.execute(_MOVE_RESTART_POINT_SQL, {"slot": slot, "bytes": RESTART_BYTES})
+
+
+# Never below where the slot already is (another consumer of it may have moved it on): the
+# server refuses to move a slot back.
+_ADVANCE_SQL = """
+    SELECT pg_replication_slot_advance(slot_name, greatest(%(lsn)s::pg_lsn, confirmed_flush_lsn))
+      FROM pg_replication_slots WHERE slot_name = %(slot)s
+"""
 
 
 # Each read decodes the WAL again from the slot's restart point, which PostgreSQL moves only
