@@ -331,7 +331,8 @@ def _step(batch_size):
             apply_events(cursor, records)
         if records:
             position.highest_event_id = max(position.highest_event_id, *(int(record["id"]) for record in records))
-        position.save()
+        if catching_up or acknowledge is not None:  # an idle poll writes nothing
+            position.save()
     if acknowledge is not None:
         feed.acknowledge(slot(), acknowledge)  # after the commit: a crash before this only re-reads what is skipped
     return len(records), catching_up or acknowledge is not None
