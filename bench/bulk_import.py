@@ -119,6 +119,11 @@ def _admin(sql):
         cursor.execute(sql)
 
 
+def _drop(name):
+    with seed.connect(f"{seed.SERVER_URL}/postgres") as connection, connection.cursor() as cursor:
+        seed.drop_database(cursor, name)
+
+
 def write_csv(path, rows, locations=None):
     """Write ``rows`` generated products, streamed (tool-shop names, 20 categories, some empty quantities).
 
@@ -181,7 +186,7 @@ def measure(rows, split=False, project=True, locations=None):
         write_csv(path, rows, locations)
     databases = [DATABASE, f"{DATABASE}_read"] if split else [DATABASE]
     for name in databases:
-        _admin(f'DROP DATABASE IF EXISTS "{name}"')
+        _drop(name)
         _admin(f'CREATE DATABASE "{name}"')
     env = {**seed.service_env(rows), "DATABASE_URL": f"{seed.SERVER_URL}/{DATABASE}"}
     if split:
@@ -197,7 +202,7 @@ def measure(rows, split=False, project=True, locations=None):
         again = _import(path, env)
     finally:
         for name in databases:
-            _admin(f'DROP DATABASE IF EXISTS "{name}"')
+            _drop(name)
     if first["products"] != rows or again["events"] != first["events"] or again["movements"] != first["movements"]:
         raise SystemExit(f"unexpected counts: {first} then {again}")
     return {

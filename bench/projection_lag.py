@@ -51,7 +51,7 @@ def _manage(env, *args):
 def _prepare(env):
     with seed.connect(f"{seed.SERVER_URL}/postgres") as connection, connection.cursor() as cursor:
         for name in DATABASES:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            seed.drop_database(cursor, name)
             cursor.execute(f'CREATE DATABASE "{name}"')
     _manage(env, "migrate", "--noinput")
     _manage(env, "migrate", "--noinput", "--database", "read")
@@ -122,6 +122,8 @@ def measure(seconds, clients):
             process.send_signal(signal.SIGTERM)
         for process in (api, worker):
             process.wait(timeout=30)
+        # The worker's slot would keep the server's WAL from now on: the next run starts afresh.
+        _manage(env, "drop_feed_slot")
     return probe.result(seconds)
 
 

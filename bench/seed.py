@@ -223,10 +223,16 @@ def ensure_database(name):
             cursor.execute(f'CREATE DATABASE "{name}"')
 
 
+def drop_database(cursor, name):
+    """Drop database ``name`` if it exists, and the replication slots a worker left on it (they block the drop)."""
+    cursor.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s", [name])
+    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def copy_database(template, name, attempts=20):
     """Drop ``name`` and create it again as a copy of ``template`` (which must have no other sessions)."""
     with connect(f"{SERVER_URL}/postgres") as connection, connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(cursor, name)
         for attempt in range(attempts):
             try:
                 # Seeding's and vacuum's sessions on the template may take a moment to close.

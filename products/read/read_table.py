@@ -8,7 +8,10 @@ event payload (``upsert_sql``), the SELECT that queries return in API shape
 themselves are defined in ``products.read.tables``.
 """
 
+import re
 from dataclasses import dataclass
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # a named parameter: a payload field
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,34 @@ class ReadTable:
         values = ", ".join(column.payload_expression() for column in self.columns)
         rows = f"SELECT {values} WHERE {when}" if when else f"VALUES ({values})"
         return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {rows} {self.conflict_clause(update)}"
+
+    def payload_fields(self):
+        """Return the payload fields the columns are computed from, in column order."""
+        fields = {}
+        for column in self.columns:
+            fields.update(dict.fromkeys(_PLACEHOLDER.findall(column.payload_expression())))
+        return tuple(fields)
+
+    def upsert_rows_sql(self, types, update=None, returning=None):
+        """Return one upsert of many rows from a JSON array of payloads in API shape (parameter ``rows``).
+
+        ``types`` gives each column's SQL type (``{name: type}``): every field is read as text
+        and each column's expression over them cast to its type, as the VALUES of
+        ``upsert_sql`` are. See conflict_clause; ``returning`` is a RETURNING list. Rows with
+        the same key must be merged first: one statement may not update a row twice.
+        """
+        fields = ", ".join(f"{field} text" for field in self.payload_fields())
+        expressions = [_PLACEHOLDER.sub(r"r.\1", column.payload_expression()) for column in self.columns]
+        values = ", ".join(
+            f"CAST({expression} AS {types[column.name]})"
+            for expression, column in zip(expressions, self.columns, strict=True)
+        )
+        returning = f" RETURNING {returning}" if returning else ""
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.column_names)})"
+            f" SELECT {values} FROM jsonb_to_recordset(%(rows)s::jsonb) AS r({fields})"
+            f" {self.conflict_clause(update)}{returning}"
+        )
 
     def api_select(self, source=None, fields=None, extra=()):
         """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.

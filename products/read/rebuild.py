@@ -5,9 +5,10 @@ tables' indexes, analyzes them and swaps them in (``products.read.swap``): reade
 old rows and wait only for the swap. In single-database mode each copy is one
 ``INSERT … SELECT``, and writers (the same-transaction projector) wait for the rebuild, so
 no write falls between the copy and the swap. In split mode the write side is read in one
-REPEATABLE READ snapshot and streamed across in pages; the worker goes on writing the old
-tables, and its position is set back to the snapshot in the swap's transaction, so it
-applies to the new tables exactly the events they do not include yet.
+REPEATABLE READ snapshot and streamed across in pages; the rebuild holds the worker's
+position from before that snapshot to the swap (the worker waits, the readers do not), and
+sets it to the snapshot in the swap's transaction, so the worker then applies to the new
+tables exactly the events they do not include yet.
 
 ``iter_differences`` compares in ordered chunks through server-side cursors, so memory
 stays flat in the row count: one FULL JOIN in SQL with one database, a merge join of two
@@ -20,11 +21,11 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from psycopg2.extras import execute_values
 
 from cqrs_demo.routers import read_store_alias
+from products.events import feed
 from products.read import swap
-from products.read.models import PROJECTOR_POSITION, ProjectorPosition
+from products.read.models import PROJECTOR_CONSUMER, PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import execute, project
 from products.read.tables import READ_TABLES
-from products.sql import SNAPSHOT_XMIN
 
 CHUNK = 2000  # rows per page copied across, per round trip of a comparison
 MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of a rebuild
@@ -36,30 +37,30 @@ def clear():
     return sum(execute(f"DELETE FROM {table.name}") for table in READ_TABLES)
 
 
-# The split-mode worker's position, stored in the read database's transaction of the swap.
-# Every transaction below the snapshot's xmin is in the rebuilt rows; those from xmin on may
-# or may not be, so the worker goes on from there (re-applying an event changes nothing:
-# rows are upserted, and never moved to an older version).
+# The split-mode worker's position, stored in the read database's transaction of the swap:
+# the rebuilt rows hold exactly the events the snapshot saw, so the worker goes on from that
+# snapshot, caught up, skipping the slot's transactions it saw. Its LSN stays (or becomes a
+# new slot's): the row is locked before the snapshot, so every commit at or below it is in the snapshot.
 
 
-def _snapshot_horizon():
-    """Start the write side's REPEATABLE READ snapshot; return the worker position it implies.
-
-    That is (xmin - 1, the last event id it sees): every event of a transaction below xmin is
-    in the snapshot, so its id is at most that.
-    """
+def _snapshot_horizon(read):
+    """Lock the worker's position, then start the write side's REPEATABLE READ snapshot; return it, last event id."""
+    ProjectorPosition.objects.using(read).get_or_create(name=PROJECTOR_POSITION)
+    ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute(f"SELECT {SNAPSHOT_XMIN} - 1, coalesce(max(id), 0) FROM products_event")
+        cursor.execute("SELECT pg_current_snapshot()::text, coalesce(max(id), 0) FROM products_event")
         return cursor.fetchone()
 
 
-def _set_worker_position(read, horizon):
-    # Before the tables are locked: the worker locks this row first, then the tables.
-    last_xact_id, last_event_id = horizon
-    ProjectorPosition.objects.using(read).update_or_create(
-        name=PROJECTOR_POSITION, defaults={"last_xact_id": last_xact_id, "last_event_id": last_event_id}
-    )
+def _set_worker_position(read, horizon, confirmed):
+    snapshot, highest_event_id = horizon
+    position = ProjectorPosition.objects.using(read).get(name=PROJECTOR_POSITION)
+    position.last_xact_id = position.last_event_id = 0
+    position.highest_event_id = highest_event_id
+    position.snapshot, position.caught_up = snapshot, True
+    position.lsn = max(position.lsn, confirmed)  # a new slot's, read before the snapshot (``feed.ensure_slot``)
+    position.save()
 
 
 def _fill(table, cursor):
@@ -88,8 +89,10 @@ def rebuild_all(progress=None, lock_attempts=None):
     split = read != DEFAULT_DB_ALIAS
     live = [table.name for table in READ_TABLES]
     indexes = {}
+    # Before the snapshot, outside any transaction.
+    confirmed = feed.ensure_slot(feed.slot_name(PROJECTOR_CONSUMER)) if split else None
     with transaction.atomic(), transaction.atomic(using=read), connections[read].cursor() as cursor:
-        horizon = _snapshot_horizon() if split else None
+        horizon = _snapshot_horizon(read) if split else None
         if not split:  # the projector writes in the commands' transactions: they wait for the copy
             cursor.execute(f"LOCK TABLE {', '.join(live)} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [MAINTENANCE_WORK_MEM])
@@ -105,7 +108,7 @@ def rebuild_all(progress=None, lock_attempts=None):
 
         def swap_in():
             if split:
-                _set_worker_position(read, horizon)
+                _set_worker_position(read, horizon, confirmed)
             return swap.swap(cursor, indexes, read, lock_attempts)
 
         steps = [(table.label, lambda table=table: _fill(table, cursor)) for table in READ_TABLES]

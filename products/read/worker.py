@@ -1,15 +1,26 @@
-"""The log-following projector: apply the event log to a separate read database, in order (split mode).
+"""The log-following projector: apply the event log to a separate read database, in commit order (split mode).
 
-It reads the events of finished transactions only, in (xact_id, id) order (see
-``products.sql.FINISHED_EVENTS``), so an event committed later can never land behind its
-position. Each batch of events and the position of the last one applied commit together in
-one transaction of the read database, so a crash or a restart never skips an event nor
-applies one twice (and applying one twice would change nothing: rows are upserted, and a
-product row only ever moves to a newer version). Events carry the state they left (see
-``products.write.event_log``), so applying them needs no access to the write tables, and
-the log alone can rebuild the read store.
+It reads the log through the event feed (``products.events.feed``): the transactions that
+committed, in the order they did, through a replication slot of its own, so a transaction
+left open anywhere on the server holds back no other. Each batch's writes and the LSN of
+its last commit are stored together in one transaction of the read database; the slot is
+advanced only after that commit, and the worker skips what it finds at or below its stored
+LSN, so a crash or a restart never skips an event nor applies one twice.
+
+A new position (a fresh read store, a new slot, a rebuild) starts from a snapshot of the
+write database taken after the slot existed: the events that snapshot saw are read from the
+table in (xact_id, id) order ("catching up"), the slot's transactions that it saw are
+skipped. Events carry the state they left (see ``products.write.event_log``), so applying
+them needs no access to the write tables, and the log alone can rebuild the read store.
+
+Runs of events are applied set-based: consecutive product events (created, details) are one
+upsert of their rows, consecutive stock events one upsert of the products' stock columns,
+one insert of their ledger rows and one upsert of their stock levels; a product row never
+moves to an older version. Other events are one statement each; all of a batch's statements
+go in one round trip.
 """
 
+import itertools
 import time
 
 import orjson
@@ -18,8 +29,9 @@ from django.utils import timezone
 
 from cqrs_demo.routers import read_store_alias
 from products import events
+from products.events import feed
 from products.events.stock import MAIN_LOCATION
-from products.read.models import PROJECTOR_POSITION, ProjectorPosition
+from products.read.models import PROJECTOR_CONSUMER, PROJECTOR_POSITION, ProjectorPosition
 from products.read.projector import ARCHIVE_SQL, DELETE_HOLDS_SQL, rename_category_sql
 from products.read.rebuild import clear
 from products.read.tables import (
@@ -33,20 +45,8 @@ from products.read.tables import (
     STOCK_COLUMNS,
     STOCK_LEVELS,
 )
-from products.sql import FINISHED_EVENTS, fetch_dicts
+from products.sql import fetch_dicts
 
-# A product's row, never to an older version, and its search document only if the row was
-# applied: one statement, so that a batch's statements can go in one round trip.
-_UPSERT_PRODUCT_SQL = f"""
-    WITH applied AS ({PRODUCTS.upsert_sql()} RETURNING id)
-    {SEARCH.upsert_sql(when="EXISTS (SELECT FROM applied)")}
-"""
-_INSERT_MOVEMENT_SQL = MOVEMENTS.upsert_sql()
-# A ledger row carries its location and the quantity there after it: the stock level's read row.
-_UPSERT_STOCK_LEVEL_SQL = STOCK_LEVELS.upsert_sql()
-# The stock columns only, never backwards; the whole row from the payload if it has none yet
-# (an import's event may come before the product's creation in the log: see the README).
-_STOCK_CHANGED_SQL = PRODUCTS.upsert_sql(update=STOCK_COLUMNS)
 _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 _UPSERT_RESERVATION_SQL = RESERVATIONS.upsert_sql()  # never to an older version
@@ -56,16 +56,6 @@ _INSERT_HOLD_SQL = HOLDS.upsert_sql()
 # Payloads logged before stock had locations lack these fields: their values then.
 _PRODUCT_DEFAULTS = {"reorder_point": 0}
 _MOVEMENT_DEFAULTS = {"location": MAIN_LOCATION, "reference": None}
-
-
-def _apply_product(cursor, data):
-    cursor.execute(_UPSERT_PRODUCT_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
-
-
-def _apply_movement(cursor, product_id, movement):
-    movement = {**_MOVEMENT_DEFAULTS, **movement}
-    cursor.execute(_INSERT_MOVEMENT_SQL, movement)
-    cursor.execute(_UPSERT_STOCK_LEVEL_SQL, {**movement, "product_id": product_id})
 
 
 def _apply_category(cursor, data):
@@ -81,22 +71,9 @@ def _apply_location(cursor, data):
     cursor.execute(_UPSERT_LOCATION_SQL, data["location"])
 
 
-def _apply_product_created(cursor, data):
-    _apply_product(cursor, data)
-    for movement in data["movements"]:  # the opening stock, at main
-        _apply_movement(cursor, data["product_id"], movement)
-
-
 def _apply_product_archived(cursor, data):
     for statement in ARCHIVE_SQL:
         cursor.execute(statement, data)
-
-
-def _apply_stock_changed(cursor, data):
-    # As the same-transaction projection does: the stock columns only, never backwards; the
-    # stock level at the movement's location, and the ledger row.
-    cursor.execute(_STOCK_CHANGED_SQL, {**_PRODUCT_DEFAULTS, **data["product"]})
-    _apply_movement(cursor, data["product_id"], data["movement"])
 
 
 def _apply_reservation(cursor, data):
@@ -110,38 +87,135 @@ def _apply_reservation(cursor, data):
             cursor.execute(_INSERT_HOLD_SQL, hold)
 
 
-# How each event's payload changes the read store: the log-following twin of the bus's event table.
+def slot():
+    """Return the worker's slot: one per write database on a server (``feed.slot_name``)."""
+    return feed.slot_name(PROJECTOR_CONSUMER)
+
+
+def _newest_by_id(products):
+    """One row per product: the highest version (a later one of equal version), as applying them in turn would leave."""
+    newest = {}
+    for product in products:
+        held = newest.get(product["id"])
+        if held is None or held["version"] <= product["version"]:
+            newest[product["id"]] = product
+    return list(newest.values())
+
+
+_COLUMN_TYPES_SQL = """
+    SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+     WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
+"""
+_column_types = {}  # a read table's column types, as its database has them: read once per process
+
+
+def _upsert_rows(statements, table, rows, **options):
+    """Return the upsert of ``rows`` (payloads in API shape) into ``table`` as one statement, and its parameters."""
+    if table.name not in _column_types:
+        _column_types[table.name] = dict(statements.fetchall(_COLUMN_TYPES_SQL, [table.name]))
+    sql = table.upsert_rows_sql(_column_types[table.name], **options)
+    fields = table.payload_fields()
+    return sql, {"rows": orjson.dumps([{field: row.get(field) for field in fields} for row in rows]).decode()}
+
+
+def _movement_rows(statements, movements):
+    """Queue the ledger rows and, per product and location, the stock level the last of them left.
+
+    A ledger row carries its location and the quantity there after it: the stock level's read row.
+    """
+    rows = [{**_MOVEMENT_DEFAULTS, **movement} for movement in movements]
+    if not rows:
+        return
+    statements.execute(*_upsert_rows(statements, MOVEMENTS, rows))
+    levels = {(row["product_id"], row["location"]): row for row in rows}  # the later movement wins
+    statements.execute(*_upsert_rows(statements, STOCK_LEVELS, list(levels.values())))
+
+
+def _search_of_applied(upsert):
+    """Return ``upsert`` of product rows, then the search documents of the rows it applied (not older ones)."""
+    search = SEARCH.insert_sql(SEARCH.expected_sql(sources="applied p", scope="TRUE"))
+    return f"WITH applied AS ({upsert}) {search}"
+
+
+def _apply_products(statements, payloads):
+    """A run of product events (created, details): the rows, never to an older version, and their ledger rows."""
+    products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
+    upsert, params = _upsert_rows(statements, PRODUCTS, products, returning="id, sku, name, description")
+    statements.execute(_search_of_applied(upsert), params)
+    movements = [
+        {**movement, "product_id": data["product_id"]} for data in payloads for movement in data.get("movements", ())
+    ]
+    _movement_rows(statements, movements)
+
+
+def _apply_stock_changes(statements, payloads):
+    """A run of stock events, as the same-transaction projection applies each: the stock columns only,
+    never backwards (the whole row from the payload if it has none yet), the stock levels, the ledger rows."""
+    products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
+    statements.execute(*_upsert_rows(statements, PRODUCTS, products, update=STOCK_COLUMNS))
+    _movement_rows(statements, [{**data["movement"], "product_id": data["product_id"]} for data in payloads])
+
+
+def _each(apply):
+    """Apply a run of events one by one with ``apply(statements, payload)``: events that come one at a time."""
+
+    def apply_each(statements, payloads):
+        for data in payloads:
+            apply(statements, data)
+
+    return apply_each
+
+
+def _no_change(statements, payloads):
+    pass
+
+
+# How a run of consecutive events changes the read store, by type: events of the types that
+# share an entry form one run (product events, stock events), applied set-based; the others
+# apply one statement each. The log-following twin of the bus's event table.
 APPLY = {
-    events.CategoryCreated: _apply_category,
-    events.CategoryRenamed: _apply_category_renamed,
-    events.LocationCreated: _apply_location,
-    events.LocationChanged: _apply_location,
-    events.ProductCreated: _apply_product_created,
-    events.ProductDetailsUpdated: _apply_product,
-    events.ProductArchived: _apply_product_archived,
-    events.StockAdjusted: _apply_stock_changed,
-    events.StockSet: _apply_stock_changed,
-    events.StockLow: lambda cursor, data: None,  # no read row changes
-    events.StockTransferred: lambda cursor, data: None,  # its legs are StockAdjusted events
-    events.ReservationPlaced: _apply_reservation,
-    events.ReservationCommitted: _apply_reservation,
-    events.ReservationReleased: _apply_reservation,
-    events.ReservationExtended: _apply_reservation,
-    events.ReservationExpired: _apply_reservation,
+    events.CategoryCreated: _each(_apply_category),
+    events.CategoryRenamed: _each(_apply_category_renamed),
+    events.LocationCreated: _each(_apply_location),
+    events.LocationChanged: _each(_apply_location),
+    events.ProductCreated: _apply_products,
+    events.ProductDetailsUpdated: _apply_products,
+    events.ProductArchived: _each(_apply_product_archived),
+    events.StockAdjusted: _apply_stock_changes,
+    events.StockSet: _apply_stock_changes,
+    events.StockLow: _no_change,
+    events.StockTransferred: _no_change,  # its legs are StockAdjusted events
+    events.ReservationPlaced: _each(_apply_reservation),
+    events.ReservationCommitted: _each(_apply_reservation),
+    events.ReservationReleased: _each(_apply_reservation),
+    events.ReservationExtended: _each(_apply_reservation),
+    events.ReservationExpired: _each(_apply_reservation),
 }
 
 
-# The worker reads the log (products.write.models.EventRecord) by its table, as any consumer
-# would: the events of finished transactions after its position, in (xact_id, id) order.
-_NEXT_EVENTS_SQL = f"""
-    SELECT xact_id, id, type, payload FROM products_event
-     WHERE (xact_id, id) > (%s, %s) AND {FINISHED_EVENTS}
-     ORDER BY xact_id, id LIMIT %s
-"""
+# Rows per set-based statement: a bulk import's run of 100,000 events is applied in statements
+# of this many, whose rows the server keeps in memory (work_mem) rather than spilling them.
+RUN_ROWS = 5000
+
+
+def apply_events(cursor, records):
+    """Apply ``records`` (dicts with ``type`` and ``payload``, JSON text or parsed) to the read store, in order."""
+    statements = Statements(cursor)
+    for apply, run in itertools.groupby(records, key=lambda record: APPLY[events.by_name(record["type"])]):
+        payloads = [_payload(record["payload"]) for record in run]
+        for start in range(0, len(payloads), RUN_ROWS):
+            apply(statements, payloads[start : start + RUN_ROWS])
+    statements.send()
+
+
+def _payload(payload):
+    return orjson.loads(payload) if isinstance(payload, str | bytes) else payload
+
+
 _LAG_SQL = """
     SELECT (SELECT coalesce(max(id), 0) FROM products_event) AS latest_event_id,
            count(*) AS events_behind, min(created_at) AS oldest_pending_at
-      FROM products_event WHERE (xact_id, id) > (%s, %s)
+      FROM products_event WHERE id > %s
 """
 
 
@@ -172,7 +246,13 @@ class Statements:
         self._queued = []
 
     def execute(self, sql, params=None):
-        self._queued.append(self._cursor.mogrify(sql, params).decode())
+        bound = self._cursor.mogrify(sql, params)
+        self._queued.append(bound.decode() if isinstance(bound, bytes) else bound)  # Django's cursor decodes
+
+    def fetchall(self, sql, params=None):
+        self.send()
+        self._cursor.execute(sql, params)
+        return self._cursor.fetchall()
 
     def fetchone(self, sql, params=None):
         self.send()
@@ -185,71 +265,142 @@ class Statements:
             self._queued.clear()
 
 
-def apply_batch(batch_size=500):
-    """Apply the next events of the log to the read store; return how many were applied."""
+def _locked_position(read):
+    ProjectorPosition.objects.using(read).get_or_create(name=PROJECTOR_POSITION)
+    # The row lock keeps a second worker (or a rebuild) from applying events concurrently.
+    return ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
+
+
+def start_from_snapshot(position, snapshot, confirmed, *, caught_up=False):
+    """Make ``position`` go on from ``snapshot``: catch up on what it saw (unless ``caught_up``), then the slot.
+
+    ``confirmed`` is the slot's LSN, read before the snapshot was taken (``feed.ensure_slot``):
+    the commits at or below it are in the snapshot, and the slot will not hand them over.
+    """
+    position.snapshot = snapshot
+    position.caught_up = caught_up
+    position.lsn = max(position.lsn, confirmed)
+    if not caught_up and position.last_event_id and not position.last_xact_id:
+        _upgrade(position)
+
+
+def apply_batch(batch_size=5000):
+    """Apply the next events of the feed to the read store; return how many were applied."""
+    return _step(batch_size)[0]
+
+
+def _step(batch_size):
+    """Apply the next events; return how many, and whether there may be more to read at once.
+
+    Creates the worker's slot the first time (outside any transaction: see ``feed.ensure_slot``).
+    """
     read = read_store_alias()
+    confirmed = feed.ensure_slot(slot())
+    acknowledge = None
     with transaction.atomic(using=read):
-        ProjectorPosition.objects.using(read).get_or_create(name=PROJECTOR_POSITION)
-        # The row lock keeps a second worker from applying the same events concurrently.
-        position = ProjectorPosition.objects.using(read).select_for_update().get(name=PROJECTOR_POSITION)
-        if position.last_event_id and not position.last_xact_id:
-            _upgrade(position)
-        records = fetch_dicts(_NEXT_EVENTS_SQL, [position.last_xact_id, position.last_event_id, batch_size])
+        position = _locked_position(read)
+        if not position.snapshot:
+            start_from_snapshot(position, feed.snapshot(), confirmed)
+        elif confirmed > position.lsn:
+            raise feed.FeedUnavailable(
+                f"The replication slot {slot()} is newer than the read store's position: it was dropped and "
+                "created again, and the events committed in between were never read. Rebuild the read store "
+                "(`manage.py rebuild_read_models`), which goes on from the new slot."
+            )
+        catching_up = not position.caught_up  # then the slot, at once
+        if catching_up:
+            records = feed.events_visible_in(
+                position.snapshot, (position.last_xact_id, position.last_event_id), batch_size
+            )
+            if records:
+                position.last_xact_id, position.last_event_id = records[-1]["xact_id"], records[-1]["id"]
+            position.caught_up = len(records) < batch_size
+        else:
+            batch = feed.read(slot(), changes=batch_size)
+            records = [
+                event
+                for committed in batch.transactions
+                if committed.end_lsn > position.lsn  # at or below: applied before a crash kept the slot from moving
+                for event in committed.events
+                if not feed.visible_in(position.snapshot, int(event["xact_id"]))  # caught up on it from the table
+            ]
+            if batch.ack_lsn is not None:
+                acknowledge = batch.ack_lsn  # skipped ones too: the slot moves past them
+                position.lsn = max(position.lsn, acknowledge)
         with connections[read].cursor() as cursor:
-            statements = Statements(cursor)
-            for record in records:
-                APPLY[events.by_name(record["type"])](statements, orjson.loads(record["payload"]))
-            statements.send()
+            apply_events(cursor, records)
         if records:
-            position.last_xact_id, position.last_event_id = records[-1]["xact_id"], records[-1]["id"]
-            position.save(update_fields=["last_xact_id", "last_event_id", "updated_at"])
-    return len(records)
+            position.highest_event_id = max(position.highest_event_id, *(int(record["id"]) for record in records))
+        if catching_up or acknowledge is not None:  # an idle poll writes nothing
+            position.save()
+    if acknowledge is not None:
+        feed.acknowledge(slot(), acknowledge)  # after the commit: a crash before this only re-reads what is skipped
+    return len(records), catching_up or acknowledge is not None
 
 
-def run(*, follow=False, batch_size=500, poll_interval=0.5, on_batch=None, should_stop=lambda: False):
-    """Apply batches until the log is drained (or, with ``follow``, until ``should_stop``)."""
+def run(*, follow=False, batch_size=5000, poll_interval=0.5, on_batch=None, should_stop=lambda: False):
+    """Apply batches until everything committed so far is applied (or, with ``follow``, until ``should_stop``)."""
     total = 0
     while not should_stop():
-        applied = apply_batch(batch_size)
+        applied, more = _step(batch_size)
         total += applied
         if on_batch and applied:
             on_batch(applied, total)
-        if applied < batch_size:
+        if not more:
             if not follow:
                 return total
             time.sleep(poll_interval)
     return total
 
 
+def feed_problem():
+    """Return why the feed cannot reach the worker (see ``feed.problem``), or None."""
+    return feed.problem(slot())
+
+
 def lag():
-    """Return how far the read store is behind the log: events and seconds."""
-    last_xact_id, position = (
+    """Return how far the read store is behind the log: events, seconds and bytes of WAL.
+
+    Events behind are those with a higher id than any applied (a transaction that commits
+    after a later-started one may also be behind with a lower id: a close count, not an
+    exact one). Bytes behind are the WAL the worker's slot has not acknowledged (None: no slot yet).
+    """
+    position = (
         ProjectorPosition.objects.using(read_store_alias())
         .filter(name=PROJECTOR_POSITION)
-        .values_list("last_xact_id", "last_event_id")
+        .values_list("highest_event_id", flat=True)
         .first()
-    ) or (0, 0)
-    [log] = fetch_dicts(_LAG_SQL, [last_xact_id, position])
+    ) or 0
+    [log] = fetch_dicts(_LAG_SQL, [position])
     oldest = log["oldest_pending_at"]
     return {
         "last_applied_event_id": position,
         "latest_event_id": log["latest_event_id"],
         "events_behind": log["events_behind"],
         "seconds_behind": round((timezone.now() - oldest).total_seconds(), 3) if oldest else 0.0,
+        "slot": slot(),
+        "bytes_behind": feed.bytes_behind(slot()),
     }
 
 
-def rebuild_from_log(batch_size=2000, progress=None):
-    """Empty the read store and replay the whole event log into it, in one transaction."""
+def rebuild_from_log(batch_size=5000, progress=None):
+    """Empty the read store and replay the whole event log into it, in one transaction.
+
+    It replays what a snapshot taken now sees, from the table; the worker then goes on with
+    the slot's transactions that snapshot did not see.
+    """
     read = read_store_alias()
+    confirmed = feed.ensure_slot(slot())
     with transaction.atomic(using=read):
+        position = _locked_position(read)
         clear()
-        ProjectorPosition.objects.using(read).update_or_create(
-            name=PROJECTOR_POSITION, defaults={"last_xact_id": 0, "last_event_id": 0}
-        )
+        position.last_xact_id = position.last_event_id = position.highest_event_id = 0
+        start_from_snapshot(position, feed.snapshot(), confirmed)
+        position.save()
         total = 0
-        while applied := apply_batch(batch_size):
-            total += applied
+        while not position.caught_up:
+            total += apply_batch(batch_size)
+            position.refresh_from_db()
             if progress:
                 progress(total)
     return total

@@ -6,6 +6,7 @@ import itertools
 from decimal import Decimal
 from uuid import UUID
 
+import psycopg2
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -37,6 +38,49 @@ def pytest_collection_modifyitems(items):
         marker = item.get_closest_marker("django_db")
         if marker is not None and "databases" not in marker.kwargs:
             item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, databases="__all__"), append=False)
+
+
+def _test_database_slots(cursor, database):
+    cursor.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s", [database]
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Drop the slots a killed run left on its test database: a replication slot keeps DROP DATABASE from working."""
+    default = settings.DATABASES["default"]
+    test_name = default.get("TEST", {}).get("NAME") or f"test_{default['NAME']}"
+    options = {"dbname": default["NAME"], "user": default["USER"], "host": default["HOST"], "port": default["PORT"]}
+    connection = psycopg2.connect(**{key: value for key, value in options.items() if value}, **default["OPTIONS"])
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            _test_database_slots(cursor, test_name)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """In split mode, create the worker's slot once, outside every test's transaction; drop every slot at the end.
+
+    Creating a slot waits for every transaction that has written to end, which a test's own
+    transaction never would. The slot survives the tests that empty every table: a position
+    that starts afresh skips what the slot holds from before (``products.read.worker``).
+    """
+    with django_db_blocker.unblock():
+        if SPLIT:
+            from products.events import feed
+            from products.read import worker
+
+            feed.ensure_slot(worker.slot())
+    yield
+    with django_db_blocker.unblock():
+        connections["default"].close()  # the slot's database must have no session of this process left in a peek
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            _test_database_slots(cursor, cursor.fetchone()[0])
 
 
 _MAIN_MIGRATION = importlib.import_module("products.migrations.0005_location")
@@ -90,19 +134,41 @@ def _events_keep_their_contract(request):
     event_contract.check_events_after(mark)
 
 
+# The events the test's own transaction appended: no feed hands them over before it commits.
+_OWN_EVENTS_SQL = """
+    SELECT id, type, payload FROM products_event
+     WHERE xact_id = pg_current_xact_id_if_assigned()::text::bigint AND id > %s ORDER BY id
+"""
+
+
 @pytest.fixture(autouse=True)
 def _wait_for_projection(request, monkeypatch):
-    """In split mode, apply the event log after every command: the tests read once lag is 0."""
+    """In split mode, apply the event log after every command: the tests read once lag is 0.
+
+    A test that commits runs the worker; one inside a transaction that rolls back at its end
+    has its own transaction's events applied by the worker's code, as the feed would once
+    they committed.
+    """
     marks = request.node.get_closest_marker
     if not SPLIT or marks("django_db") is None or marks("manual_projection") is not None:
         return
     from products.read import worker
 
     dispatch = bus.dispatch
+    applied = [0]
+
+    def project_own_events():
+        if records := fetch_dicts(_OWN_EVENTS_SQL, [applied[0]]):
+            with connections[read_store_alias()].cursor() as cursor:
+                worker.apply_events(cursor, records)
+            applied[0] = records[-1]["id"]
+
+    transactional = marks("django_db").kwargs.get("transaction") or "transactional_db" in request.fixturenames
+    project = worker.run if transactional else project_own_events
 
     def dispatch_then_project(command):
         result = dispatch(command)
-        worker.run()
+        project()
         return result
 
     monkeypatch.setattr(bus, "dispatch", dispatch_then_project)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from products.events import feed
 from products.management.stopping import stop_requested
 from products.read import worker
 from products.write import deployment
@@ -10,13 +11,14 @@ from products.write import deployment
 
 class Command(BaseCommand):
     help = (
-        "Apply the event log to the separate read database (split mode). With --follow, keep "
-        "applying new events until stopped (SIGTERM or Ctrl-C finish the current batch first)."
+        "Apply the event log to the separate read database (split mode): everything committed so far, "
+        "then exit. With --follow, keep applying new events until stopped (SIGTERM or Ctrl-C finish "
+        "the current batch first)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--follow", action="store_true", help="Keep running and apply new events.")
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-size", type=int, default=5000, help="About this many events per transaction.")
         parser.add_argument("--poll-interval", type=float, default=0.5, help="Seconds between polls when idle.")
 
     def handle(self, *args, follow, batch_size, poll_interval, **options):
@@ -31,11 +33,17 @@ class Command(BaseCommand):
         except deployment.ModeMismatch as mismatch:
             raise CommandError(str(mismatch)) from None
         should_stop = stop_requested()
-        total = worker.run(
+        try:
+            total = self._run(follow, batch_size, poll_interval, should_stop)
+        except feed.FeedUnavailable as unavailable:
+            raise CommandError(str(unavailable)) from None
+        self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {worker.lag()}."))
+
+    def _run(self, follow, batch_size, poll_interval, should_stop):
+        return worker.run(
             follow=follow,
             batch_size=batch_size,
             poll_interval=poll_interval,
             on_batch=lambda applied, total: self.stdout.write(f"applied {applied} events ({total} in all)"),
             should_stop=should_stop,
         )
-        self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {worker.lag()}."))

@@ -40,13 +40,14 @@ def _ready_capturing_queries(client):
 
 
 def _lag_queries():
-    """Return the queries, per database, of the split-mode lag report (none in single mode)."""
+    """Return the queries, per database, of the split-mode feed check and lag report (none in single mode)."""
     if settings.CQRS_MODE != "split":
         return {alias: [] for alias in settings.DATABASES}
-    from products.read.worker import lag
+    from products.read import worker
 
     with _capture_queries() as queries:
-        lag()
+        assert worker.feed_problem() is None
+        worker.lag()
     return queries
 
 

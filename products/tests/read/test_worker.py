@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connections
 
 from cqrs_demo.bus import bus
+from products.events import feed
 from products.read import queries, rebuild, worker
 from products.read.models import (
     PROJECTOR_POSITION,
@@ -19,7 +21,7 @@ from products.read.models import (
     StockMovementView,
 )
 from products.write import commands
-from products.write.models import EventRecord, Location
+from products.write.models import EventRecord, Location, StockMovement
 
 pytestmark = [
     pytest.mark.skipif(
@@ -42,7 +44,8 @@ def _create_products(count, category="tools"):
 
 def _position():
     return (
-        ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).values_list("last_event_id", flat=True).first() or 0
+        ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).values_list("highest_event_id", flat=True).first()
+        or 0
     )
 
 
@@ -52,52 +55,102 @@ def test_reads_lag_until_the_worker_applies_the_log():
     product_id = bus.dispatch(commands.CreateProduct(sku="LAG-1", name="Lagging", price=Decimal("2.00")))["id"]
     assert not ProductView.objects.filter(id=product_id).exists()
     assert worker.lag()["events_behind"] == 1
+    assert worker.lag()["bytes_behind"] > 0
     assert worker.run() == 1
     assert ProductView.objects.get(id=product_id).name == "Lagging"
-    assert worker.lag() == {
+    lag = worker.lag()
+    assert {key: lag[key] for key in ("last_applied_event_id", "latest_event_id", "events_behind")} == {
         "last_applied_event_id": EventRecord.objects.latest("id").id,
         "latest_event_id": EventRecord.objects.latest("id").id,
         "events_behind": 0,
-        "seconds_behind": 0.0,
     }
+    assert lag["seconds_behind"] == 0.0 and lag["slot"] == worker.slot()
+
+
+# Every ledger row the worker inserts, logged by a trigger in the worker's own transaction (an
+# insert that meets an existing row is logged too, so an event applied twice shows), and slowed
+# so a kill lands inside a batch.
+_LOG_APPLIED_SQL = """
+    CREATE TABLE movement_applied (id bigint);
+    CREATE OR REPLACE FUNCTION log_applied() RETURNS trigger AS $$
+      BEGIN INSERT INTO movement_applied VALUES (NEW.id); PERFORM pg_sleep(%s); RETURN NEW; END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER log_applied BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION log_applied();
+"""
+
+
+@pytest.fixture
+def applied_log():
+    """Return a function that starts logging the ledger rows the worker applies; it returns the logged ids."""
+
+    def start(sleep=0.0):
+        with connections["read"].cursor() as cursor:
+            cursor.execute(_LOG_APPLIED_SQL, [sleep])
+
+    yield start
+    with connections["read"].cursor() as cursor:
+        cursor.execute(
+            "DROP TABLE IF EXISTS movement_applied; DROP TRIGGER IF EXISTS log_applied ON read_stock_movement"
+        )
+
+
+def _each_movement_applied_once():
+    with connections["read"].cursor() as cursor:
+        cursor.execute("SELECT id FROM movement_applied ORDER BY id")
+        logged = [row[0] for row in cursor.fetchall()]
+    assert logged == sorted(StockMovement.objects.values_list("id", flat=True))
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_a_worker_killed_mid_batch_resumes_without_skipping_or_repeating(manage):
-    _create_products(60)
-    last_id = EventRecord.objects.latest("id").id  # ids go on from earlier tests: compare ids, not counts
-    # Make each read-side ledger insert slow, so a kill lands inside a batch.
-    with connections["read"].cursor() as cursor:
-        cursor.execute(
-            "CREATE OR REPLACE FUNCTION slow_insert() RETURNS trigger AS $$"
-            " BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$ LANGUAGE plpgsql;"
-            " CREATE TRIGGER slow_insert BEFORE INSERT ON read_stock_movement"
-            " FOR EACH ROW EXECUTE FUNCTION slow_insert();"
-        )
-    try:
-        worker = manage("project_events", "--follow", "--batch-size", "25")
+def test_a_worker_killed_again_and_again_mid_batch_resumes_without_skipping_or_repeating(manage, applied_log):
+    worker.run()
+    applied_log(sleep=0.02)
+    _create_products(60)  # 80 ledger rows
+    last_id = EventRecord.objects.latest("id").id
+    for _ in range(3):
+        before = _position()
+        process = manage("project_events", "--follow", "--batch-size", "25")
         deadline = time.monotonic() + 60
-        while _position() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        first = _position()
-        assert 0 < first < last_id, worker.poll() is not None and worker.stdout.read()
-        time.sleep(0.3)  # well inside the next batch of 25 slow inserts (1.25 s)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        stopped_at = _position()
-        assert stopped_at < last_id
-        # What the read store holds is exactly the events up to the recorded position.
-        applied = EventRecord.objects.filter(id__lte=stopped_at)
-        assert StockMovementView.objects.count() == applied.filter(type__in=["ProductCreated", "StockAdjusted"]).count()
-        assert ProductView.objects.count() == applied.filter(type="ProductCreated").count()
+        while _position() == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _position() > before, process.poll() is not None and process.stdout.read()
+        time.sleep(0.2)  # inside the next batch of slow inserts
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    assert _position() < last_id
+    finished = manage("project_events", "--batch-size", "25")  # without --follow: all committed so far, then exits
+    assert finished.wait(timeout=120) == 0, finished.stdout.read()
+    assert _position() == last_id
+    _each_movement_applied_once()
+    assert rebuild.differences() == []
 
-        finished = manage("project_events", "--batch-size", "25")
-        assert finished.wait(timeout=120) == 0, finished.stdout.read()
-    finally:
-        with connections["read"].cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS slow_insert ON read_stock_movement")
+
+def _slot_confirmed():
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT confirmed_flush_lsn - '0/0' FROM pg_replication_slots WHERE slot_name = %s", [worker.slot()]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_worker_stopped_between_its_commit_and_the_slots_advance_applies_nothing_twice(monkeypatch, applied_log):
+    worker.run()
+    applied_log()
+    _create_products(6)
+
+    def stopped(slot, lsn):
+        raise SystemExit("stopped after the commit, before the slot moved")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(feed, "acknowledge", stopped)
+        with pytest.raises(SystemExit):
+            worker.run()
+    confirmed = _slot_confirmed()
+    assert worker.run() == 0  # the slot hands the same commits over again: skipped
+    assert _slot_confirmed() > confirmed
     assert _position() == EventRecord.objects.latest("id").id
+    _each_movement_applied_once()
     assert rebuild.differences() == []
 
 
@@ -154,6 +207,26 @@ def test_rebuild_from_write_tables_sets_the_position_so_the_worker_goes_on():
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_dropped_slot_is_not_ready_and_the_worker_goes_on_only_after_a_rebuild(client, capsys):
+    _create_products(2)
+    worker.run()
+    call_command("drop_feed_slot")
+    assert f"Dropped the replication slot {worker.slot()}" in capsys.readouterr().out
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["feed"] == "unavailable" and "project_events --follow" in ready.json()["detail"]
+    bus.dispatch(commands.CreateProduct(sku="LOST", name="Between the slots", price=Decimal("1.00")))
+    # The worker makes a new slot, but its position is older than it: what fell between is lost to it.
+    with pytest.raises(feed.FeedUnavailable, match="rebuild_read_models"):
+        worker.run()
+    assert client.get("/health/ready").status_code == 200  # the slot is there again
+    rebuild.rebuild_all()
+    bus.dispatch(commands.CreateProduct(sku="AFTER", name="After the rebuild", price=Decimal("1.00")))
+    assert worker.run() == 1
+    assert rebuild.differences() == []
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_ready_reports_the_projection_lag(client):
     bus.dispatch(commands.CreateProduct(sku="R-1", name="Ready", price=Decimal("1.00")))
     body = client.get("/health/ready").json()
@@ -161,7 +234,7 @@ def test_ready_reports_the_projection_lag(client):
     assert body["projection"]["events_behind"] == 1
 
 
-@pytest.mark.django_db(databases="__all__")
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_location_events_reach_the_read_database_and_the_log_alone_rebuilds_them():
     bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
     bus.dispatch(commands.ChangeLocation(code="east", is_active=False))
@@ -178,13 +251,21 @@ def test_location_events_reach_the_read_database_and_the_log_alone_rebuilds_them
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_a_position_stored_before_events_had_transaction_ids_goes_on_without_replaying():
+@pytest.mark.parametrize("with_xact_id", [True, False])
+def test_a_position_stored_before_the_feed_goes_on_from_it_without_replaying(with_xact_id):
     _create_products(3)
     worker.run()
-    # As migration 0004 leaves a position the worker stored before it: the event id alone.
-    ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).update(last_xact_id=0)
+    last = EventRecord.objects.latest("id")
+    # As migration 0012 leaves a position the table-reading worker stored: (xact_id, id), and
+    # migration 0004 one stored before that: the event id alone.
+    ProjectorPosition.objects.filter(name=PROJECTOR_POSITION).update(
+        snapshot="", caught_up=False, lsn=0, last_xact_id=last.xact_id if with_xact_id else 0, last_event_id=last.id
+    )
+    bus.dispatch(commands.CreateProduct(sku="NEXT", name="Next", price=Decimal("1.00")))
+    assert worker.run() == 1
     assert worker.run() == 0
     assert _position() == EventRecord.objects.latest("id").id
+    assert rebuild.differences() == []
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
@@ -209,7 +290,7 @@ def test_stock_at_several_locations_reaches_the_read_database_and_the_log_alone_
 
 
 @pytest.mark.events_before_the_contract
-@pytest.mark.django_db(databases="__all__")
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_a_stock_event_logged_before_locations_applies_at_main():
     [product_id] = _create_products(1)
     bus.dispatch(commands.AdjustStock(product_id=product_id, delta=3))

@@ -379,6 +379,7 @@ def test_every_change_appends_one_event_and_leaves_the_read_side_equal_to_a_rebu
 
 
 @pytest.mark.manual_projection
+@pytest.mark.django_db(transaction=True)
 def test_in_split_mode_the_worker_applies_the_reservation_events(make_product):
     product_id = make_product(initial_stock=10)
     if SPLIT:
