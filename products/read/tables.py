@@ -217,6 +217,14 @@ def held(product, location=None, *, side="read"):
 
 def with_held(source, product, *, side="read"):
     """Return the FROM clause ``source`` joined with what is held of its ``product`` (``held.reserved``)."""
+    if side == "read":
+        # The sum itself in the lateral subquery (an aggregate without GROUP BY: one row, 0 when
+        # nothing is held), not a scalar subquery around it: the planner copies a scalar
+        # subquery into every select-list item that reads held.reserved (three sums per row).
+        return (
+            f"{source} CROSS JOIN LATERAL (SELECT coalesce(sum(h.quantity), 0)::bigint AS reserved"
+            f" FROM {HOLDS.name} h WHERE h.product_id = {product} AND h.expires_at > now()) held"
+        )
     return f"{source} CROSS JOIN LATERAL (SELECT {held(product, side=side)} AS reserved) held"
 
 
