@@ -12,7 +12,6 @@ handler). Any other request (a token, a session, the browsable API, HEAD) takes 
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.settings import api_settings
@@ -45,18 +44,15 @@ class LeanReadsMixin:
         request.query_params = request.GET
         try:
             self.check_throttles(request)
-            answer = getattr(self, self.action)(request, *args, **kwargs)
+            response = getattr(self, self.action)(request, *args, **kwargs)
         except Exception as exc:
-            answer = exception_handler(exc, self.get_exception_handler_context())
-            if answer is None:
+            response = exception_handler(exc, self.get_exception_handler_context())
+            if response is None:
                 raise
-        response = HttpResponse(
-            _RENDERER.render(answer.data), status=answer.status_code, content_type="application/json"
-        )
-        for header, value in answer.items():
-            if header != "Content-Type":
-                response[header] = value
-        # DRF's default_response_headers.
+        # What DRF's finalize_response does with the renderer its negotiation picks for this request.
+        response.accepted_renderer = _RENDERER
+        response.accepted_media_type = _RENDERER.media_type
+        response.renderer_context = {"view": self, "args": args, "kwargs": kwargs, "request": request}
         patch_vary_headers(response, ("Accept",))
         response["Allow"] = ", ".join(self.allowed_methods)
         return response
