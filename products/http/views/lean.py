@@ -24,12 +24,11 @@ _JSON_ACCEPTS = frozenset({None, "*/*", "application/json"})
 _RENDERER = ORJSONRenderer()
 
 
+# No docstring: drf-spectacular takes a view's description from the first docstring in its MRO.
 class LeanReadsMixin:
-    """A viewset whose ``lean_actions`` answer plain anonymous JSON GETs without DRF's request cycle.
-
-    Each action of ``lean_actions`` must read nothing of the request but what Django's request
-    has too (``query_params`` is ``GET`` here) and return a DRF ``Response``.
-    """
+    # A viewset whose ``lean_actions`` answer plain anonymous JSON GETs without DRF's request
+    # cycle. Each must read nothing of the request but what Django's request has too
+    # (``query_params`` is ``GET`` here) and return a DRF ``Response``.
 
     lean_actions = frozenset()
 
