@@ -231,5 +231,7 @@ def product_select(source, product, *, reserved=None, fields=None, extra=()):
     (default: the read store's holds, ``held``); ``fields`` and ``extra`` as in ``api_select``.
     """
     reserved = reserved or held(product)
-    source = f"{source} CROSS JOIN LATERAL (SELECT {reserved} AS reserved) held"
+    # OFFSET 0 keeps the lateral subquery from being flattened: flattened, the planner copies
+    # the sum into every select-list item that reads held.reserved (three sums per row).
+    source = f"{source} CROSS JOIN LATERAL (SELECT {reserved} AS reserved OFFSET 0) held"
     return PRODUCTS.api_select(source=source, fields=fields, extra=(*AVAILABILITY, *extra))

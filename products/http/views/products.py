@@ -22,6 +22,7 @@ from products.http.views.common import (
     validated,
     with_etag,
 )
+from products.http.views.lean import LeanReadsMixin
 from products.read import queries
 from products.read.params import page_params, product_list_params
 from products.write import commands
@@ -63,9 +64,10 @@ from products.write import commands
         responses={204: None, 400: INVALID, **PRODUCT_WRITE_ERRORS},
     ),
 )
-class ProductViewSet(viewsets.ViewSet):
+class ProductViewSet(LeanReadsMixin, viewsets.ViewSet):
     # Anything but a UUID in the path is a 404 from the router, never a database error.
     lookup_value_regex = UUID_PATH
+    lean_actions = frozenset({"list", "retrieve"})
     write_permissions = {
         "create": ["products.add_product"],
         "update": ["products.change_product"],
