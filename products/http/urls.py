@@ -6,7 +6,14 @@ from rest_framework.routers import DefaultRouter
 from products.http import health
 from products.http.views import CategoryViewSet, LocationViewSet, ProductViewSet, ReservationViewSet, StockViewSet
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    # No `.json` suffix routes: the schema has none, the read API has none, and `?format=` or
+    # `Accept` already choose the renderer.
+    include_format_suffixes = False
+
+
+router = Router()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("locations", LocationViewSet, basename="location")
 router.register("products", ProductViewSet, basename="product")

@@ -37,6 +37,14 @@ def test_the_api_root_lists_the_collections(anon_client):
     }
 
 
+@pytest.mark.parametrize("path", ["/api/products.json", "/api/categories.json"])
+def test_a_format_suffix_is_not_a_route(anon_client, path):
+    # The schema lists no suffix routes; `?format=json` or `Accept` choose the renderer.
+    response = anon_client.get(path)
+    assert response.status_code == 404
+    assert anon_client.get(path.replace(".json", "/") + "?format=json").status_code == 200
+
+
 def test_the_schema_is_yaml_and_lists_every_path(anon_client):
     response = anon_client.get("/api/schema/")
     assert response.status_code == 200
