@@ -61,7 +61,7 @@ def _history(products=3, adjustments=5, sku="R"):
     return ids
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
     mark = _publish_earlier_events(exchange[1])
     _history()
@@ -83,7 +83,7 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
     assert relay.run() == 0  # nothing is published twice by a healthy relay
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchange):
     _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)  # commands never need the broker
@@ -94,7 +94,7 @@ def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchan
     assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_following_relay_retries_with_backoff_one_log_line_per_failure_and_keeps_its_position(exchange, caplog):
     _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)
@@ -117,7 +117,7 @@ def test_a_following_relay_retries_with_backoff_one_log_line_per_failure_and_kee
     assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_location_events_are_published_with_their_state(exchange):
     _publish_earlier_events(exchange[1])
     bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
@@ -130,7 +130,7 @@ def test_location_events_are_published_with_their_state(exchange):
     assert body["data"]["location"]["is_active"] is False
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_reservation_batch_and_transfer_events_are_published(exchange):
     _publish_earlier_events(exchange[1])
     product_id = bus.dispatch(
