@@ -5,7 +5,7 @@ through a replication slot of its own with the built-in ``pgoutput`` plugin, on 
 publication of the event table's inserts. The slot hands transactions over in the order
 they committed, and only once they have: a transaction still open anywhere on the server
 holds back nothing but itself, where reading the table in (xact_id, id) order had to wait
-for every transaction older than the oldest one still running (``products.sql.FINISHED_EVENTS``).
+for every transaction older than the oldest one still running.
 
 Reading is by SQL, so a consumer needs no replication connection:
 ``pg_logical_slot_peek_binary_changes`` decodes without consuming, the consumer applies

@@ -213,8 +213,8 @@ class EventRecord(models.Model):
 
     The log is the audit trail, the outbox that ``publish_events`` relays to its broker, and
     the feed of the projector worker in split mode. Appends take no lock: each row records
-    the id of its transaction (``xact_id``); the worker reads the log through logical decoding,
-    the relay the events of finished transactions (see ``products.write.event_log``).
+    the id of its transaction (``xact_id``); the worker and the relays read the log through
+    logical decoding (see ``products.write.event_log``).
     """
 
     id = models.BigAutoField(primary_key=True)

@@ -33,11 +33,7 @@ def _log(after=0):
 
 
 def _publish_earlier_events():
-    """Publish what the log held before the test (the migration's LocationCreated of main); return its last id.
-
-    On a server other sessions use, one of their transactions may hold main's event back (see
-    products.sql.FINISHED_EVENTS); the test's events come after it either way.
-    """
+    """Publish what the log held before the test (the migration's LocationCreated of main); return its last id."""
     relay.run("kafka")
     return EventRecord.objects.aggregate(last=Max("id"))["last"] or 0
 
