@@ -95,12 +95,14 @@ def run(
 ):
     """Relay until the outbox is empty (or, with ``follow``, until ``should_stop``).
 
-    The broker's settings are checked first (``ImproperlyConfigured``). Without ``follow``
+    The broker's settings are checked first (``ImproperlyConfigured``), then the server's
+    logical decoding (``feed.FeedUnavailable``). Without ``follow``
     an unavailable broker raises ``brokers.Unavailable``; with it, the relay logs one line
     per failure and tries again after a backoff that doubles up to ``max_backoff`` seconds,
     its position where it was.
     """
     sink = brokers.sink(broker, url=url, bootstrap_servers=bootstrap_servers)
+    feed.check_server()  # a server without logical decoding is a setting to change, not an outage to wait out
     total, is_open, backoff, failures = 0, False, poll_interval, 0
     try:
         while not should_stop():

@@ -146,6 +146,9 @@ def test_a_server_without_logical_decoding_is_named_by_the_worker_and_by_readine
     refused = _manage(server, "project_events", check=False)
     assert refused.returncode != 0
     assert "wal_level=replica" in refused.stderr and "wal_level = logical" in refused.stderr, refused.stderr
+    relay = _manage(server, "publish_events", "--broker", "kafka", check=False)
+    assert relay.returncode == 1
+    assert "wal_level=replica" in relay.stderr and "Traceback" not in relay.stderr, relay.stderr
     script = (
         "from django.test import Client; r = Client(HTTP_HOST='localhost').get('/health/ready');"
         " print(r.status_code, r.json())"
