@@ -69,10 +69,13 @@ def _step(sink, batch_size):
         if not position.snapshot:
             feed.start(position, feed.snapshot(), confirmed)
         step = feed.next_events(slot_name, position, confirmed, batch_size, remedy=_replaced_slot(sink.name))
-        if step.events:
-            records = EventRecord.objects.in_bulk([int(event["id"]) for event in step.events])
+        # The slot hands over whole transactions (a bulk import's at once): published in
+        # chunks, so only a chunk's rows and messages are in memory at a time.
+        for start in range(0, len(step.events), batch_size):
+            ids = [int(event["id"]) for event in step.events[start : start + batch_size]]
+            records = EventRecord.objects.in_bulk(ids)
             # Returns once the broker confirmed every message; raises (and rolls back) otherwise.
-            sink.publish([envelope_of(records[int(event["id"])]) for event in step.events])
+            sink.publish([envelope_of(records[event_id]) for event_id in ids])
         if step.moved:
             position.save()
     if step.acknowledge is not None:

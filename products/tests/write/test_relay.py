@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max
 
 from cqrs_demo.bus import bus
@@ -227,6 +227,38 @@ def test_dropping_a_relays_slot_drops_its_position_so_it_publishes_the_log_again
     assert relay.lag()["bytes_behind"] is None
     exchange[1]()
     assert relay.run() == EventRecord.objects.count()  # at least once: everything again, from a new slot
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_whose_slot_was_dropped_under_its_position_refuses_and_says_what_to_do(exchange):
+    _publish_earlier_events(exchange[1])
+    feed.drop_slot(relay.slot("rabbitmq"))  # by hand: its position stays
+    _history(products=1, adjustments=1)
+    with pytest.raises(feed.FeedUnavailable, match="drop_feed_slot --consumer relay_rabbitmq"):
+        relay.run()
+    assert exchange[1]() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_transaction_is_published_in_chunks_of_the_batch_size(exchange):
+    _publish_earlier_events(exchange[1])
+    with transaction.atomic():  # one commit: the slot hands its events over together
+        _history(products=3, adjustments=3)
+    chunks = []
+
+    class Recording(brokers.RabbitMQ):
+        def publish(self, envelopes):
+            chunks.append(len(envelopes))
+            super().publish(envelopes)
+
+    sink = Recording(django_settings.RABBITMQ_URL, exchange[0])
+    sink.open()
+    try:
+        assert relay._step(sink, 4) == (12, True)  # one step: the transaction's position is stored once
+    finally:
+        sink.close()
+    assert chunks == [4, 4, 4]
+    assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated"] * 3 + ["StockAdjusted"] * 9
 
 
 @pytest.mark.slow
