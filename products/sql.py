@@ -27,13 +27,3 @@ def fetch_dicts(sql, params=(), using="default"):
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
-# Events whose transaction has finished: every transaction with an id below the oldest one
-# still running (the xmin of a fresh snapshot) has committed or rolled back, so no event
-# can appear below this line later. The relay reads only these, in (xact_id, id) order; a
-# transaction still running anywhere on the server holds everything after it back until it
-# ends (the split-mode worker reads the event feed instead: ``products.events.feed``). A
-# reader also sees what its own transaction appended (in production no reader appends; tests do).
-SNAPSHOT_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-FINISHED_EVENTS = f"(xact_id < {SNAPSHOT_XMIN} OR xact_id = pg_current_xact_id_if_assigned()::text::bigint)"

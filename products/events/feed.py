@@ -5,7 +5,7 @@ through a replication slot of its own with the built-in ``pgoutput`` plugin, on 
 publication of the event table's inserts. The slot hands transactions over in the order
 they committed, and only once they have: a transaction still open anywhere on the server
 holds back nothing but itself, where reading the table in (xact_id, id) order had to wait
-for every transaction older than the oldest one still running (``products.sql.FINISHED_EVENTS``).
+for every transaction older than the oldest one still running.
 
 Reading is by SQL, so a consumer needs no replication connection:
 ``pg_logical_slot_peek_binary_changes`` decodes without consuming, the consumer applies
@@ -195,6 +195,72 @@ def events_visible_in(snapshot_text, after, limit, using="default"):
     xact_id, event_id = after
     params = {"snapshot": snapshot_text, "xact_id": xact_id, "id": event_id, "limit": limit}
     return fetch_dicts(EVENTS_VISIBLE_IN_SQL, params, using)
+
+
+def start(position, snapshot_text, confirmed, *, caught_up=False):
+    """Make a consumer's ``position`` go on from ``snapshot_text``: what it saw (unless ``caught_up``), then the slot.
+
+    ``position`` has the fields ``snapshot``, ``caught_up``, ``lsn``, ``last_xact_id``,
+    ``last_event_id`` and ``highest_event_id`` (the worker's and each relay's). ``confirmed``
+    is the slot's LSN, read before the snapshot was taken (``ensure_slot``): the commits at
+    or below it are in the snapshot, and the slot will not hand them over.
+    """
+    position.snapshot = snapshot_text
+    position.caught_up = caught_up
+    position.lsn = max(position.lsn, confirmed)
+
+
+@dataclass
+class Step:
+    """What ``next_events`` found for a consumer: the events to apply, in order, and where to acknowledge to."""
+
+    events: list  # dicts: the event table's columns (as text when from the slot)
+    acknowledge: int | None  # the LSN to advance the slot to after the commit; None: nothing
+    catching_up: bool  # the events came from the snapshot: there may be more at once
+
+    @property
+    def moved(self):
+        """Whether the position changed, so the consumer stores it (and may read again at once)."""
+        return self.catching_up or self.acknowledge is not None
+
+
+def next_events(slot, position, confirmed, limit, *, remedy, using="default"):
+    """Return the next ``Step`` of a consumer at ``position`` (see ``start``), and move ``position`` past it.
+
+    The caller holds ``position`` locked in a transaction, applies or publishes the events,
+    stores ``position`` in that transaction when ``step.moved``, and only after the commit
+    ``acknowledge``s ``step.acknowledge``. While catching up, the events its snapshot saw come
+    from the table in (xact_id, id) order after (``last_xact_id``, ``last_event_id``); then the
+    slot's transactions, but those at or below ``position.lsn`` (read before a crash kept the
+    slot from moving) and those the snapshot saw. ``confirmed``: the slot's LSN now; beyond
+    the position's, the slot was dropped and created again, and ``remedy`` says what to do.
+    """
+    if confirmed > position.lsn:
+        raise FeedUnavailable(
+            f"The replication slot {slot} is newer than its consumer's position: it was dropped and created "
+            f"again, and the events committed in between were never read. {remedy}"
+        )
+    if not position.caught_up:
+        records = events_visible_in(position.snapshot, (position.last_xact_id, position.last_event_id), limit, using)
+        if records:
+            position.last_xact_id, position.last_event_id = records[-1]["xact_id"], records[-1]["id"]
+        position.caught_up = len(records) < limit
+        step = Step(records, None, catching_up=True)
+    else:
+        batch = read(slot, changes=limit, using=using)
+        records = [
+            event
+            for committed in batch.transactions
+            if committed.end_lsn > position.lsn
+            for event in committed.events
+            if not visible_in(position.snapshot, int(event["xact_id"]))
+        ]
+        if batch.ack_lsn is not None:  # skipped transactions too: the slot moves past them
+            position.lsn = max(position.lsn, batch.ack_lsn)
+        step = Step(records, batch.ack_lsn, catching_up=False)
+    if records:
+        position.highest_event_id = max(position.highest_event_id, *(int(record["id"]) for record in records))
+    return step
 
 
 def read(slot, changes=5000, using="default"):

@@ -58,8 +58,7 @@ def _set_worker_position(read, horizon, confirmed):
     position = ProjectorPosition.objects.using(read).get(name=PROJECTOR_POSITION)
     position.last_xact_id = position.last_event_id = 0
     position.highest_event_id = highest_event_id
-    position.snapshot, position.caught_up = snapshot, True
-    position.lsn = max(position.lsn, confirmed)  # a new slot's, read before the snapshot (``feed.ensure_slot``)
+    feed.start(position, snapshot, confirmed, caught_up=True)  # the read tables hold what the snapshot saw
     position.save()
 
 

@@ -272,16 +272,14 @@ def _locked_position(read):
 
 
 def start_from_snapshot(position, snapshot, confirmed, *, caught_up=False):
-    """Make ``position`` go on from ``snapshot``: catch up on what it saw (unless ``caught_up``), then the slot.
-
-    ``confirmed`` is the slot's LSN, read before the snapshot was taken (``feed.ensure_slot``):
-    the commits at or below it are in the snapshot, and the slot will not hand them over.
-    """
-    position.snapshot = snapshot
-    position.caught_up = caught_up
-    position.lsn = max(position.lsn, confirmed)
+    """Make ``position`` go on from ``snapshot`` (``feed.start``); upgrade one stored before transaction ids."""
+    feed.start(position, snapshot, confirmed, caught_up=caught_up)
     if not caught_up and position.last_event_id and not position.last_xact_id:
         _upgrade(position)
+
+
+# What a worker whose slot was dropped and created again must do (``feed.next_events``).
+_REPLACED_SLOT = "Rebuild the read store (`manage.py rebuild_read_models`), which goes on from the new slot."
 
 
 def apply_batch(batch_size=5000):
@@ -296,46 +294,19 @@ def _step(batch_size):
     """
     read = read_store_alias()
     confirmed = feed.ensure_slot(slot())
-    acknowledge = None
     with transaction.atomic(using=read):
         position = _locked_position(read)
         if not position.snapshot:
             start_from_snapshot(position, feed.snapshot(), confirmed)
-        elif confirmed > position.lsn:
-            raise feed.FeedUnavailable(
-                f"The replication slot {slot()} is newer than the read store's position: it was dropped and "
-                "created again, and the events committed in between were never read. Rebuild the read store "
-                "(`manage.py rebuild_read_models`), which goes on from the new slot."
-            )
-        catching_up = not position.caught_up  # then the slot, at once
-        if catching_up:
-            records = feed.events_visible_in(
-                position.snapshot, (position.last_xact_id, position.last_event_id), batch_size
-            )
-            if records:
-                position.last_xact_id, position.last_event_id = records[-1]["xact_id"], records[-1]["id"]
-            position.caught_up = len(records) < batch_size
-        else:
-            batch = feed.read(slot(), changes=batch_size)
-            records = [
-                event
-                for committed in batch.transactions
-                if committed.end_lsn > position.lsn  # at or below: applied before a crash kept the slot from moving
-                for event in committed.events
-                if not feed.visible_in(position.snapshot, int(event["xact_id"]))  # caught up on it from the table
-            ]
-            if batch.ack_lsn is not None:
-                acknowledge = batch.ack_lsn  # skipped ones too: the slot moves past them
-                position.lsn = max(position.lsn, acknowledge)
+        step = feed.next_events(slot(), position, confirmed, batch_size, remedy=_REPLACED_SLOT)
         with connections[read].cursor() as cursor:
-            apply_events(cursor, records)
-        if records:
-            position.highest_event_id = max(position.highest_event_id, *(int(record["id"]) for record in records))
-        if catching_up or acknowledge is not None:  # an idle poll writes nothing
+            apply_events(cursor, step.events)
+        if step.moved:  # an idle poll writes nothing
             position.save()
-    if acknowledge is not None:
-        feed.acknowledge(slot(), acknowledge)  # after the commit: a crash before this only re-reads what is skipped
-    return len(records), catching_up or acknowledge is not None
+    if step.acknowledge is not None:
+        # After the commit: a crash before this only re-reads what is skipped.
+        feed.acknowledge(slot(), step.acknowledge)
+    return len(step.events), step.moved
 
 
 def run(*, follow=False, batch_size=5000, poll_interval=0.5, on_batch=None, should_stop=lambda: False):

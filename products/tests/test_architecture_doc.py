@@ -52,7 +52,7 @@ def test_every_path_and_name_in_the_architecture_doc_exists():
 
 def test_the_scan_sees_a_wrong_path_and_a_wrong_name():
     text = (
-        "`products/read/worker.py:apply_batch` `products/write/relay.py:publish_batch` "
+        "`products/read/worker.py:apply_batch` `products/write/relay.py:run` "
         "`products/read/workers.py` `products/read/worker.py:apply_all` `products/nowhere/` "
         "`products/http/views/<aggregate>.py` `/api/products/` `manage.py asyncapi`"
     )

@@ -2,9 +2,8 @@
 
 Appends take no lock, so commands on different products never wait for each other. Each
 row records the id of its transaction (``xact_id``, a column default). The split-mode worker
-reads the log in commit order through logical decoding (``products.events.feed``); the relay
-reads only the events of finished transactions, in (xact_id, id) order
-(``products.sql.FINISHED_EVENTS``); neither ever skips one. A product's commands take that product's lock before their
+and the relays read the log in commit order through logical decoding
+(``products.events.feed``); none ever skips one. A product's commands take that product's lock before their
 transaction gets an id (``products.write.commands.common``), so a product's events are in
 commit order; the catalogue lock does the same for a category rename against product
 writes. Payloads carry the state each event left, built from the write tables after the

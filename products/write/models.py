@@ -213,8 +213,8 @@ class EventRecord(models.Model):
 
     The log is the audit trail, the outbox that ``publish_events`` relays to its broker, and
     the feed of the projector worker in split mode. Appends take no lock: each row records
-    the id of its transaction (``xact_id``); the worker reads the log through logical decoding,
-    the relay the events of finished transactions (see ``products.write.event_log``).
+    the id of its transaction (``xact_id``); the worker and the relays read the log through
+    logical decoding (see ``products.write.event_log``).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -233,20 +233,27 @@ class EventRecord(models.Model):
 
 
 class RelayPosition(models.Model):
-    """How far the relay to one broker (``name``: rabbitmq, kafka) has published the log.
+    """How far the relay to one broker (``name``: rabbitmq, kafka) has published the event feed.
 
-    The last event the broker confirmed, in the log's (xact_id, id) order; it moves in the
-    transaction that read the batch, after the broker's acknowledgement. Each broker has its
-    own, so relays to RabbitMQ and Kafka each publish every event.
+    Each broker has its own slot (``products.events.feed``) and its own position, so relays
+    to RabbitMQ and Kafka each publish every event. The position is the feed's
+    (``feed.next_events``): the snapshot it started from, the last event it published of
+    those the snapshot saw, in (xact_id, id) order, then the LSN of the last commit it
+    published from the slot. It moves in the transaction that read the batch, after the
+    broker's acknowledgement; the slot is advanced after that commit.
     """
 
     name = models.CharField(max_length=20, primary_key=True)
     last_xact_id = models.BigIntegerField(default=0)
     last_event_id = models.BigIntegerField(default=0)
+    snapshot = models.TextField(blank=True, default="")  # empty: starts from a new one
+    caught_up = models.BooleanField(default=False)  # on what the snapshot saw: then the slot
+    lsn = models.BigIntegerField(default=0)
+    highest_event_id = models.BigIntegerField(default=0)  # the highest id published: the backlog's line
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
-        return f"{self.name}: #{self.last_event_id}"
+        return f"{self.name}: #{self.highest_event_id}"
 
 
 class Deployment(models.Model):

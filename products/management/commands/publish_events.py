@@ -3,13 +3,16 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from products.events import feed
 from products.management.stopping import stop_requested
 from products.write import brokers, relay
 
 
 class Command(BaseCommand):
     help = (
-        "Relay the event log (outbox) to a broker, each event once its broker confirmed the one before: "
+        "Relay the event log (outbox) to a broker, in commit order through a replication slot per broker "
+        "(drop_feed_slot --consumer relay_<broker> when a relay is taken away), each event once its broker "
+        "confirmed the one before: "
         "RabbitMQ (the default; the topic exchange RABBITMQ_EXCHANGE, routing key = event type, publisher "
         "confirms) or Kafka (the topic KAFKA_TOPIC on KAFKA_BOOTSTRAP_SERVERS, key = the product's id, "
         "idempotent producer). --follow keeps relaying and rides out broker outages."
@@ -34,6 +37,8 @@ class Command(BaseCommand):
             )
         except ImproperlyConfigured as error:
             raise CommandError(str(error)) from error
+        except feed.FeedUnavailable as unavailable:
+            raise CommandError(str(unavailable)) from None
         except brokers.Unavailable as error:
             raise CommandError(f"{error}; {relay.backlog(broker)} events wait.") from error
         self.stdout.write(self.style.SUCCESS(f"Published {total} events to {broker}; {relay.backlog(broker)} waiting."))

@@ -7,13 +7,18 @@ from decimal import Decimal
 
 import orjson
 import pika
+import psycopg2
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import Max
 
 from cqrs_demo.bus import bus
+from products.events import feed
+from products.tests.support import database_url
 from products.write import brokers, commands, relay
-from products.write.models import EventRecord
+from products.write.models import EventRecord, RelayPosition
 
 pytestmark = pytest.mark.manual_projection
 
@@ -61,7 +66,7 @@ def _history(products=3, adjustments=5, sku="R"):
     return ids
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
     mark = _publish_earlier_events(exchange[1])
     _history()
@@ -83,7 +88,7 @@ def test_relay_publishes_each_event_once_in_log_order_with_its_id(exchange):
     assert relay.run() == 0  # nothing is published twice by a healthy relay
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchange):
     _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)  # commands never need the broker
@@ -94,7 +99,7 @@ def test_an_unreachable_broker_leaves_events_waiting_and_commands_working(exchan
     assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_following_relay_retries_with_backoff_one_log_line_per_failure_and_keeps_its_position(exchange, caplog):
     _publish_earlier_events(exchange[1])
     _history(products=1, adjustments=2)
@@ -117,7 +122,7 @@ def test_a_following_relay_retries_with_backoff_one_log_line_per_failure_and_kee
     assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated", "StockAdjusted", "StockAdjusted"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_location_events_are_published_with_their_state(exchange):
     _publish_earlier_events(exchange[1])
     bus.dispatch(commands.CreateLocation(code="east", name="East warehouse"))
@@ -130,7 +135,7 @@ def test_location_events_are_published_with_their_state(exchange):
     assert body["data"]["location"]["is_active"] is False
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_reservation_batch_and_transfer_events_are_published(exchange):
     _publish_earlier_events(exchange[1])
     product_id = bus.dispatch(
@@ -162,6 +167,98 @@ def test_reservation_batch_and_transfer_events_are_published(exchange):
     assert (placed["product_id"], placed["data"]["reservation"]["reference"]) == (None, "order-1")
     assert [hold["quantity"] for hold in placed["data"]["holds"]] == [3]
     assert messages[-1][2]["data"]["lines"] == [{"product": product_id, "quantity": 2}]
+
+
+def _open_write_transaction(database, sql):
+    """Return a connection to ``database`` on the test's server, in a transaction that ran ``sql`` and holds an id."""
+    other = psycopg2.connect(database_url(connection.settings_dict, name=database))
+    with other.cursor() as cursor:
+        cursor.execute(sql)
+        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+        assert cursor.fetchone()[0]  # it holds a transaction id: the relay that read the table waited for it
+    return other
+
+
+@pytest.mark.django_db(transaction=True)
+def test_write_transactions_held_open_here_and_in_another_database_hold_back_no_other_commit(exchange):
+    _publish_earlier_events(exchange[1])  # the relay's slot exists before the transactions begin
+    elsewhere = _open_write_transaction("postgres", "CREATE TEMPORARY TABLE held_open (n int)")
+    here = _open_write_transaction(
+        connection.settings_dict["NAME"],
+        "INSERT INTO products_event (type, payload, created_at) VALUES ('ProductArchived', '{}', now())",
+    )
+    try:
+        _history(products=2, adjustments=1)  # commits beside both
+        assert relay.run() == 4  # while both are still open
+        assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated"] * 2 + ["StockAdjusted"] * 2
+        assert here.get_transaction_status() == elsewhere.get_transaction_status()
+        assert here.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+    finally:
+        here.close()  # rolled back: its event never existed
+        elsewhere.close()
+    assert relay.run() == 0
+    assert relay.backlog() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_position_stored_before_the_feed_goes_on_with_the_events_after_it_in_its_order(exchange):
+    _publish_earlier_events(exchange[1])
+    _history(products=2, adjustments=2)
+    ordered = list(EventRecord.objects.order_by("xact_id", "id").values_list("xact_id", "id"))
+    # As the relay that read the table in (xact_id, id) order left it: no snapshot, no LSN.
+    RelayPosition.objects.filter(name="rabbitmq").delete()
+    RelayPosition.objects.create(name="rabbitmq", last_xact_id=ordered[-4][0], last_event_id=ordered[-4][1])
+    assert relay.backlog() == 3
+    assert relay.run() == 3
+    assert [body["event_id"] for _, _, body in exchange[1]()] == [event_id for _, event_id in ordered[-3:]]
+    assert relay.run() == 0
+    assert relay.lag()["events_behind"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dropping_a_relays_slot_drops_its_position_so_it_publishes_the_log_again(exchange):
+    _publish_earlier_events(exchange[1])
+    _history(products=1, adjustments=1)
+    relay.run()
+    assert relay.lag()["bytes_behind"] is not None
+    call_command("drop_feed_slot", "--consumer", "relay_rabbitmq")
+    assert not feed.slot_exists(relay.slot("rabbitmq"))
+    assert not RelayPosition.objects.filter(name="rabbitmq").exists()
+    assert relay.lag()["bytes_behind"] is None
+    exchange[1]()
+    assert relay.run() == EventRecord.objects.count()  # at least once: everything again, from a new slot
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_whose_slot_was_dropped_under_its_position_refuses_and_says_what_to_do(exchange):
+    _publish_earlier_events(exchange[1])
+    feed.drop_slot(relay.slot("rabbitmq"))  # by hand: its position stays
+    _history(products=1, adjustments=1)
+    with pytest.raises(feed.FeedUnavailable, match="drop_feed_slot --consumer relay_rabbitmq"):
+        relay.run()
+    assert exchange[1]() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_transaction_is_published_in_chunks_of_the_batch_size(exchange):
+    _publish_earlier_events(exchange[1])
+    with transaction.atomic():  # one commit: the slot hands its events over together
+        _history(products=3, adjustments=3)
+    chunks = []
+
+    class Recording(brokers.RabbitMQ):
+        def publish(self, envelopes):
+            chunks.append(len(envelopes))
+            super().publish(envelopes)
+
+    sink = Recording(django_settings.RABBITMQ_URL, exchange[0])
+    sink.open()
+    try:
+        assert relay._step(sink, 4) == (12, True)  # one step: the transaction's position is stored once
+    finally:
+        sink.close()
+    assert chunks == [4, 4, 4]
+    assert [body["type"] for _, _, body in exchange[1]()] == ["ProductCreated"] * 3 + ["StockAdjusted"] * 9
 
 
 @pytest.mark.slow

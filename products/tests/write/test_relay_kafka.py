@@ -33,11 +33,7 @@ def _log(after=0):
 
 
 def _publish_earlier_events():
-    """Publish what the log held before the test (the migration's LocationCreated of main); return its last id.
-
-    On a server other sessions use, one of their transactions may hold main's event back (see
-    products.sql.FINISHED_EVENTS); the test's events come after it either way.
-    """
+    """Publish what the log held before the test (the migration's LocationCreated of main); return its last id."""
     relay.run("kafka")
     return EventRecord.objects.aggregate(last=Max("id"))["last"] or 0
 
@@ -69,7 +65,7 @@ def _in_order_per_key(records):
     return all(len(found) == 1 for found in partitions.values()) and all(i == sorted(i) for i in ids.values())
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_each_event_is_published_once_in_log_order_keyed_by_its_product(kafka_topic):
     mark = _publish_earlier_events()
     waiting = relay.backlog("kafka")
@@ -91,7 +87,7 @@ def test_each_event_is_published_once_in_log_order_keyed_by_its_product(kafka_to
     assert _after(mark, kafka_topic()) == records
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_events_without_a_product_are_keyed_by_their_aggregate(kafka_topic):
     mark = _publish_earlier_events()
     bus.dispatch(commands.CreateCategory(name="Tools", slug="tools"))
@@ -140,7 +136,7 @@ def test_an_event_type_must_name_a_field_to_key_by():
             slug: str
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_each_broker_has_its_own_position(kafka_topic, exchange):
     _, drain = exchange
     relay.run("rabbitmq")
@@ -156,7 +152,7 @@ def test_each_broker_has_its_own_position(kafka_topic, exchange):
     )
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_unreachable_broker_leaves_events_waiting(kafka_topic):
     mark = _publish_earlier_events()
     waiting = relay.backlog("kafka")
