@@ -2,7 +2,8 @@
 
 from uuid import UUID
 
-from django.db import connections
+import psycopg2
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 
 def array_literal(values):
@@ -37,3 +38,15 @@ def fetch_dicts(sql, params=(), using="default"):
 # reader also sees what its own transaction appended (in production no reader appends; tests do).
 SNAPSHOT_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 FINISHED_EVENTS = f"(xact_id < {SNAPSHOT_XMIN} OR xact_id = pg_current_xact_id_if_assigned()::text::bigint)"
+
+
+def connection_lost(error):
+    """Tell whether ``error`` is a database that cannot be reached, not a statement that failed.
+
+    psycopg2 raises a plain ``DatabaseError`` with no SQLSTATE ("server closed the connection
+    unexpectedly") when a server dies under a statement; one the server reports has its code.
+    """
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    cause = error.__cause__
+    return isinstance(error, DatabaseError) and type(cause) is psycopg2.DatabaseError and cause.pgcode is None
