@@ -2,7 +2,8 @@
 
 from uuid import UUID
 
-from django.db import connections
+import psycopg2
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 
 def array_literal(values):
@@ -27,3 +28,15 @@ def fetch_dicts(sql, params=(), using="default"):
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def connection_lost(error):
+    """Tell whether ``error`` is a database that cannot be reached, not a statement that failed.
+
+    psycopg2 raises a plain ``DatabaseError`` with no SQLSTATE ("server closed the connection
+    unexpectedly") when a server dies under a statement; one the server reports has its code.
+    """
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    cause = error.__cause__
+    return isinstance(error, DatabaseError) and type(cause) is psycopg2.DatabaseError and cause.pgcode is None

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
 from django.http import JsonResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from products import errors
+from products.sql import connection_lost
 
 logger = logging.getLogger("cqrs_demo.errors")
 
@@ -55,7 +56,7 @@ def exception_handler(exc, context):
     """Extend DRF's handler with domain errors and an unreachable database or cache (503)."""
     if isinstance(exc, errors.DomainError):
         return domain_error_response(exc)
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, DatabaseError) and connection_lost(exc):
         logger.warning("database unavailable", extra={"error": type(exc).__name__})
         response = Response(
             {"detail": "The database is unavailable; try again shortly.", "code": "database_unavailable"},

@@ -50,6 +50,18 @@ def _migrations_applied(connection):
     return True
 
 
+def _unreachable():
+    """Return the aliases of the databases that do not answer ``SELECT 1`` (split mode's read database: ``read``)."""
+    down = []
+    for alias in settings.DATABASES:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:
+            down.append(alias)
+    return down
+
+
 def ready(request):
     """Answer 200 when the databases answer, every migration is applied and this process's mode
     is the deployment's, else 503.
@@ -90,5 +102,8 @@ def ready(request):
             status=503,
         )
     except Exception as error:  # any failure to reach a database means "not ready"
-        return JsonResponse({**body, "status": "unavailable", "database": type(error).__name__}, status=503)
+        return JsonResponse(
+            {**body, "status": "unavailable", "database": type(error).__name__, "unreachable": _unreachable()},
+            status=503,
+        )
     return JsonResponse({**body, "database": "ok", "migrations": "applied"})

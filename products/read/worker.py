@@ -21,10 +21,11 @@ go in one round trip.
 """
 
 import itertools
+import logging
 import time
 
 import orjson
-from django.db import connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from cqrs_demo.routers import read_store_alias
@@ -45,7 +46,9 @@ from products.read.tables import (
     STOCK_COLUMNS,
     STOCK_LEVELS,
 )
-from products.sql import fetch_dicts
+from products.sql import connection_lost, fetch_dicts
+
+logger = logging.getLogger("products.worker")
 
 _UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
@@ -309,11 +312,35 @@ def _step(batch_size):
     return len(step.events), step.moved
 
 
-def run(*, follow=False, batch_size=5000, poll_interval=0.5, on_batch=None, should_stop=lambda: False):
-    """Apply batches until everything committed so far is applied (or, with ``follow``, until ``should_stop``)."""
-    total = 0
+def run(*, follow=False, batch_size=5000, poll_interval=0.5, max_backoff=10, on_batch=None, should_stop=lambda: False):
+    """Apply batches until everything committed so far is applied (or, with ``follow``, until ``should_stop``).
+
+    Without ``follow`` an unreachable database raises. With it, the worker logs one line per
+    failure and tries again after a backoff that doubles up to ``max_backoff`` seconds: a
+    batch cut off rolled back with its position, and the slot moved only after a commit,
+    so it goes on where the read store says it stopped.
+    """
+    total, backoff, failures = 0, poll_interval, 0
     while not should_stop():
-        applied, more = _step(batch_size)
+        try:
+            applied, more = _step(batch_size)
+        except DatabaseError as error:
+            if not follow or not connection_lost(error):
+                raise
+            failures += 1
+            logger.warning(
+                "database unavailable",
+                extra={
+                    "databases": _unreachable(),
+                    "error": (str(error).strip() or type(error).__name__).splitlines()[0],
+                    "failures": failures,
+                    "retry_in_seconds": backoff,
+                },
+            )
+            time.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+            continue
+        backoff, failures = poll_interval, 0
         total += applied
         if on_batch and applied:
             on_batch(applied, total)
@@ -322,6 +349,19 @@ def run(*, follow=False, batch_size=5000, poll_interval=0.5, on_batch=None, shou
                 return total
             time.sleep(poll_interval)
     return total
+
+
+def _unreachable():
+    """Close every connection (a broken one is never reused) and return the aliases that do not connect again."""
+    down = []
+    for alias in dict.fromkeys((read_store_alias(), "default")):
+        connection = connections[alias]
+        connection.close()
+        try:
+            connection.ensure_connection()
+        except (OperationalError, InterfaceError):
+            down.append(alias)
+    return down
 
 
 def feed_problem():

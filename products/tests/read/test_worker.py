@@ -302,3 +302,26 @@ def test_a_stock_event_logged_before_locations_applies_at_main():
     worker.run()
     assert rebuild.differences() == []
     assert StockMovementView.objects.filter(product_id=product_id).latest("id").location == "main"
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_statement_the_read_database_refuses_stops_a_following_worker_rather_than_retrying_it():
+    # A lost connection is waited out (robustness/test_read_outage.py); a refused statement is
+    # a fault that retrying cannot mend, so it stops the worker with its error.
+    worker.run()
+    with connections["read"].cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+            " LANGUAGE plpgsql;"
+            " CREATE TRIGGER refuse BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    try:
+        _create_products(1)
+        before = _position()
+        polls = iter(range(50))  # a worker that retried would stop after these, and raise nothing
+        with pytest.raises(Exception, match="refused by the test"):
+            worker.run(follow=True, poll_interval=0.01, should_stop=lambda: next(polls, None) is None)
+        assert _position() == before
+    finally:
+        with connections["read"].cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse ON read_stock_movement; DROP FUNCTION refuse()")

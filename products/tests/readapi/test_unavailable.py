@@ -14,9 +14,11 @@ import pytest
 
 from products.readapi.app import create_app
 from products.readapi.config import Config
+from products.tests.private_postgres import private_postgres  # noqa: F401 (fixture)
+from products.tests.private_postgres import stop as _stop
 from products.tests.readapi.conftest import ReadApi, database_config
 from products.tests.robustness.conftest import ROOT, server_environment
-from products.tests.robustness.test_faults import _seeded_database, _stop, private_postgres  # noqa: F401 (fixture)
+from products.tests.robustness.test_faults import _seeded_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,6 +16,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 
+from products.tests.private_postgres import logical_postgres, private_postgres  # noqa: F401 (fixtures for these tests)
 from products.tests.support import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from django.db.models import Sum
 
 from cqrs_demo.bus import bus
 from products.read import rebuild
+from products.tests.private_postgres import stop as _stop
 from products.tests.robustness.conftest import ROOT, server_environment
 from products.write import commands
 from products.write.models import StockLevel, StockMovement
@@ -50,25 +50,6 @@ def _manage(database_url, *args):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-@pytest.fixture
-def private_postgres(tmp_path):
-    """Start a PostgreSQL server of this test's own, so stopping it disturbs nobody else."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is unset in root shells
-        import pgserver
-
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
-    yield server
-    server.cleanup()
-
-
-def _stop(server):
-    from pgserver import pg_ctl
-
-    # Immediate: connections die as in a crash, with no goodbye to the clients.
-    pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
 def _seeded_database(server):
