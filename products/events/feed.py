@@ -49,9 +49,12 @@ _PEEK_SQL = """
         %(slot)s, NULL, %(changes)s,
         'proto_version', '1', 'publication_names', %(publication)s, 'messages', 'true')
 """
-_SLOT_SQL = """
-    SELECT confirmed_flush_lsn - '0/0'::pg_lsn AS confirmed, pg_current_wal_lsn() - '0/0'::pg_lsn AS current
-      FROM pg_replication_slots WHERE slot_name = %(slot)s
+_SLOTS_SQL = """
+    SELECT slot_name AS slot,
+           confirmed_flush_lsn - '0/0'::pg_lsn AS confirmed,
+           pg_current_wal_lsn() - '0/0'::pg_lsn AS current
+      FROM pg_replication_slots
+     WHERE slot_name = ANY(%(slots)s)
 """
 
 
@@ -315,10 +318,13 @@ _MOVE_RESTART_POINT_SQL = """
 
 def bytes_behind(slot, using="default"):
     """Return how many bytes of WAL ``slot`` has not acknowledged, or None when it does not exist."""
-    rows = fetch_dicts(_SLOT_SQL, {"slot": slot}, using)
-    if not rows:
-        return None
-    return max(int(rows[0]["current"]) - int(rows[0]["confirmed"] or 0), 0)
+    return slots_bytes_behind([slot], using).get(slot)
+
+
+def slots_bytes_behind(slots, using="default"):
+    """Return ``{slot: bytes of WAL it has not acknowledged}`` for those of ``slots`` that exist: one query."""
+    rows = fetch_dicts(_SLOTS_SQL, {"slots": list(slots)}, using)
+    return {row["slot"]: max(int(row["current"]) - int(row["confirmed"] or 0), 0) for row in rows}
 
 
 def missing(slot):

@@ -1,12 +1,14 @@
 """Liveness and readiness probes for orchestrators and load balancers.
 
 A ready call costs one query per database once its migrations are known to be applied (in
-split mode, plus the event feed's checks and the projector-lag queries): on the write database it reads the deployment's
-mode, on the read database it asks who that database is (``products.write.deployment``), on a
-replica it is ``SELECT 1``. A process whose settings disagree with the deployment's mode is
-not ready, and the body says which setting to change. The migration files are read once per
-process, at its first probe; while a database still lacks some migrations, each call compares
-them with its ``django_migrations`` table: two small queries, no migration loader.
+split mode, plus the event feed's checks and the projector-lag queries; in both modes, plus
+the relays' lag: one query without a relay, two and one per relay with some): on the write
+database it reads the deployment's mode, on the read database it asks who that database is
+(``products.write.deployment``), on a replica it is ``SELECT 1``. A process whose settings
+disagree with the deployment's mode is not ready, and the body says which setting to change.
+The migration files are read once per process, at its first probe; while a database still
+lacks some migrations, each call compares them with its ``django_migrations`` table: two
+small queries, no migration loader.
 """
 
 import functools
@@ -16,7 +18,7 @@ from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django.http import JsonResponse
 
-from products.write import deployment
+from products.write import deployment, relay
 
 _migrated = set()  # aliases whose migrations are all applied; that stays so for this process
 
@@ -68,6 +70,8 @@ def ready(request):
 
     In split mode the body also tells the projector's lag (events, seconds and bytes of WAL
     behind), and a server without ``wal_level=logical`` or without the worker's slot is not ready.
+    In both modes it tells each relay's lag (events and bytes of WAL behind), as information
+    only: a relay behind delays what the brokers' consumers see, not this process's answers.
     """
     body = {"status": "ok", "mode": settings.CQRS_MODE}
     try:
@@ -90,6 +94,7 @@ def ready(request):
                     {**body, "status": "unavailable", "feed": "unavailable", "detail": problem}, status=503
                 )
             body["projection"] = worker.lag()
+        body["relays"] = relay.lags()
     except deployment.ModeMismatch as mismatch:
         return JsonResponse(
             {

@@ -25,7 +25,6 @@ from django.db import transaction
 
 from products.events import feed
 from products.sql import fetch_dicts
-from products.write import brokers
 from products.write.event_log import envelope_of
 from products.write.models import EventRecord, RelayPosition
 
@@ -104,6 +103,9 @@ def run(
     per failure and tries again after a backoff that doubles up to ``max_backoff`` seconds,
     its position where it was.
     """
+    # Here, not at the top: the API reports the relays' lag (``lags``) without loading the brokers' clients.
+    from products.write import brokers
+
     sink = brokers.sink(broker, url=url, bootstrap_servers=bootstrap_servers)
     feed.check_server()  # a server without logical decoding is a setting to change, not an outage to wait out
     total, is_open, backoff, failures = 0, False, poll_interval, 0
@@ -159,12 +161,27 @@ def lag(broker="rabbitmq"):
     Events behind: while it catches up on a snapshot, those after its position in (xact_id,
     id) order; then those with a higher id than any it published (a transaction that commits
     after a later-started one may also be behind with a lower id: a close count, not an exact one).
+    Bytes behind: None while the relay has no slot.
     """
     position = RelayPosition.objects.filter(name=broker).first() or RelayPosition(name=broker)
+    name = slot(broker)
+    return _lag(position, feed.bytes_behind(name))
+
+
+def lags():
+    """Return ``{broker: lag(broker)}`` for each relay that has a position: a relay that never ran has none.
+
+    Two queries (the positions, their slots), then one per relay (its events behind).
+    """
+    positions = list(RelayPosition.objects.order_by("name"))
+    behind = feed.slots_bytes_behind(slot(position.name) for position in positions) if positions else {}
+    return {position.name: _lag(position, behind.get(slot(position.name))) for position in positions}
+
+
+def _lag(position, bytes_behind):
     if position.caught_up:
         events = fetch_dicts(_BACKLOG_SQL, {"event_id": position.highest_event_id})[0]["events"]
     else:
         after = {"xact_id": position.last_xact_id, "event_id": position.last_event_id}
         events = fetch_dicts(_CATCHING_UP_BACKLOG_SQL, after)[0]["events"]
-    name = slot(broker)
-    return {"broker": broker, "events_behind": events, "slot": name, "bytes_behind": feed.bytes_behind(name)}
+    return {"broker": position.name, "events_behind": events, "slot": slot(position.name), "bytes_behind": bytes_behind}

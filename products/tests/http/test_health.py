@@ -1,6 +1,6 @@
 """Readiness costs one query per database once migrations are known applied (the deployment's
-mode on the write database, the read database's identity in split mode), and still tells when
-they are not."""
+mode on the write database, the read database's identity in split mode) plus the lag reports,
+and still tells when they are not."""
 
 import contextlib
 
@@ -10,7 +10,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from products.http import health
-from products.write import deployment
+from products.write import deployment, relay
+from products.write.models import RelayPosition
 
 pytestmark = pytest.mark.django_db
 
@@ -51,17 +52,39 @@ def _lag_queries():
     return queries
 
 
+def _relay_lag_queries():
+    """Return the queries, per database, of the relays' lag report (in both modes)."""
+    with _capture_queries() as queries:
+        relay.lags()
+    return queries
+
+
 def test_a_ready_call_is_one_query_per_database_once_migrations_are_known_applied(anon_client, fresh_process):
+    RelayPosition.objects.create(name="rabbitmq")  # a relay that ran: its lag is reported too
     assert anon_client.get("/health/ready").status_code == 200  # learns that migrations are applied
     lag_queries = _lag_queries()
+    relay_queries = _relay_lag_queries()
+    # The positions, their slots, then one per relay: its events behind.
+    assert len(relay_queries["default"]) == 3, relay_queries["default"]
     mode_queries = {"default": [deployment._RECORDED_SQL], "read": [deployment._IDENTITY_SQL]}
 
     for _ in range(3):
         response, queries = _ready_capturing_queries(anon_client)
         assert response.status_code == 200, response.content
         assert response.json()["migrations"] == "applied"
+        assert list(response.json()["relays"]) == ["rabbitmq"]
         for alias in settings.DATABASES:
-            assert queries[alias] == [*mode_queries[alias], *lag_queries[alias]], (alias, queries[alias])
+            expected = [*mode_queries[alias], *lag_queries[alias], *relay_queries[alias]]
+            assert queries[alias] == expected, (alias, queries[alias])
+
+
+def test_without_a_relay_that_ran_the_relays_lag_is_one_query_and_empty(anon_client, fresh_process):
+    assert anon_client.get("/health/ready").status_code == 200
+    relay_queries = _relay_lag_queries()
+    assert len(relay_queries["default"]) == 1, relay_queries["default"]  # the positions: none
+    response, queries = _ready_capturing_queries(anon_client)
+    assert response.json()["relays"] == {}
+    assert queries["default"][-1] == relay_queries["default"][0]
 
 
 def test_pending_migrations_answer_503_without_loading_migrations_per_call(anon_client, fresh_process, monkeypatch):

@@ -1,5 +1,7 @@
 """The outbox relay: every event reaches RabbitMQ at least once, in order per product."""
 
+import io
+import json
 import signal
 import time
 import uuid
@@ -296,3 +298,32 @@ def test_a_relay_killed_mid_stream_delivers_everything_at_least_once_in_order_pe
     assert all(ids == sorted(ids) for ids in by_product.values())
     quantities = [b["data"]["product"]["quantity"] for b in unique if b["product_id"] == unique[-1]["product_id"]]
     assert quantities == sorted(quantities, reverse=True)
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_relay_behind_shows_on_readiness_and_in_projection_lag_until_it_publishes(exchange, anon_client):
+    _publish_earlier_events(exchange[1])
+    _history(products=2, adjustments=1)
+
+    def reported():
+        ready = anon_client.get("/health/ready")
+        assert ready.status_code == 200, ready.content  # a relay behind does not stop the API serving
+        out = io.StringIO()
+        call_command("projection_lag", stdout=out)
+        return ready.json()["relays"], json.loads(out.getvalue())["relays"]
+
+    on_ready, in_command = reported()
+    assert on_ready == in_command
+    assert list(on_ready) == ["rabbitmq"]  # the Kafka relay never ran: no position, no slot, not listed
+    behind = on_ready["rabbitmq"]
+    assert behind["events_behind"] == 4
+    assert behind["slot"] == relay.slot("rabbitmq")
+    assert behind["bytes_behind"] > 0
+
+    call_command("publish_events", stdout=io.StringIO())
+    assert len(exchange[1]()) == 4
+    on_ready, in_command = reported()
+    assert on_ready == in_command
+    assert on_ready["rabbitmq"]["events_behind"] == 0
+    # The slot acknowledged the published commits; only the WAL written since (the position's own update) is left.
+    assert on_ready["rabbitmq"]["bytes_behind"] < behind["bytes_behind"]
