@@ -33,7 +33,8 @@ PRODUCTS = ReadTable(
         Column("sku", "p.sku", "sku", field=models.CharField(max_length=64)),
         Column("name", "p.name", "name", field=models.CharField(max_length=200)),
         Column("description", "p.description", "description", field=models.TextField()),
-        Column("category_slug", "c.slug", "category", field=models.CharField(max_length=100, null=True)),  # none
+        # NULL: no category.
+        Column("category_slug", "c.slug", "category", field=models.CharField(max_length=100, null=True)),
         Column("category_name", "c.name", "category_name", field=models.CharField(max_length=100, null=True)),
         Column("price", "p.price", "price", "{}::text", field=models.DecimalField(max_digits=10, decimal_places=2)),
         # Summed over the product's locations: bigint, as it may pass what one location holds.
