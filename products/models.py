@@ -1,19 +1,12 @@
 """Django's entry point to the app's tables, which live with the side that owns them.
 
 The write tables and the event log are in ``products.write.models``, the read tables in
-``products.read.models``, the idempotency keys in ``products.http.models``.
+``products.read.models`` (built from their declarations when it is imported: ``READ_MODELS``),
+the idempotency keys in ``products.http.models``.
 """
 
 from products.http.models import IdempotencyKey
-from products.read.models import (
-    CategoryView,
-    LocationView,
-    ProductView,
-    ProjectorPosition,
-    ReservationView,
-    StockHoldView,
-    StockMovementView,
-)
+from products.read.models import READ_MODELS, ProjectorPosition
 from products.write.models import (
     MAX_QUANTITY,
     Category,
@@ -30,22 +23,17 @@ from products.write.models import (
 
 __all__ = [
     "MAX_QUANTITY",
+    "READ_MODELS",
     "Category",
-    "CategoryView",
     "Deployment",
     "EventRecord",
     "IdempotencyKey",
     "Location",
-    "LocationView",
     "Product",
-    "ProductView",
     "ProjectorPosition",
     "RelayPosition",
     "Reservation",
     "ReservationLine",
-    "ReservationView",
-    "StockHoldView",
     "StockLevel",
     "StockMovement",
-    "StockMovementView",
 ]

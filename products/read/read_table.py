@@ -1,15 +1,19 @@
 """How a read table is defined: its columns, and the SQL every use of it derives from them.
 
 A ``ReadTable`` lists its columns with, for each, the SQL that computes it from the write
-tables and the API field it is shown as. Everything else is derived from that list: the
-set-based projection from the write tables (``expected_sql``), the upsert of a row from an
-event payload (``upsert_sql``), the SELECT that queries return in API shape
-(``api_select``), and the JSON of a row in event payloads (``api_json``). The tables
-themselves are defined in ``products.read.tables``.
+tables, the API field it is shown as and its Django field. Everything else is derived from
+that list: the Django model that migrations create the table from
+(``products.read.models``), the set-based projection from the write tables
+(``expected_sql``), the upsert of a row from an event payload (``upsert_sql``), the SELECT
+that queries return in API shape (``api_select``), and the JSON of a row in event payloads
+(``api_json``). The tables themselves are defined in ``products.read.tables``.
 """
 
+import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+
+from django.db import models
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # a named parameter: a payload field
 
@@ -20,7 +24,8 @@ class Column:
 
     ``source`` computes it from the write tables; ``api`` is the field it is shown as (None:
     not shown); ``render`` is how the API shows it (``{}`` is the column); ``from_payload``
-    computes it from a payload in API shape (default: the API field).
+    computes it from a payload in API shape (default: the API field). ``field`` is its Django
+    field, as its table's model declares it (the key's is made the primary key).
     """
 
     name: str
@@ -29,6 +34,10 @@ class Column:
     render: str = "{}"
     from_payload: str | None = None
     json: str | None = None  # how an event payload renders it, when not as the API does
+    _: KW_ONLY
+    # Left out of equality and hashing (as are a table's indexes and meta): a table compares
+    # as the SQL it stands for.
+    field: models.Field = dataclasses.field(compare=False)
 
     def payload_expression(self):
         return self.from_payload or f"%({self.api})s"
@@ -36,10 +45,15 @@ class Column:
 
 @dataclass(frozen=True)
 class ReadTable:
-    """A read table, and how its rows follow from the write tables."""
+    """A read table, and how its rows follow from the write tables.
+
+    ``model`` names the Django model ``products.read.models`` builds from it (migrations name
+    it so); ``indexes`` and ``meta`` (more ``Meta`` options) are that model's.
+    """
 
     name: str
     label: str  # what its rows are, for people: "products"
+    model: str
     key: str
     key_type: str  # the SQL type of the key
     columns: tuple
@@ -47,6 +61,8 @@ class ReadTable:
     scope: str = "TRUE"  # which write rows have a read row
     on_conflict: str = "update"  # "update" (replace the row) or "nothing" (rows never change)
     version: str | None = None  # a column that only grows: an upsert never moves a row back
+    indexes: tuple = dataclasses.field(default=(), compare=False)  # of models.Index
+    meta: dict = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def key_source(self):
