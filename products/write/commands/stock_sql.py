@@ -20,9 +20,6 @@ from products.write.commands.common import PRODUCT_LOCK_STEP, VERSION_MATCHES
 # What a product has reserved, over its locations, as a statement of a stock command sees it.
 HELD_BY_PRODUCT = rules.held("p.id")
 
-# The StockLow rule, under the name products/write/commands/stock_batch_sql.py imports it by.
-stock_low_rows = rules.stock_low_rows
-
 
 def stock_event_payload(state, ledger):
     """Return the SQL payload of a stock event: its fields, the product's read row ``state``, its ledger row's."""
