@@ -174,8 +174,9 @@ def bulk_import_products(command):
         _copy_rows(cursor, command.rows)
         cursor.execute(bulk_sql.ANALYZE_ROWS)
         cursor.execute(bulk_sql.SETS_EXISTING_STOCK)
-        cursor.execute(bulk_sql.LOCK_LOCATIONS.format(mode="UPDATE" if cursor.fetchone()[0] else "SHARE"))
-        params["any_inactive"] = not all(active for (active,) in cursor.fetchall())
+        sets_existing_stock = cursor.fetchone()[0]
+        cursor.execute(bulk_sql.LOCK_LOCATIONS_FOR_UPDATE if sets_existing_stock else bulk_sql.LOCK_LOCATIONS_FOR_SHARE)
+        params["any_inactive"] = not all(takes_stock for (takes_stock,) in cursor.fetchall())
         for statement in bulk_sql.HOLDS_SQL:
             cursor.execute(statement)
         params["any_held"] = cursor.fetchone()[0]
