@@ -6,7 +6,8 @@ TEMP tables (``bulk_sql``) and the write tables as the import left them. Stateme
 parameter: ``now`` (the one timestamp of the import).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS, held
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS
+from products.write import rules
 from products.write.commands.bulk_sql import NEW_CATEGORIES, OPENING_MOVEMENT
 
 
@@ -27,13 +28,11 @@ DETAILS_EVENTS_SQL = f"""
 
 
 # A recount that takes a product's available (over its locations, less what reservations
-# hold) from above its reorder point to or below it appends a StockLow, as SetStock does.
-_STOCK_LOW = f"""
-    SELECT 'StockLow', e.id, jsonb_build_object('product_id', e.id::text, 'available', a.available,
-                                                'reorder_point', e.reorder_point), e.line, 1
-      FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id
-     CROSS JOIN LATERAL (SELECT e.quantity - {held("e.id", side="write")} AS available) a
-     WHERE m.delta < 0 AND a.available <= e.reorder_point AND a.available - m.delta > e.reorder_point"""
+# hold) from above its reorder point to or below it appends a StockLow, as SetStock does
+# (rules.stock_low_rows): a removal's, each after the StockSet of its line.
+_TAKEN = """SELECT e.id AS product_id, -m.delta AS taken, e.quantity, e.line
+      FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id WHERE m.delta < 0"""
+_STOCK_LOW = rules.stock_low_rows(_TAKEN, f"t.quantity - {rules.held('p.id')}", extra=", t.line, 1")
 
 
 # A product whose stock changed at several locations gets a StockSet per location, in the
@@ -80,8 +79,9 @@ STOCK_EVENTS_SQL = [
     "ANALYZE pg_temp.bulk_moved (id)",
     f"""WITH state AS MATERIALIZED ({_AFTER_EACH_CHANGE})
         INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT type, product_id, payload, %(now)s FROM (
-            SELECT 'StockSet' AS type, e.id AS product_id, {_STOCK_SET_PAYLOAD} AS payload, e.line, 0 AS after
+        SELECT type, product_id, payload, created_at FROM (
+            SELECT 'StockSet' AS type, e.id AS product_id, {_STOCK_SET_PAYLOAD} AS payload, %(now)s AS created_at,
+                   e.line, 0 AS after
               FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id
             UNION ALL
             {_STOCK_LOW}
