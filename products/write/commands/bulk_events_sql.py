@@ -123,9 +123,10 @@ NEW_PRODUCTS_SQL = [
           FROM pg_temp.bulk_new n""",
 ]
 
-# What the same-transaction projector refreshes (single-database mode) after the new
-# products' read rows are in: the touched rows of existing products only.
-PROJECTED = {
+# The read rows of existing products the import touched, and of its new categories, refreshed
+# (upserted) from the write tables after the new products' read rows are in (single-database
+# mode), in the read tables' own shape, as the projector refreshes them.
+_REFRESHED = {
     CATEGORIES: NEW_CATEGORIES,
     PRODUCTS: """p.id IN (SELECT product_id FROM pg_temp.bulk_product
                           WHERE existing_id IS NOT NULL AND (details_changed OR stock_changed))""",
@@ -156,7 +157,11 @@ NEW_PRODUCTS_PROJECTION = [
         f"SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m", upsert=False
     ),
 ]
-# The ledger rows the import wrote after that, in the read shape already (``bulk_moved``).
-MOVEMENTS_PROJECTION = MOVEMENTS.insert_sql(
-    f"SELECT {', '.join(MOVEMENTS.column_names)} FROM pg_temp.bulk_moved", upsert=False
-)
+# What the import projects in single-database mode, in order: the new products' read rows,
+# the touched ones refreshed, then the ledger rows the import wrote after the opening ones, in
+# the read shape already (``bulk_moved``). (In split mode the worker applies its events.)
+PROJECTION = [
+    *NEW_PRODUCTS_PROJECTION,
+    *(table.insert_sql(table.expected_sql(where)) for table, where in _REFRESHED.items()),
+    MOVEMENTS.insert_sql(f"SELECT {', '.join(MOVEMENTS.column_names)} FROM pg_temp.bulk_moved", upsert=False),
+]
