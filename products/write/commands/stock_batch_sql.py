@@ -20,13 +20,19 @@ from products.events import in_statement
 from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
 from products.write import rules
 from products.write.commands.common import STOCK_LINES_STEPS
-from products.write.commands.stock_sql import stock_event_payload
+from products.write.commands.stock_sql import states_after_each_line, stock_event_payload
 
 # The statement's estimated cost grows with its lines past the point where PostgreSQL compiles
 # it with JIT (jit_above_cost, 100,000 by default; 500,000 also optimizes and inlines): that
 # compilation alone costs hundreds of ms to seconds, more than running it. Until the command's
 # transaction ends.
 NO_JIT = "SET LOCAL jit = off"
+
+# The lines a batch applies (``change``), each with its product's quantity before them (``total``),
+# and what ``step`` keeps of each; its quantity after all of them: that plus their changes.
+LINES_WITH_TOTAL = "change c JOIN total t USING (product_id)"
+STEP_COLUMNS = "c.n, c.product_id, c.location, c.delta, c.counted"
+TOTAL_AFTER_LINES = "t.before + sum(c.delta) OVER product"
 
 
 @functools.cache  # built once per mode and kind
@@ -41,7 +47,7 @@ def statement(*, project, signal_low):
     state = PRODUCTS.expected_sql(
         sources="step s JOIN product p ON p.id = s.product_id LEFT JOIN products_category c ON c.id = p.category_id",
         scope="TRUE",
-        overrides={"version": "p.version - s.later"},
+        overrides={"version": "p.version - s.lines_after"},
         extra=("s.n AS n",),
     )
     ledger = MOVEMENTS.expected_sql(sources="movement m JOIN location l ON l.id = m.location_id", scope="TRUE")
@@ -105,12 +111,7 @@ def statement(*, project, signal_low):
           FROM (SELECT DISTINCT product_id FROM change) c
     ), step AS MATERIALIZED (
         -- After each line: the product's quantity, and how many of its lines come later.
-        SELECT c.n, c.product_id, c.location, c.delta, c.counted,
-               (t.before + sum(c.delta) OVER upto)::bigint AS quantity,
-               count(*) OVER whole - count(*) OVER upto AS later
-          FROM change c JOIN total t USING (product_id)
-        WINDOW whole AS (PARTITION BY c.product_id),
-               upto AS (PARTITION BY c.product_id ORDER BY c.n ROWS UNBOUNDED PRECEDING)
+        {states_after_each_line(LINES_WITH_TOTAL, order="c.n", total=TOTAL_AFTER_LINES, columns=STEP_COLUMNS)}
     ), movement AS (
         -- The ledger rows, in line order.
         INSERT INTO products_stockmovement
