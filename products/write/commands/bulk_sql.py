@@ -66,12 +66,12 @@ def _lock_locations(strength):
 LOCK_LOCATIONS_FOR_SHARE = _lock_locations("SHARE")
 LOCK_LOCATIONS_FOR_UPDATE = _lock_locations("UPDATE")
 # What active reservations hold at those locations, per product, as committed now (after the
-# lock); the answer tells whether the held checks below are needed.
+# lock; rules.holds); the answer tells whether the held checks below are needed.
 HOLDS_SQL = [
-    """CREATE TEMP TABLE bulk_held ON COMMIT DROP AS
-       SELECT product_id, location_id, sum(quantity) AS held FROM products_reservationline
-        WHERE held_until > clock_timestamp() AND location_id IN (SELECT id FROM pg_temp.bulk_location)
-        GROUP BY product_id, location_id""",
+    f"""CREATE TEMP TABLE bulk_held ON COMMIT DROP AS
+       SELECT h.product_id, h.location_id, sum(h.quantity) AS held FROM products_reservationline h
+        WHERE {rules.holds("h")} AND h.location_id IN (SELECT id FROM pg_temp.bulk_location)
+        GROUP BY h.product_id, h.location_id""",
     "CREATE INDEX ON pg_temp.bulk_held (product_id, location_id)",
     "ANALYZE pg_temp.bulk_held",
     "SELECT EXISTS (SELECT FROM pg_temp.bulk_held)",
