@@ -44,8 +44,8 @@ def states_after_each_line(lines, *, order, total, columns):
     carry states that follow one another, and a consumer that applies them in order ends at
     the product as the change left it.
     """
-    return f"""
-        SELECT {columns}, ({total} - coalesce(sum(c.delta) OVER later, 0))::bigint AS quantity,
+    return f"""SELECT {columns},
+               ({total} - coalesce(sum(c.delta) OVER later, 0))::bigint AS quantity,
                count(*) OVER later AS lines_after
           FROM {lines}
         WINDOW product AS (PARTITION BY c.product_id),
