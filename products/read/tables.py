@@ -252,20 +252,13 @@ READ_TABLES = (CATEGORIES, LOCATIONS, PRODUCTS, SEARCH, STOCK_LEVELS, MOVEMENTS,
 STOCK_COLUMNS = ("quantity", "version", "updated_at")
 
 
-def held(product, location=None, *, side="read"):
+def held(product, location=None):
     """Return a scalar subquery: how much of ``product`` active reservations hold at ``location`` (a code), if given.
 
     Counted from the read store's holds when it runs, so a hold stops counting at its expiry
     whether or not any job has run since. (The write side counts its own tables with
     ``products.write.rules.held``.)
     """
-    if side != "read":
-        # Only for products/write/commands/bulk_events_sql.py, until it calls products.write.rules.held.
-        at = f" AND h.location_id = {location}" if location else ""
-        return (
-            "(SELECT coalesce(sum(h.quantity), 0)::bigint FROM products_reservationline h"
-            f" WHERE h.product_id = {product}{at} AND h.held_until > clock_timestamp())"
-        )
     at = f" AND h.location = {location}" if location else ""
     return (
         f"(SELECT coalesce(sum(h.quantity), 0)::bigint FROM {HOLDS.name} h"

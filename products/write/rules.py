@@ -1,6 +1,6 @@
 """The write side's rules, each stated once: the statements that keep a rule include it from here, by name.
 
-- **What is held** (``held``): active reservations hold stock at a (product, location) until
+- **What is held** (``holds``, ``held``): active reservations hold stock at a (product, location) until
   their expiry, by the clock as the statement runs, whether or not any job has run since.
 - **Never below what is held** (``never_below_held``, ``leaves_what_is_held``): a change never
   leaves less stock at a (product, location) than what is held there.
@@ -17,16 +17,24 @@
 # -- What is held ---------------------------------------------------------------------------
 
 
+def holds(line):
+    """Return the condition that the reservation line ``line`` (an alias) holds its stock now.
+
+    By the clock as the statement runs (``clock_timestamp()``, not the transaction's start): a
+    hold one statement counted as lapsed never counts again.
+    """
+    return f"{line}.held_until > clock_timestamp()"
+
+
 def held(product, location=None):
     """Return a scalar subquery: how much of ``product`` active reservations hold (at ``location``, an id).
 
-    From the write tables, with the clock as it is when the subquery runs (``clock_timestamp()``,
-    not the transaction's start): a hold one statement counted as lapsed never counts again.
+    From the write tables, the lines that ``holds`` now.
     """
     at = f" AND h.location_id = {location}" if location else ""
     return (
         "(SELECT coalesce(sum(h.quantity), 0)::bigint FROM products_reservationline h"
-        f" WHERE h.product_id = {product}{at} AND h.held_until > clock_timestamp())"
+        f" WHERE h.product_id = {product}{at} AND {holds('h')})"
     )
 
 

@@ -34,7 +34,6 @@ from products.errors import (
     UnknownCategoryError,
     UnknownLocationError,
 )
-from products.read.projector import project
 from products.write.commands import bulk_events_sql, bulk_sql
 from products.write.commands.common import lock_catalogue
 from products.write.models import MAIN_LOCATION
@@ -174,8 +173,9 @@ def bulk_import_products(command):
         _copy_rows(cursor, command.rows)
         cursor.execute(bulk_sql.ANALYZE_ROWS)
         cursor.execute(bulk_sql.SETS_EXISTING_STOCK)
-        cursor.execute(bulk_sql.LOCK_LOCATIONS.format(mode="UPDATE" if cursor.fetchone()[0] else "SHARE"))
-        params["any_inactive"] = not all(active for (active,) in cursor.fetchall())
+        sets_existing_stock = cursor.fetchone()[0]
+        cursor.execute(bulk_sql.LOCK_LOCATIONS_FOR_UPDATE if sets_existing_stock else bulk_sql.LOCK_LOCATIONS_FOR_SHARE)
+        params["any_inactive"] = not all(takes_stock for (takes_stock,) in cursor.fetchall())
         for statement in bulk_sql.HOLDS_SQL:
             cursor.execute(statement)
         params["any_held"] = cursor.fetchone()[0]
@@ -188,12 +188,8 @@ def bulk_import_products(command):
     # In split mode the projector worker applies the events appended above instead.
     if read_store_alias() == DEFAULT_DB_ALIAS:
         with connection.cursor() as cursor:
-            for statement in bulk_events_sql.NEW_PRODUCTS_PROJECTION:
+            for statement in bulk_events_sql.PROJECTION:
                 cursor.execute(statement, params)
-        for table, where in bulk_events_sql.PROJECTED.items():
-            project(table, where)
-        with connection.cursor() as cursor:
-            cursor.execute(bulk_events_sql.MOVEMENTS_PROJECTION)
     return BulkImportResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
 
 

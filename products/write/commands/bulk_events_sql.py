@@ -6,7 +6,8 @@ TEMP tables (``bulk_sql``) and the write tables as the import left them. Stateme
 parameter: ``now`` (the one timestamp of the import).
 """
 
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS, held
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS
+from products.write import rules
 from products.write.commands.bulk_sql import NEW_CATEGORIES, OPENING_MOVEMENT
 
 
@@ -27,13 +28,11 @@ DETAILS_EVENTS_SQL = f"""
 
 
 # A recount that takes a product's available (over its locations, less what reservations
-# hold) from above its reorder point to or below it appends a StockLow, as SetStock does.
-_STOCK_LOW = f"""
-    SELECT 'StockLow', e.id, jsonb_build_object('product_id', e.id::text, 'available', a.available,
-                                                'reorder_point', e.reorder_point), e.line, 1
-      FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id
-     CROSS JOIN LATERAL (SELECT e.quantity - {held("e.id", side="write")} AS available) a
-     WHERE m.delta < 0 AND a.available <= e.reorder_point AND a.available - m.delta > e.reorder_point"""
+# hold) from above its reorder point to or below it appends a StockLow, as SetStock does
+# (rules.stock_low_rows): a removal's, each after the StockSet of its line.
+_TAKEN = """SELECT e.id AS product_id, -m.delta AS taken, e.quantity, e.line
+      FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id WHERE m.delta < 0"""
+_STOCK_LOW = rules.stock_low_rows(_TAKEN, f"t.quantity - {rules.held('p.id')}", extra=", t.line, 1")
 
 
 # A product whose stock changed at several locations gets a StockSet per location, in the
@@ -80,8 +79,9 @@ STOCK_EVENTS_SQL = [
     "ANALYZE pg_temp.bulk_moved (id)",
     f"""WITH state AS MATERIALIZED ({_AFTER_EACH_CHANGE})
         INSERT INTO products_event (type, product_id, payload, created_at)
-        SELECT type, product_id, payload, %(now)s FROM (
-            SELECT 'StockSet' AS type, e.id AS product_id, {_STOCK_SET_PAYLOAD} AS payload, e.line, 0 AS after
+        SELECT type, product_id, payload, created_at FROM (
+            SELECT 'StockSet' AS type, e.id AS product_id, {_STOCK_SET_PAYLOAD} AS payload, %(now)s AS created_at,
+                   e.line, 0 AS after
               FROM state AS e JOIN pg_temp.bulk_moved m ON m.id = e.movement_id
             UNION ALL
             {_STOCK_LOW}
@@ -123,9 +123,10 @@ NEW_PRODUCTS_SQL = [
           FROM pg_temp.bulk_new n""",
 ]
 
-# What the same-transaction projector refreshes (single-database mode) after the new
-# products' read rows are in: the touched rows of existing products only.
-PROJECTED = {
+# The read rows of existing products the import touched, and of its new categories, refreshed
+# (upserted) from the write tables after the new products' read rows are in (single-database
+# mode), in the read tables' own shape, as the projector refreshes them.
+_REFRESHED = {
     CATEGORIES: NEW_CATEGORIES,
     PRODUCTS: """p.id IN (SELECT product_id FROM pg_temp.bulk_product
                           WHERE existing_id IS NOT NULL AND (details_changed OR stock_changed))""",
@@ -156,7 +157,11 @@ NEW_PRODUCTS_PROJECTION = [
         f"SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m", upsert=False
     ),
 ]
-# The ledger rows the import wrote after that, in the read shape already (``bulk_moved``).
-MOVEMENTS_PROJECTION = MOVEMENTS.insert_sql(
-    f"SELECT {', '.join(MOVEMENTS.column_names)} FROM pg_temp.bulk_moved", upsert=False
-)
+# What the import projects in single-database mode, in order: the new products' read rows,
+# the touched ones refreshed, then the ledger rows the import wrote after the opening ones, in
+# the read shape already (``bulk_moved``). (In split mode the worker applies its events.)
+PROJECTION = [
+    *NEW_PRODUCTS_PROJECTION,
+    *(table.insert_sql(table.expected_sql(where)) for table, where in _REFRESHED.items()),
+    MOVEMENTS.insert_sql(f"SELECT {', '.join(MOVEMENTS.column_names)} FROM pg_temp.bulk_moved", upsert=False),
+]

@@ -17,6 +17,7 @@ needs are drawn from their sequences beforehand rather than joined back from RET
 """
 
 from products.read.tables import CATEGORIES
+from products.write import rules
 
 STAGED_COLUMNS = (
     "line", "sku", "name", "description", "category", "category_name", "price", "quantity", "location",
@@ -40,31 +41,37 @@ COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row (sku, category, location)"
 
 # Whether the rows set stock of products that exist: then the locations they name are
-# locked FOR UPDATE instead of FOR SHARE (LOCK_LOCATIONS), before any product is.
+# locked FOR UPDATE instead of FOR SHARE (LOCK_LOCATIONS_FOR_UPDATE), before any product is.
 SETS_EXISTING_STOCK = """
     SELECT EXISTS (SELECT FROM pg_temp.bulk_row r JOIN products_product p ON lower(p.sku) = lower(r.sku)
                     WHERE r.quantity IS NOT NULL)
 """
+
 
 # The locations the rows name, locked as the stock commands lock them (FOR SHARE): a
 # deactivation waits for the import, and the import sees one that committed before. When
 # the import sets the stock of existing products, FOR UPDATE: new reservations (and stock
 # commands) there wait for it too, so what reservations hold (``bulk_held``, read after this
 # lock) stays what the import checked. In code order, as the stock commands lock them. The
-# answer (is_active of each) tells whether the inactive checks below are needed.
-LOCK_LOCATIONS = """
+# answer (whether each takes stock) tells whether the inactive checks below are needed.
+def _lock_locations(strength):
+    return f"""
     INSERT INTO pg_temp.bulk_location (id, code, is_active)
     SELECT id, code, is_active FROM products_location
-     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY code FOR {mode}
-    RETURNING is_active
+     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY code FOR {strength}
+    RETURNING {rules.takes_stock("bulk_location")}
 """
+
+
+LOCK_LOCATIONS_FOR_SHARE = _lock_locations("SHARE")
+LOCK_LOCATIONS_FOR_UPDATE = _lock_locations("UPDATE")
 # What active reservations hold at those locations, per product, as committed now (after the
-# lock); the answer tells whether the held checks below are needed.
+# lock; rules.holds); the answer tells whether the held checks below are needed.
 HOLDS_SQL = [
-    """CREATE TEMP TABLE bulk_held ON COMMIT DROP AS
-       SELECT product_id, location_id, sum(quantity) AS held FROM products_reservationline
-        WHERE held_until > clock_timestamp() AND location_id IN (SELECT id FROM pg_temp.bulk_location)
-        GROUP BY product_id, location_id""",
+    f"""CREATE TEMP TABLE bulk_held ON COMMIT DROP AS
+       SELECT h.product_id, h.location_id, sum(h.quantity) AS held FROM products_reservationline h
+        WHERE {rules.holds("h")} AND h.location_id IN (SELECT id FROM pg_temp.bulk_location)
+        GROUP BY h.product_id, h.location_id""",
     "CREATE INDEX ON pg_temp.bulk_held (product_id, location_id)",
     "ANALYZE pg_temp.bulk_held",
     "SELECT EXISTS (SELECT FROM pg_temp.bulk_held)",
@@ -74,15 +81,15 @@ HELD = """coalesce((SELECT h.held FROM pg_temp.bulk_held h JOIN pg_temp.bulk_loc
            JOIN products_product hp ON hp.id = h.product_id
           WHERE lower(hp.sku) = lower(r.sku) AND hl.code = r.location), 0)"""
 # A row whose quantity is below what reservations hold at its location: refused, as SetStock
-# refuses it (InsufficientStockError).
+# refuses it (InsufficientStockError; rules.leaves_what_is_held).
 _BELOW_HELD = f"""
-    %(any_held)s AND r.quantity IS NOT NULL AND r.quantity < {HELD}"""
+    %(any_held)s AND r.quantity IS NOT NULL AND NOT {rules.leaves_what_is_held("r.quantity", HELD)}"""
 
 # A row whose quantity would change the stock at its location while that location is
 # inactive: refused, as SetStock and CreateProduct refuse it.
-_CHANGES_STOCK_AT_INACTIVE = """
+_CHANGES_STOCK_AT_INACTIVE = f"""
     %(any_inactive)s AND r.quantity IS NOT NULL
-    AND r.location IN (SELECT code FROM pg_temp.bulk_location WHERE NOT is_active)
+    AND r.location IN (SELECT il.code FROM pg_temp.bulk_location il WHERE NOT {rules.takes_stock("il")})
     AND r.quantity <> coalesce(
         (SELECT s.quantity FROM products_stocklevel s
            JOIN pg_temp.bulk_location l ON l.id = s.location_id JOIN products_product sp ON sp.id = s.product_id

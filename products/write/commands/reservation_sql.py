@@ -16,6 +16,13 @@ from products.write import rules
 from products.write.commands.common import STOCK_LINES_STEPS
 from products.write.commands.stock_sql import HELD_BY_PRODUCT, states_after_each_line, stock_event_payload
 
+# A product's quantity over its locations after all the lines of a commit (``c``: its ledger
+# rows, the window ``product`` its lines): see ``states_after_each_line``.
+_COMMITTED_TOTAL = (
+    "products_stock_outside(c.product_id, array_agg(c.location_id) OVER product) + sum(c.quantity_after) OVER product"
+)
+_AFTER_LINE_COLUMNS = "c.id AS movement_id, c.product_id"
+
 # A hold's read row as event payloads carry it (products.write.representation.holds).
 _HOLD_JSON = (
     "jsonb_build_object('key', h.key, 'reservation_id', h.reservation_id::text, 'product_id', h.product_id::text,"
@@ -139,8 +146,10 @@ def commit_sql(event_type, *, project):
           FROM stock s CROSS JOIN ended ORDER BY s.line_id  -- the ledger in the order of the lines
         RETURNING *
     ), after_line AS MATERIALIZED (
-        -- Each product's quantity and version after each of its lines, in the order of the lines.
-        {states_after_each_line("movement")}
+        -- Each product's quantity and version after each of its lines, in the order of the lines
+        -- (ledger order): its final quantity is its other locations' as committed now (a fresh
+        -- snapshot: see the function's migration) plus what its lines left at theirs.
+        {states_after_each_line("movement c", order="c.id", total=_COMMITTED_TOTAL, columns=_AFTER_LINE_COLUMNS)}
     ), ledger AS MATERIALIZED (
         {MOVEMENTS.expected_sql(sources="movement m JOIN products_location l ON l.id = m.location_id", scope="TRUE")}
     ), level AS MATERIALIZED (

@@ -8,21 +8,31 @@ each product's version goes up by its number of lines, each line gets its ledger
 that line (several lines may name one product, at different locations), each followed by its
 ``StockLow`` when it took the product low; in single-database mode it projects them (the
 product's read row as its last line left it). When any line may not, it writes nothing.
-Payloads and the StockLow rule are the single stock statement's (``stock_sql``).
+Payloads are the single stock statement's (``stock_sql``); the rules it keeps (never below what
+is held, StockLow) are ``products.write.rules``'; the read rows it projects are the read side's
+(``products.events.in_statement``).
 """
 
 import functools
 
-from products.read.projector import stock_projection_steps
+from products import events
+from products.events import in_statement
 from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
+from products.write import rules
 from products.write.commands.common import STOCK_LINES_STEPS
-from products.write.commands.stock_sql import HELD_BY_PRODUCT, stock_event_payload, stock_low_rows
+from products.write.commands.stock_sql import states_after_each_line, stock_event_payload
 
 # The statement's estimated cost grows with its lines past the point where PostgreSQL compiles
 # it with JIT (jit_above_cost, 100,000 by default; 500,000 also optimizes and inlines): that
 # compilation alone costs hundreds of ms to seconds, more than running it. Until the command's
 # transaction ends.
 NO_JIT = "SET LOCAL jit = off"
+
+# The lines a batch applies (``change``), each with its product's quantity before them (``total``),
+# and what ``step`` keeps of each; its quantity after all of them: that plus their changes.
+LINES_WITH_TOTAL = "change c JOIN total t USING (product_id)"
+STEP_COLUMNS = "c.n, c.product_id, c.location, c.delta, c.counted"
+TOTAL_AFTER_LINES = "t.before + sum(c.delta) OVER product"
 
 
 @functools.cache  # built once per mode and kind
@@ -37,7 +47,7 @@ def statement(*, project, signal_low):
     state = PRODUCTS.expected_sql(
         sources="step s JOIN product p ON p.id = s.product_id LEFT JOIN products_category c ON c.id = p.category_id",
         scope="TRUE",
-        overrides={"version": "p.version - s.later"},
+        overrides={"version": "p.version - s.lines_after"},
         extra=("s.n AS n",),
     )
     ledger = MOVEMENTS.expected_sql(sources="movement m JOIN location l ON l.id = m.location_id", scope="TRUE")
@@ -46,19 +56,21 @@ def statement(*, project, signal_low):
     if signal_low:
         # A removal's: the step's quantity is the product's total after its line.
         taken = "SELECT s.product_id, -s.delta AS taken, s.quantity, s.n FROM step s WHERE s.delta < 0"
-        low = f"UNION ALL {stock_low_rows(taken, f't.quantity - {HELD_BY_PRODUCT}', extra=', t.n, 1')}"
+        available = f"t.quantity - {rules.held('p.id')}"
+        low = f"UNION ALL {rules.stock_low_rows(taken, available, extra=', t.n, 1')}"
     projection = ""
     if project:
         projection = f""", final AS (
         -- Each product's read row as its last line left it.
         SELECT DISTINCT ON (id) * FROM state ORDER BY id, n DESC
-    ),{stock_projection_steps("final", "ledger", "level")}"""
+    ),{in_statement.steps(events.StockAdjusted, state="final", ledger="ledger", level="level")}"""
     return f"""
     WITH {STOCK_LINES_STEPS}, checked AS MATERIALIZED (
         -- The quantity each line leaves at its location, and whether it may: a known product, an
         -- active location, no less than what active reservations hold there, no more than the limit.
         SELECT line.*, a.after,
-               line.known AND line.location_id IS NOT NULL AND a.after BETWEEN line.reserved AND %(max_quantity)s AS ok
+               line.known AND line.location_id IS NOT NULL
+               AND {rules.leaves_what_is_held("a.after", "line.reserved")} AND a.after <= %(max_quantity)s AS ok
           FROM line CROSS JOIN LATERAL (
                SELECT CASE WHEN line.counted IS NULL THEN line.on_hand + line.amount ELSE line.counted END AS after) a
     ), change AS MATERIALIZED (
@@ -99,12 +111,7 @@ def statement(*, project, signal_low):
           FROM (SELECT DISTINCT product_id FROM change) c
     ), step AS MATERIALIZED (
         -- After each line: the product's quantity, and how many of its lines come later.
-        SELECT c.n, c.product_id, c.location, c.delta, c.counted,
-               (t.before + sum(c.delta) OVER upto)::bigint AS quantity,
-               count(*) OVER whole - count(*) OVER upto AS later
-          FROM change c JOIN total t USING (product_id)
-        WINDOW whole AS (PARTITION BY c.product_id),
-               upto AS (PARTITION BY c.product_id ORDER BY c.n ROWS UNBOUNDED PRECEDING)
+        {states_after_each_line(LINES_WITH_TOTAL, order="c.n", total=TOTAL_AFTER_LINES, columns=STEP_COLUMNS)}
     ), movement AS (
         -- The ledger rows, in line order.
         INSERT INTO products_stockmovement

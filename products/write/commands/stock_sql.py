@@ -3,7 +3,7 @@
 ``adjust_sql`` is AdjustStock's one statement; ``LOCK_LOCATION_AND_BUMP`` and ``set_sql``
 SetStock's two (see ``products.write.commands.stock`` for the rules they keep). The payload of
 a stock event and the states a change of several lines leaves after each line are shared with
-the reservations' statements (``products.write.commands.reservation_sql``). The rules they
+the reservations' and the batches' statements (``reservation_sql``, ``stock_batch_sql``). The rules they
 include (what is held, never below it, StockLow, the lock order, active locations) are
 ``products.write.rules``'; the read rows they project are the read side's
 (``products.events.in_statement``).
@@ -20,9 +20,6 @@ from products.write.commands.common import PRODUCT_LOCK_STEP, VERSION_MATCHES
 # What a product has reserved, over its locations, as a statement of a stock command sees it.
 HELD_BY_PRODUCT = rules.held("p.id")
 
-# The StockLow rule, under the name products/write/commands/stock_batch_sql.py imports it by.
-stock_low_rows = rules.stock_low_rows
-
 
 def stock_event_payload(state, ledger):
     """Return the SQL payload of a stock event: its fields, the product's read row ``state``, its ledger row's."""
@@ -33,27 +30,26 @@ def stock_event_payload(state, ledger):
     )
 
 
-def states_after_each_line(movement):
-    """Return a SELECT of the product's state after each line of a change of several lines at once.
+def states_after_each_line(lines, *, order, total, columns):
+    """Return a SELECT of a product's state after each line of a change of several lines at once.
 
-    What applying the lines one at a time, in ledger order, leaves after each, as separate
-    commands would (a batch's lines, each its own stock statement): ``movement`` is a step
-    with the ledger rows the change appended (``RETURNING *``), one per line and (product,
-    location). Each row: the ledger row's ``movement_id``, the product's ``quantity`` over its
-    locations after that line (the other locations' as committed now: see the function's
-    migration), and ``lines_after``, how many of the product's lines come after it: with one
-    version per line, its version after the line is its final version less that (``last``:
-    none). The lines' events then carry states that follow one another, and a consumer that
-    applies them in order ends at the product as the change left it.
+    What applying the lines one at a time, in ``order``, leaves after each, as separate
+    commands would (a batch's lines, each its own stock statement): ``lines`` is the change's
+    rows as ``c``, one per line and (product, location), each with the line's ``product_id``
+    and ``delta``; ``total`` the product's quantity over its locations after all its lines,
+    over ``c`` and the window ``product`` (its lines). Each row: ``columns`` of ``c``, the
+    product's ``quantity`` after that line (``total`` less the lines after it) and
+    ``lines_after``, how many of the product's lines come after it: with one version per
+    line, its version after the line is its final version less that. The lines' events then
+    carry states that follow one another, and a consumer that applies them in order ends at
+    the product as the change left it.
     """
-    return f"""
-        SELECT m.id AS movement_id, m.product_id,
-               products_stock_outside(m.product_id, array_agg(m.location_id) OVER product)
-               + sum(m.quantity_after) OVER product - coalesce(sum(m.delta) OVER later, 0) AS quantity,
+    return f"""SELECT {columns},
+               ({total} - coalesce(sum(c.delta) OVER later, 0))::bigint AS quantity,
                count(*) OVER later AS lines_after
-          FROM {movement} m
-        WINDOW product AS (PARTITION BY m.product_id),
-               later AS (PARTITION BY m.product_id ORDER BY m.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
+          FROM {lines}
+        WINDOW product AS (PARTITION BY c.product_id),
+               later AS (PARTITION BY c.product_id ORDER BY {order} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"""
 
 
 # The location where the stock changes, if it takes stock, locked FOR SHARE after the product's
