@@ -1,6 +1,7 @@
 """Fixtures shared by every test: clients with and without permissions, and factories
 that create data through the command bus, as the API does."""
 
+import contextlib
 import importlib
 import itertools
 from decimal import Decimal
@@ -51,14 +52,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Drop the slots a killed run left on its test database: a replication slot keeps DROP DATABASE from working."""
     default = settings.DATABASES["default"]
     test_name = default.get("TEST", {}).get("NAME") or f"test_{default['NAME']}"
-    options = {"dbname": default["NAME"], "user": default["USER"], "host": default["HOST"], "port": default["PORT"]}
-    connection = psycopg2.connect(**{key: value for key, value in options.items() if value}, **default["OPTIONS"])
-    try:
+
+    def connect(dbname):
+        options = {"dbname": dbname, "user": default["USER"], "host": default["HOST"], "port": default["PORT"]}
+        connection = psycopg2.connect(**{key: value for key, value in options.items() if value}, **default["OPTIONS"])
         connection.autocommit = True
-        with connection.cursor() as cursor:
-            _test_database_slots(cursor, test_name)
-    finally:
-        connection.close()
+        return connection
+
+    # The maintenance database: neither the configured one nor the test one need exist yet.
+    with contextlib.closing(connect("postgres")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE database = %s)", [test_name])
+        if not cursor.fetchone()[0]:
+            return
+    # A logical slot is dropped from a session in its own database.
+    with contextlib.closing(connect(test_name)) as connection, connection.cursor() as cursor:
+        _test_database_slots(cursor, test_name)
 
 
 @pytest.fixture(scope="session")
