@@ -312,17 +312,80 @@ def _step(batch_size):
     return len(step.events), step.moved
 
 
+class FeedBusy(Exception):
+    """Another worker holds the feed (``run`` without ``follow`` does not wait for it)."""
+
+
+# One worker reads the slot at a time: a read holds the slot, so another worker's advance of
+# it fails. A session-level advisory lock on the write database, keyed by the slot's name, held
+# while ``run`` runs; PostgreSQL drops it with the session, so a worker killed frees it at once.
+_TRY_LOCK_FEED_SQL = "SELECT pg_try_advisory_lock(hashtextextended(%(slot)s, 0))"
+_UNLOCK_FEED_SQL = "SELECT pg_advisory_unlock(hashtextextended(%(slot)s, 0))"
+
+
+class _FeedLock:
+    def __init__(self):
+        self._session = None  # the connection the lock was taken on: a new one (after a loss) holds nothing
+
+    def take(self, *, wait, poll_interval, should_stop):
+        """Return whether this process holds the feed, waiting for it with ``wait`` (until ``should_stop``)."""
+        connection = connections["default"]
+        connection.ensure_connection()
+        if self._session is not None and self._session is connection.connection:
+            return True
+        told = False
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(_TRY_LOCK_FEED_SQL, {"slot": slot()})
+                if cursor.fetchone()[0]:
+                    self._session = connection.connection
+                    return True
+            if not wait or should_stop():
+                return False
+            if not told:
+                logger.info("another worker holds the feed", extra={"slot": slot()})
+                told = True
+            time.sleep(poll_interval)
+
+    def release(self):
+        connection = connections["default"]
+        if self._session is not None and self._session is connection.connection:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(_UNLOCK_FEED_SQL, {"slot": slot()})
+            except DatabaseError:
+                pass  # the session is gone, and its lock with it
+        self._session = None
+
+
 def run(*, follow=False, batch_size=5000, poll_interval=0.5, max_backoff=10, on_batch=None, should_stop=lambda: False):
     """Apply batches until everything committed so far is applied (or, with ``follow``, until ``should_stop``).
+
+    One worker per slot at a time: ``run`` holds an advisory lock on the write database keyed by
+    the slot's name while it runs. With ``follow``, a second worker waits for it (logging
+    "another worker holds the feed" once) and takes over when the first stops or dies; without
+    it, ``run`` raises ``FeedBusy`` at once, as the worker holding the feed applies the events.
 
     Without ``follow`` an unreachable database raises. With it, the worker logs one line per
     failure and tries again after a backoff that doubles up to ``max_backoff`` seconds: a
     batch cut off rolled back with its position, and the slot moved only after a commit,
-    so it goes on where the read store says it stopped.
+    so it goes on where the read store says it stopped (taking the lock again on the new session).
     """
+    lock = _FeedLock()
+    try:
+        return _run(lock, follow, batch_size, poll_interval, max_backoff, on_batch, should_stop)
+    finally:
+        lock.release()
+
+
+def _run(lock, follow, batch_size, poll_interval, max_backoff, on_batch, should_stop):
     total, backoff, failures = 0, poll_interval, 0
     while not should_stop():
         try:
+            if not lock.take(wait=follow, poll_interval=poll_interval, should_stop=should_stop):
+                if follow:
+                    break  # stopped while waiting
+                raise FeedBusy(f"Another worker holds the event feed (slot {slot()}); it applies the events.")
             applied, more = _step(batch_size)
         except DatabaseError as error:
             if not follow or not connection_lost(error):

@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = (
         "Apply the event log to the separate read database (split mode): everything committed so far, "
         "then exit. With --follow, keep applying new events until stopped (SIGTERM or Ctrl-C finish "
-        "the current batch first)."
+        "the current batch first). One worker at a time: with --follow a second one waits for the feed and "
+        "takes over when the first stops; without it, a second one exits (status 0) saying another holds it."
     )
 
     def add_arguments(self, parser):
@@ -37,6 +38,10 @@ class Command(BaseCommand):
             total = self._run(follow, batch_size, poll_interval, should_stop)
         except feed.FeedUnavailable as unavailable:
             raise CommandError(str(unavailable)) from None
+        except worker.FeedBusy as busy:
+            # Not a failure: the events get applied, by the worker that holds the feed.
+            self.stdout.write(str(busy))
+            return
         self.stdout.write(self.style.SUCCESS(f"Applied {total} events; lag: {worker.lag()}."))
 
     def _run(self, follow, batch_size, poll_interval, should_stop):

@@ -31,10 +31,12 @@ pytestmark = [
 ]
 
 
-def _create_products(count, category="tools"):
+def _create_products(count, category="tools", prefix="W"):
     bus.dispatch(commands.CreateCategory(slug=category, name="Tools"))
     ids = [
-        bus.dispatch(commands.CreateProduct(sku=f"W-{n}", name=f"W {n}", price=Decimal(1), category=category))["id"]
+        bus.dispatch(
+            commands.CreateProduct(sku=f"{prefix}-{n}", name=f"{prefix} {n}", price=Decimal(1), category=category)
+        )["id"]
         for n in range(count)
     ]
     for product_id in ids[::3]:
@@ -121,6 +123,44 @@ def test_a_worker_killed_again_and_again_mid_batch_resumes_without_skipping_or_r
     finished = manage("project_events", "--batch-size", "25")  # without --follow: all committed so far, then exits
     assert finished.wait(timeout=120) == 0, finished.stdout.read()
     assert _position() == last_id
+    _each_movement_applied_once()
+    assert rebuild.differences() == []
+
+
+def _wait_for_position(at_least, processes):
+    deadline = time.monotonic() + 60
+    while _position() < at_least and time.monotonic() < deadline:
+        assert all(process.poll() is None for process in processes), [p.stdout.read() for p in processes]
+        time.sleep(0.05)
+    assert _position() >= at_least
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_second_worker_waits_for_the_feed_and_takes_over_when_the_first_dies(manage, applied_log):
+    worker.run()
+    applied_log()
+    first = manage("project_events", "--follow", "--poll-interval", "0.1", "--batch-size", "25")
+    _create_products(3, category="first", prefix="first")
+    _wait_for_position(EventRecord.objects.latest("id").id, [first])  # the first holds the feed
+    second = manage(
+        "project_events", "--follow", "--poll-interval", "0.1", "--batch-size", "25", env={"LOG_LEVEL": "INFO"}
+    )
+    once = manage("project_events")  # without --follow: does not wait for the feed
+    assert once.wait(timeout=60) == 0
+    assert "Another worker holds the event feed" in once.stdout.read()
+    _create_products(30, category="both", prefix="both")  # while both run: reads and advances of the one slot
+    _wait_for_position(EventRecord.objects.latest("id").id, [first, second])
+    time.sleep(1)  # both keep polling: neither fails on the other's use of the slot
+    assert first.poll() is None and second.poll() is None
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    _create_products(30, category="second", prefix="second")
+    _wait_for_position(EventRecord.objects.latest("id").id, [second])
+    assert second.poll() is None
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=60) == 0
+    assert "another worker holds the feed" in second.stdout.read()
     _each_movement_applied_once()
     assert rebuild.differences() == []
 
