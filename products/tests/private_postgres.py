@@ -5,6 +5,8 @@ The robustness tests' conftest provides the fixtures; other test modules import 
 starts the same data directory again, on the same socket.
 """
 
+import contextlib
+import subprocess
 import warnings
 
 import psycopg2
@@ -53,6 +55,10 @@ def private_postgres(tmp_path):
     server = start_server(tmp_path / "pg")
     yield server
     server.cleanup()
+    # cleanup() stops only the postmaster it started: one a test restarted is another process.
+    if (server.pgdata / "postmaster.pid").exists():
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _pg_ctl(server, "stop", "-m", "immediate")
 
 
 @pytest.fixture
