@@ -447,13 +447,14 @@ def lag():
     ) or 0
     [log] = fetch_dicts(_LAG_SQL, [position])
     oldest = log["oldest_pending_at"]
+    name = slot()
     return {
         "last_applied_event_id": position,
         "latest_event_id": log["latest_event_id"],
         "events_behind": log["events_behind"],
         "seconds_behind": round((timezone.now() - oldest).total_seconds(), 3) if oldest else 0.0,
-        "slot": slot(),
-        "bytes_behind": feed.bytes_behind(slot()),
+        "slot": name,
+        "bytes_behind": feed.bytes_behind(name),
     }
 
 

@@ -49,6 +49,31 @@ def sql(url, statement, fetch=False):
         connection.close()
 
 
+# A `manage.py shell -c` script (format it with count, prefix, name): ``count`` products, each
+# with an initial stock and one adjustment, so two ledger rows and three events each.
+CREATE_PRODUCTS = """
+from decimal import Decimal
+from cqrs_demo.bus import bus
+from products.write import commands
+for n in range({count}):
+    created = commands.CreateProduct(sku=f"{prefix}-{{n}}", name="{name}", price=Decimal(1), initial_stock=3)
+    product = bus.dispatch(created)
+    bus.dispatch(commands.AdjustStock(product_id=product["id"], delta=2))
+"""
+
+
+def log_applied_sql(pause=0.0):
+    """Return SQL that logs every ledger row the worker applies, in its transaction (a repeat shows as a
+    second row of ``movement_applied``); ``pause`` seconds per row widen a batch's window for a crash."""
+    return f"""
+    CREATE TABLE movement_applied (id bigint);
+    CREATE FUNCTION log_applied() RETURNS trigger AS $$
+      BEGIN INSERT INTO movement_applied VALUES (NEW.id); PERFORM pg_sleep({float(pause)}); RETURN NEW; END $$
+      LANGUAGE plpgsql;
+    CREATE TRIGGER log_applied BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION log_applied();
+"""
+
+
 @pytest.fixture
 def private_postgres(tmp_path):
     """Start a PostgreSQL server of this test's own (wal_level as initdb leaves it: replica)."""

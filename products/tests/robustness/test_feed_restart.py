@@ -15,29 +15,12 @@ import orjson
 import pika
 import pytest
 
+from products.tests.private_postgres import CREATE_PRODUCTS, log_applied_sql
 from products.tests.private_postgres import restart as _restart
 from products.tests.private_postgres import sql as _sql
 from products.tests.robustness.conftest import ROOT, server_environment
 
 pytestmark = pytest.mark.slow
-
-CREATE = """
-from decimal import Decimal
-from cqrs_demo.bus import bus
-from products.write import commands
-for n in range({count}):
-    created = commands.CreateProduct(sku=f"{prefix}-{{n}}", name="Restart", price=Decimal(1), initial_stock=3)
-    product = bus.dispatch(created)
-    bus.dispatch(commands.AdjustStock(product_id=product["id"], delta=2))
-"""
-
-# Every ledger row the worker applies, logged in its transaction (a repeat shows as a second row).
-LOG_APPLIED = """
-    CREATE TABLE movement_applied (id bigint);
-    CREATE FUNCTION log_applied() RETURNS trigger AS $$
-      BEGIN INSERT INTO movement_applied VALUES (NEW.id); PERFORM pg_sleep(0.01); RETURN NEW; END $$ LANGUAGE plpgsql;
-    CREATE TRIGGER log_applied BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION log_applied();
-"""
 
 
 def _split_databases(server):
@@ -68,8 +51,8 @@ def _manage(server, *args, check=True):
 def test_a_postgresql_restart_under_the_worker_neither_skips_nor_repeats_an_event(logical_postgres):
     server = logical_postgres
     _split_databases(server)
-    _sql(server.get_uri("robust_read"), LOG_APPLIED)
-    _manage(server, "shell", "-c", CREATE.format(count=40, prefix="A"))
+    _sql(server.get_uri("robust_read"), log_applied_sql(pause=0.01))
+    _manage(server, "shell", "-c", CREATE_PRODUCTS.format(count=40, prefix="A", name="Restart"))
 
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "project_events", "--follow", "--batch-size", "20"],
@@ -91,7 +74,7 @@ def test_a_postgresql_restart_under_the_worker_neither_skips_nor_repeats_an_even
             worker.kill()
             worker.wait()
     applied_before = _sql(server.get_uri("robust_read"), "SELECT count(*) FROM movement_applied", fetch=True)[0][0]
-    _manage(server, "shell", "-c", CREATE.format(count=10, prefix="B"))
+    _manage(server, "shell", "-c", CREATE_PRODUCTS.format(count=10, prefix="B", name="Restart"))
     finished = _manage(server, "project_events")  # what committed so far, then it exits
     assert "Applied" in finished.stdout
 
@@ -153,7 +136,7 @@ def test_a_postgresql_restart_under_a_following_relay_loses_nothing_and_repeats_
     server = logical_postgres
     broker, waiting, drain = relay_queue
     _split_databases(server)
-    _manage(server, "shell", "-c", CREATE.format(count=150, prefix="A"))
+    _manage(server, "shell", "-c", CREATE_PRODUCTS.format(count=150, prefix="A", name="Restart"))
     environment = {**_environment(server), **broker}
     command = [sys.executable, "manage.py", "publish_events", "--follow", "--batch-size", "2"]
     relay = subprocess.Popen(
@@ -172,7 +155,7 @@ def test_a_postgresql_restart_under_a_following_relay_loses_nothing_and_repeats_
             relay.kill()
             relay.wait()
     published_before = waiting()
-    _manage(server, "shell", "-c", CREATE.format(count=10, prefix="B"))
+    _manage(server, "shell", "-c", CREATE_PRODUCTS.format(count=10, prefix="B", name="Restart"))
     finished = subprocess.run(
         [sys.executable, "manage.py", "publish_events", "--batch-size", "2"],
         cwd=ROOT,

@@ -12,28 +12,10 @@ import time
 
 import pytest
 
-from products.tests.private_postgres import sql, start_server, stop
+from products.tests.private_postgres import CREATE_PRODUCTS, log_applied_sql, sql, start_server, stop
 from products.tests.robustness.conftest import ROOT, server_environment
 
 pytestmark = pytest.mark.slow
-
-CREATE = """
-from decimal import Decimal
-from cqrs_demo.bus import bus
-from products.write import commands
-for n in range({count}):
-    created = commands.CreateProduct(sku=f"{prefix}-{{n}}", name="Outage", price=Decimal(1), initial_stock=3)
-    product = bus.dispatch(created)
-    bus.dispatch(commands.AdjustStock(product_id=product["id"], delta=2))
-"""
-
-# Every ledger row the worker applies, logged in its transaction (a repeat shows as a second row).
-LOG_APPLIED = """
-    CREATE TABLE movement_applied (id bigint);
-    CREATE FUNCTION log_applied() RETURNS trigger AS $$
-      BEGIN INSERT INTO movement_applied VALUES (NEW.id); RETURN NEW; END $$ LANGUAGE plpgsql;
-    CREATE TRIGGER log_applied BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION log_applied();
-"""
 
 
 @pytest.fixture
@@ -69,8 +51,8 @@ def test_the_read_database_down_the_worker_waits_and_catches_up_and_reads_answer
     environment = server_environment(write_url, READ_DATABASE_URL=read_url)
     _manage(environment, "migrate", "--noinput")
     _manage(environment, "migrate", "--noinput", "--database", "read")
-    sql(read_url, LOG_APPLIED)
-    _manage(environment, "shell", "-c", CREATE.format(count=10, prefix="A"))
+    sql(read_url, log_applied_sql())
+    _manage(environment, "shell", "-c", CREATE_PRODUCTS.format(count=10, prefix="A", name="Outage"))
 
     def movements():
         return sql(write_url, "SELECT id FROM products_stockmovement ORDER BY id", fetch=True)
@@ -95,7 +77,7 @@ def test_the_read_database_down_the_worker_waits_and_catches_up_and_reads_answer
         assert web.request("GET", "/health/ready").status == 200
 
         stop(read_postgres)
-        _manage(environment, "shell", "-c", CREATE.format(count=10, prefix="B"))  # writes go on
+        _manage(environment, "shell", "-c", CREATE_PRODUCTS.format(count=10, prefix="B", name="Outage"))  # writes go on
 
         for path in ("/api/products/", "/api/products/?search=Outage", "/api/categories/"):
             reply = web.request("GET", path, timeout=15)
