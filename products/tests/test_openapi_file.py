@@ -61,3 +61,18 @@ def test_every_operation_keeps_its_readable_operation_id():
     }
 
     assert operations == OPERATION_IDS
+
+
+def test_every_201_documents_the_location_of_what_it_created():
+    schema = yaml.safe_load(COMMITTED.read_text())
+    created = {
+        f"{method.upper()} {path}": response.get("headers", {})
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and (response := operation.get("responses", {}).get("201"))
+    }
+
+    assert created, "no operation answers 201"
+    assert {name: headers.get("Location", {}).get("required") for name, headers in created.items()} == dict.fromkeys(
+        created, True
+    )

@@ -12,6 +12,8 @@ from products.http.views.common import (
     INVALID,
     POST_ERRORS,
     WRITE_ERRORS,
+    created,
+    created_location,
     error,
     list_params,
     page_response,
@@ -33,7 +35,7 @@ from products.write import commands
     ),
     create=extend_schema(
         summary="Create a category",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, created_location("/api/categories/{slug}/")],
         request=serializers.CategoryCreateSerializer,
         responses={201: serializers.CategorySerializer, 400: INVALID, **POST_ERRORS},
     ),
@@ -68,7 +70,7 @@ class CategoryViewSet(viewsets.ViewSet):
     def create(self, request):
         data = validated(serializers.CategoryCreateSerializer, request.data)
         category = bus.dispatch(commands.CreateCategory(slug=data["slug"], name=data["name"]))
-        return Response(category, status=status.HTTP_201_CREATED)
+        return created(Response(category, status=status.HTTP_201_CREATED), f"/api/categories/{category['slug']}/")
 
     def partial_update(self, request, slug=None):
         data = validated(serializers.CategoryRenameSerializer, request.data, partial=True)

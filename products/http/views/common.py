@@ -87,6 +87,25 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 
+
+def created_location(path_template):
+    """Document the ``Location`` header of a 201: the new resource's path (``path_template`` names its key)."""
+    return OpenApiParameter(
+        "Location",
+        str,
+        OpenApiParameter.HEADER,
+        description=f"The created resource's path: `{path_template}`.",
+        required=True,
+        response=[201],
+    )
+
+
+def created(response, path):
+    """Return a 201 ``response`` that names the created resource's ``path`` in its ``Location`` header."""
+    response["Location"] = path
+    return response
+
+
 WRITE_ERRORS = {
     401: error("Not authenticated."),
     403: error("Authenticated without the model permission."),

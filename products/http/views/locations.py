@@ -12,6 +12,8 @@ from products.http.views.common import (
     INVALID,
     POST_ERRORS,
     WRITE_ERRORS,
+    created,
+    created_location,
     error,
     list_params,
     page_response,
@@ -35,7 +37,7 @@ from products.write import commands
     create=extend_schema(
         summary="Create a location",
         description="The answer's `Location` header is the new location's URL. A taken code is a 400 on `code`.",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, created_location("/api/locations/{code}/")],
         request=serializers.LocationCreateSerializer,
         responses={201: serializers.LocationSerializer, 400: INVALID, **POST_ERRORS},
     ),
@@ -70,9 +72,7 @@ class LocationViewSet(viewsets.ViewSet):
     def create(self, request):
         data = validated(serializers.LocationCreateSerializer, request.data)
         location = bus.dispatch(commands.CreateLocation(code=data["code"], name=data["name"]))
-        response = Response(location, status=status.HTTP_201_CREATED)
-        response["Location"] = f"/api/locations/{location['code']}/"
-        return response
+        return created(Response(location, status=status.HTTP_201_CREATED), f"/api/locations/{location['code']}/")
 
     def partial_update(self, request, code=None):
         data = validated(serializers.LocationChangeSerializer, request.data, partial=True)

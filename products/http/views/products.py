@@ -15,6 +15,8 @@ from products.http.views.common import (
     POST_ERRORS,
     PRODUCT_WRITE_ERRORS,
     UUID_PATH,
+    created,
+    created_location,
     error,
     expected_version,
     list_params,
@@ -41,7 +43,7 @@ from products.write import commands
     ),
     create=extend_schema(
         summary="Create a product",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, created_location("/api/products/{id}/")],
         request=serializers.ProductCreateSerializer,
         responses={201: serializers.ProductSerializer, 400: INVALID, **POST_ERRORS},
     ),
@@ -92,9 +94,7 @@ class ProductViewSet(LeanReadsMixin, viewsets.ViewSet):
     def create(self, request):
         data = validated(serializers.ProductCreateSerializer, request.data)
         product = bus.dispatch(commands.CreateProduct(**data, actor_id=request.user.pk))
-        response = self._written(product, status.HTTP_201_CREATED)
-        response["Location"] = f"/api/products/{product['id']}/"
-        return response
+        return created(self._written(product, status.HTTP_201_CREATED), f"/api/products/{product['id']}/")
 
     def update(self, request, pk=None):
         data = validated(serializers.ProductReplaceSerializer, request.data)

@@ -13,6 +13,8 @@ from products.http.views.common import (
     INVALID,
     POST_ERRORS,
     UUID_PATH,
+    created,
+    created_location,
     error,
     list_params,
     page_response,
@@ -64,7 +66,7 @@ def _ended(operation_id, summary, description):
             "From `expires_at` on the reservation holds nothing, whether or not any job has run. "
             "An unknown or archived product, or an unknown or inactive location: 400."
         ),
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, created_location("/api/reservations/{id}/")],
         request=serializers.ReservationCreateSerializer,
         responses={
             201: serializers.ReservationSerializer,
@@ -122,9 +124,7 @@ class ReservationViewSet(viewsets.ViewSet):
                 lines=lines, expires_in=data["expires_in"], reference=data["reference"], actor_id=request.user.pk
             )
         )
-        response = Response(reservation, status=status.HTTP_201_CREATED)
-        response["Location"] = f"/api/reservations/{reservation['id']}/"
-        return response
+        return created(Response(reservation, status=status.HTTP_201_CREATED), f"/api/reservations/{reservation['id']}/")
 
     @action(detail=True, methods=["post"])
     @idempotent

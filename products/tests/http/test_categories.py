@@ -14,6 +14,15 @@ def test_create_category_answers_201_with_it(client):
     assert response.status_code == 201, response.content
     assert set(response.json()) == {"slug", "name", "created_at", "updated_at"}
     assert (response.json()["slug"], response.json()["name"]) == ("hand-tools", "Hand tools")
+    assert response["Location"] == "/api/categories/hand-tools/"
+
+
+def test_a_replayed_category_create_names_the_same_location(client):
+    first = client.post("/api/categories/", {"name": "Hand tools"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post("/api/categories/", {"name": "Hand tools"}, HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert (again.status_code, again["Location"], again["Idempotent-Replayed"]) == (201, first["Location"], "true")
+    assert Category.objects.count() == 1
 
 
 def test_create_category_derives_the_slug_from_the_name(client):
