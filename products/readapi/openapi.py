@@ -5,7 +5,7 @@ operation's parameters, its responses and their schemas are stated here, and a t
 them with the Django API's schema (docs/openapi.yaml): the same paths, parameters and codes.
 """
 
-from products.patterns import LOCATION_CODE_PATTERN, PRICE_PATTERN, SLUG_PATTERN
+from products.patterns import ETAG_DESCRIPTION, ETAG_PATTERN, LOCATION_CODE_PATTERN, PRICE_PATTERN, SLUG_PATTERN
 from products.read.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products.read.queries.products import PRODUCT_ORDERINGS
 from products.read.queries.reservations import STATUS_FILTERS
@@ -125,9 +125,20 @@ PRODUCT_ID = _path("id", UUID_PATTERN)
 INVALID = _json("Refused input: the messages, by parameter.", VALIDATION_ERROR)
 
 
-def operation(operation_id, summary, parameters, ok, *, invalid=False, not_found=None):
-    """Return the keyword arguments of a route: its OpenAPI operation (400 when ``invalid``, 404 when ``not_found``)."""
-    responses = {200: _json("OK", ok)}
+# As the Django API declares it on a product's detail and stock (products.http.views.common.ETAG).
+ETAG = {
+    "ETag": {
+        "schema": {"type": "string", "pattern": ETAG_PATTERN},
+        "description": ETAG_DESCRIPTION,
+        "required": True,
+    }
+}
+
+
+def operation(operation_id, summary, parameters, ok, *, invalid=False, not_found=None, etag=False):
+    """Return the keyword arguments of a route: its OpenAPI operation (400 when ``invalid``, 404 when ``not_found``,
+    the ``ETag`` header of its 200 when ``etag``)."""
+    responses = {200: {**_json("OK", ok), "headers": ETAG} if etag else _json("OK", ok)}
     if invalid:
         responses[400] = INVALID
     if not_found:
@@ -173,10 +184,15 @@ PRODUCTS_LIST = operation(
     invalid=True,
 )
 PRODUCTS_RETRIEVE = operation(
-    "products_retrieve", "Get a product", [PRODUCT_ID], PRODUCT, not_found="No active product has this id."
+    "products_retrieve", "Get a product", [PRODUCT_ID], PRODUCT, not_found="No active product has this id.", etag=True
 )
 PRODUCTS_STOCK = operation(
-    "products_stock_retrieve", "Get a product's stock", [PRODUCT_ID], STOCK, not_found="No active product has this id."
+    "products_stock_retrieve",
+    "Get a product's stock",
+    [PRODUCT_ID],
+    STOCK,
+    not_found="No active product has this id.",
+    etag=True,
 )
 PRODUCTS_MOVEMENTS = operation(
     "products_stock_movements_list",

@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from products.http import serializers
+from products.patterns import ETAG_DESCRIPTION, ETAG_PATTERN
 from products.read.pagination import page_links
 from products.read.params import InvalidParams
 
@@ -28,6 +29,15 @@ IF_MATCH = OpenApiParameter(
         'The product\'s ETag ("<version>"); the write is refused with 412 when it is stale. A weak '
         'tag (W/"3") never matches (RFC 9110 compares If-Match strongly): 412.'
     ),
+)
+
+ETAG = OpenApiParameter(
+    "ETag",
+    {"type": "string", "pattern": ETAG_PATTERN},
+    OpenApiParameter.HEADER,
+    description=ETAG_DESCRIPTION,
+    required=True,
+    response=[200, 201],
 )
 
 

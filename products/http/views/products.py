@@ -9,6 +9,7 @@ from cqrs_demo.bus import bus
 from products.http import serializers
 from products.http.idempotency import idempotent
 from products.http.views.common import (
+    ETAG,
     IDEMPOTENCY_KEY,
     IF_MATCH,
     INVALID,
@@ -39,23 +40,24 @@ from products.write import commands
     ),
     retrieve=extend_schema(
         summary="Get a product",
+        parameters=[ETAG],
         responses={200: serializers.ProductSerializer, 404: error("No active product has this id.")},
     ),
     create=extend_schema(
         summary="Create a product",
-        parameters=[IDEMPOTENCY_KEY, created_location("/api/products/{id}/")],
+        parameters=[IDEMPOTENCY_KEY, created_location("/api/products/{id}/"), ETAG],
         request=serializers.ProductCreateSerializer,
         responses={201: serializers.ProductSerializer, 400: INVALID, **POST_ERRORS},
     ),
     update=extend_schema(
         summary="Replace a product's details",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, ETAG],
         request=serializers.ProductReplaceSerializer,
         responses={200: serializers.ProductSerializer, 400: INVALID, **PRODUCT_WRITE_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Change some of a product's details",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, ETAG],
         request=serializers.ProductDetailsSerializer(partial=True),
         responses={200: serializers.ProductSerializer, 400: INVALID, **PRODUCT_WRITE_ERRORS},
     ),
@@ -122,6 +124,7 @@ class ProductViewSet(LeanReadsMixin, viewsets.ViewSet):
     @extend_schema(
         methods=["GET"],
         summary="Get a product's stock",
+        parameters=[ETAG],
         responses={200: serializers.StockSerializer, 404: error("No active product has this id.")},
     )
     @extend_schema(
@@ -135,7 +138,7 @@ class ProductViewSet(LeanReadsMixin, viewsets.ViewSet):
             '(`"code": "insufficient_stock"`). An unknown location, or an inactive one (an inactive '
             "location takes no new stock, and no change at all), is refused with 400 on `location`."
         ),
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
         request=serializers.StockChangeSerializer,
         responses={
             200: serializers.ProductSerializer,

@@ -11,14 +11,18 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _operations(document, method="get"):
-    """Return ``{path: (operation id, {(parameter, in, required)}, {response codes})}`` for ``method``."""
+    """Return ``{path: (operation id, {(parameter, in, required)}, {response code: {(header, required)}})}`` for ``method``."""
     operations = {}
     for path, item in document["paths"].items():
         operation = item.get(method)
         if operation is None:
             continue
         parameters = {(p["name"], p["in"], p.get("required", False)) for p in operation.get("parameters", [])}
-        operations[path] = (operation["operationId"], parameters, {str(code) for code in operation["responses"]})
+        responses = {
+            str(code): {(name, header.get("required", False)) for name, header in response.get("headers", {}).items()}
+            for code, response in operation["responses"].items()
+        }
+        operations[path] = (operation["operationId"], parameters, responses)
     return operations
 
 
