@@ -23,6 +23,7 @@ from products.sql import fetch_dicts
 from products.tests import event_contract
 from products.tests.kafka import kafka_broker, kafka_topic, own_kafka  # noqa: F401 (fixtures)
 from products.tests.processes import command_env, manage  # noqa: F401 (fixtures)
+from products.tests.rabbitmq import rabbitmq_queue  # noqa: F401 (fixture)
 from products.write import commands
 from products.write.models import MAIN_LOCATION, EventRecord, Location, Product
 

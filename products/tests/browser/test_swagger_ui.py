@@ -18,7 +18,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from cqrs_demo.bus import bus
-from products.tests.support import database_url, free_port
+from products.tests.support import database_url, free_port, require
 from products.write import commands
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,12 +43,8 @@ pytestmark = pytest.mark.slow
 
 def _require_chromium():
     """Skip without Chromium, except in CI, where a missing browser is a broken setup."""
-    if Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK):
-        return
-    message = f"{CHROMIUM} is missing: run .ci/install-chromium (Debian's chromium package)."
-    if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    installed = Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)
+    require(installed, f"{CHROMIUM} is missing: run .ci/install-chromium (Debian's chromium package).")
 
 
 def _production_environment(database_url, static_root):

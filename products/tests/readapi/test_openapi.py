@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _operations(document, method="get"):
-    """Return ``{path: (operation id, {(parameter, in, required)}, {response code: {(header, required)}})}`` for ``method``."""
+    """Return ``{path: (operation id, {(parameter, in, required)}, {code: {(header, required)}})}`` for ``method``."""
     operations = {}
     for path, item in document["paths"].items():
         operation = item.get(method)

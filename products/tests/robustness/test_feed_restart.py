@@ -9,10 +9,7 @@ import contextlib
 import subprocess
 import sys
 import time
-import uuid
 
-import orjson
-import pika
 import pytest
 
 from products.tests.private_postgres import CREATE_PRODUCTS, log_applied_sql
@@ -103,31 +100,14 @@ def test_a_server_without_logical_decoding_is_named_by_the_worker_and_by_readine
 
 
 @pytest.fixture
-def relay_queue():
-    """An exchange of this test's own, with a queue that receives everything published to it."""
-    from django.conf import settings
-
-    exchange = f"test.restart.{uuid.uuid4().hex[:8]}"
-    connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
-    channel = connection.channel()
-    channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
-    queue = channel.queue_declare(queue="", exclusive=True).method.queue
-    channel.queue_bind(queue=queue, exchange=exchange, routing_key="#")
-
-    def waiting():
-        return channel.queue_declare(queue=queue, passive=True).method.message_count
+def relay_queue(rabbitmq_queue):
+    """A relay's broker settings for an exchange of this test's own, how many messages wait, and their bodies."""
 
     def drain():
-        bodies = []
-        while True:
-            method, _properties, body = channel.basic_get(queue=queue, auto_ack=True)
-            if method is None:
-                return bodies
-            bodies.append(orjson.loads(body))
+        return [body for _, _, body in rabbitmq_queue.drain()]
 
-    yield {"RABBITMQ_URL": settings.RABBITMQ_URL, "RABBITMQ_EXCHANGE": exchange}, waiting, drain
-    channel.exchange_delete(exchange=exchange)
-    connection.close()
+    broker = {"RABBITMQ_URL": rabbitmq_queue.url, "RABBITMQ_EXCHANGE": rabbitmq_queue.exchange}
+    return broker, rabbitmq_queue.waiting, drain
 
 
 def test_a_postgresql_restart_under_a_following_relay_loses_nothing_and_repeats_at_most_its_batch(

@@ -19,7 +19,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 from products.tests.robustness.conftest import ROOT
-from products.tests.support import database_url, free_port
+from products.tests.support import database_url, free_port, require
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 RATE = 3  # requests a minute
@@ -37,12 +37,7 @@ def _redis_answers():
 @pytest.fixture
 def redis_available():
     """Skip without Redis, except in CI, where a missing Redis is a broken setup (.ci/ensure-redis)."""
-    if _redis_answers():
-        return
-    message = f"no Redis answers at {REDIS_URL}"
-    if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    require(_redis_answers(), f"no Redis answers at {REDIS_URL}")
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ import io
 import json
 import signal
 import time
-import uuid
 from decimal import Decimal
 
-import orjson
-import pika
 import psycopg2
 import pytest
 from django.conf import settings as django_settings
@@ -26,26 +23,10 @@ pytestmark = pytest.mark.manual_projection
 
 
 @pytest.fixture
-def exchange(settings):
-    """Use an exchange of this test's own, and bind a queue that receives everything."""
-    settings.RABBITMQ_EXCHANGE = f"test.inventory.{uuid.uuid4().hex[:8]}"
-    connection = pika.BlockingConnection(pika.URLParameters(django_settings.RABBITMQ_URL))
-    channel = connection.channel()
-    channel.exchange_declare(exchange=settings.RABBITMQ_EXCHANGE, exchange_type="topic", durable=True)
-    queue = channel.queue_declare(queue="", exclusive=True).method.queue
-    channel.queue_bind(queue=queue, exchange=settings.RABBITMQ_EXCHANGE, routing_key="#")
-
-    def drain():
-        messages = []
-        while True:
-            method, properties, body = channel.basic_get(queue=queue, auto_ack=True)
-            if method is None:
-                return messages
-            messages.append((method.routing_key, properties, orjson.loads(body)))
-
-    yield settings.RABBITMQ_EXCHANGE, drain
-    channel.exchange_delete(exchange=settings.RABBITMQ_EXCHANGE)
-    connection.close()
+def exchange(settings, rabbitmq_queue):
+    """Publish to an exchange of this test's own: ``(its name, drain)``, drain taking what reached its queue."""
+    settings.RABBITMQ_EXCHANGE = rabbitmq_queue.exchange
+    return rabbitmq_queue.exchange, rabbitmq_queue.drain
 
 
 def _publish_earlier_events(drain):
