@@ -276,7 +276,7 @@ class CommandMachine(RuleBasedStateMachine):
 
     @rule(active=st.booleans())
     def change_the_second_location(self, active):
-        # Deactivating it leaves the reservations holding stock there: they can still be committed.
+        # Deactivating it leaves the reservations holding stock there; none of them commits until it is active again.
         self._dispatch(commands.ChangeLocation(code=SECOND_LOCATION, is_active=active), None)
         self.locations[SECOND_LOCATION] = active
 
@@ -398,9 +398,13 @@ class CommandMachine(RuleBasedStateMachine):
             return ReservationCommittedError
         if reservation.status == "released":
             return ReservationReleasedError
+        holding = reservation.status == "active" and not reservation.lapsed
         archived = any(self.model[product_id].archived for product_id, _location, _quantity in reservation.lines)
-        if reservation.status == "active" and archived and not reservation.lapsed and commit:
+        if holding and archived and commit:
             return UnknownProductError  # a product it holds was archived: release it
+        inactive = any(not self.locations[location] for _product_id, location, _quantity in reservation.lines)
+        if holding and inactive and commit:
+            return InactiveLocationError  # one of its locations takes no stock now: release it, or reactivate it
         if reservation.status == "expired" or reservation.lapsed:
             return ReservationExpiredError
         return None
