@@ -24,7 +24,8 @@ During 2, the sessions waiting on a lock in PostgreSQL are sampled (pg_stat_acti
 Afterwards, for every traffic run, the stock POSTs answered 2xx are counted against the
 products' quantities and ledger (bench.write.account: no lost update), and
 ``verify_read_models`` must find no difference. Writes
-bench/results/<date>-bulk-beside-traffic[-new-only].md and .json. See bench/README.md.
+bench/results/<date>-bulk-beside-traffic[-new-only][-pg<major>].md and .json (-pg<major> when
+BENCH_POSTGRES_URL names the server). See bench/README.md.
 """
 
 import argparse
@@ -536,6 +537,8 @@ def main(argv=None):
     for label in ("beside the traffic", "alone"):
         csvs[label].unlink(missing_ok=True)
     stem = f"{datetime.date.today().isoformat()}-bulk-beside-traffic" + ("-new-only" if options.new_only else "")
+    if os.environ.get("BENCH_POSTGRES_URL"):  # another server than the local PostgreSQL 15: say which
+        stem += "-pg" + data["machine"]["postgresql"].split(".")[0]
     save_results(stem, data, render(data))
     print("\n".join(checks(data)))
     return 0 if all(line.endswith(" met") for line in checks(data)) else 1
