@@ -370,7 +370,8 @@ def render(data):
             )
     lines += [
         "",
-        "| import | seconds (in the process) | products/s | wall s (process) | events | ledger rows |",
+        "| import | seconds (in the process) | products/s | wall s (process) | events in the log after it"
+        " | ledger rows after it |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, result in imports.items():
