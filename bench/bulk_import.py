@@ -124,8 +124,9 @@ def _drop(name):
         seed.drop_database(cursor, name)
 
 
-def write_csv(path, rows, locations=None):
-    """Write ``rows`` generated products, streamed (tool-shop names, 20 categories, some empty quantities).
+def write_csv(path, rows, locations=None, prefix="BULK"):
+    """Write ``rows`` generated products, streamed (tool-shop names, 20 categories, some empty quantities),
+    their SKUs ``<prefix>-<number>``.
 
     With ``locations`` (``{code: every}``), a ``location`` column: each product's row at main,
     then, for one product in ``every``, a row at ``code`` too (the same products otherwise).
@@ -140,7 +141,7 @@ def write_csv(path, rows, locations=None):
             category = seed.CATEGORIES[number % len(seed.CATEGORIES)]
             adjective, material, noun = rng.choice(seed.ADJECTIVES), rng.choice(seed.MATERIALS), rng.choice(seed.NOUNS)
             row = [
-                f"BULK-{number:08d}",
+                f"{prefix}-{number:08d}",
                 f"{adjective} {material} {noun} {number % 1000}",
                 f"A {adjective.lower()} {noun} made of {material} for {rng.choice(seed.USES)}.",
                 category.lower().replace(" ", "-"),

@@ -87,7 +87,8 @@ def require_wrk():
     sys.exit("wrk is required: apt-get install -y wrk (Debian), or put it on PATH.")
 
 
-def run_wrk(url, script, args, *, threads, connections, duration, env=None):
+def wrk_command(url, script, args, *, threads, connections, duration, timeout=10):
+    """Return the wrk command line of one run; ``timeout`` (s): a request slower than it counts as an error."""
     command = [
         "wrk",
         f"-t{threads}",
@@ -95,23 +96,32 @@ def run_wrk(url, script, args, *, threads, connections, duration, env=None):
         f"-d{duration}s",
         "--latency",
         "--timeout",
-        "10s",
+        f"{timeout}s",
         "-s",
         str(WRK_DIR / script),
         url,
     ]
-    if args:
-        command += ["--", *args]
-    completed = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "BENCH_WRK_DIR": str(WRK_DIR), **(env or {})}
-    )
-    output = completed.stdout
+    return [*command, "--", *args] if args else command
+
+
+def wrk_env(env=None):
+    return {**os.environ, "BENCH_WRK_DIR": str(WRK_DIR), **(env or {})}
+
+
+def wrk_result(url, returncode, output, errors=""):
+    """Return the numbers report.lua printed (and req/s), or raise with wrk's output."""
     match = re.search(r"^BENCH_JSON (.*)$", output, re.MULTILINE)
-    if completed.returncode or not match:
-        raise RuntimeError(f"wrk failed ({completed.returncode}) on {url}:\n{output}{completed.stderr}")
+    if returncode or not match:
+        raise RuntimeError(f"wrk failed ({returncode}) on {url}:\n{output}{errors}")
     result = json.loads(match.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
+
+
+def run_wrk(url, script, args, *, threads, connections, duration, env=None):
+    command = wrk_command(url, script, args, threads=threads, connections=connections, duration=duration)
+    completed = subprocess.run(command, capture_output=True, text=True, env=wrk_env(env))
+    return wrk_result(url, completed.returncode, completed.stdout, completed.stderr)
 
 
 def settled(read, timeout=15):
