@@ -3,8 +3,9 @@
 A ``ReadTable`` lists its columns with, for each, the SQL that computes it from the write
 tables, the API field it is shown as and its Django field. Everything else is derived from
 that list: the Django model that migrations create the table from
-(``products.read.models``), the set-based projection from the write tables
-(``expected_sql``), the upsert of a row from an event payload (``upsert_sql``), the SELECT
+(``products.read.models``), the rows the write tables imply (``expected_sql``: rebuilds and
+verification), the upsert of a row from an event payload (``upsert_sql``) and the rows of a
+JSON array of payloads (``json_rows_sql``), the SELECT
 that queries return in API shape (``api_select``), and the JSON of a row in event payloads
 (``api_json``). The tables themselves are defined in ``products.read.tables``.
 """
