@@ -348,7 +348,7 @@ def _time_rebuild_here(with_bare, with_rebuild, with_delete):
     from django.db import connection, transaction
 
     from products.read import rebuild
-    from products.read.projector import project
+    from products.read.rebuild import project
     from products.read.tables import READ_TABLES
 
     result = {}

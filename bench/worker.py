@@ -41,7 +41,7 @@ import orjson
 from django.db import connections, transaction
 from products import events
 from products.events import feed
-from products.read import rebuild, worker
+from products.read import projections, rebuild, worker
 from products.read.tables import MOVEMENTS, PRODUCTS, READ_TABLES, SEARCH, STOCK_LEVELS
 from products.sql import fetch_dicts
 
@@ -77,7 +77,7 @@ PRODUCT_SQL = f"WITH applied AS ({PRODUCTS.upsert_sql()} RETURNING id) {SEARCH_S
 def one_by_one(statements, record):
     data = orjson.loads(record["payload"]) if isinstance(record["payload"], str) else record["payload"]
     if record["type"] != "ProductCreated":
-        return worker.APPLY[events.by_name(record["type"])](statements, [data])
+        return projections.PROJECTIONS[events.by_name(record["type"])](statements, [data])
     statements.execute(PRODUCT_SQL, {"reorder_point": 0, **data["product"]})
     for movement in data["movements"]:
         movement = {"location": "main", "reference": None, **movement, "product_id": data["product_id"]}

@@ -68,8 +68,8 @@ def events_in_sql(*event_types, single_statement=False):
 
 
 def _receiver(handler):
-    def receive(sender, event, **kwargs):
-        handler(event)
+    def receive(sender, event, signal, **details):
+        handler(event, **details)
 
     receive.__qualname__ = getattr(handler, "__qualname__", repr(handler))
     return receive
@@ -97,8 +97,8 @@ class MessageBus:
     def subscribe(self, event_handlers):
         """Connect each event type of ``{event type: (handler, ...)}`` to its 0..n handlers.
 
-        Each handler is called as ``handler(event)``; every event type gets one entry, an
-        empty tuple when nothing reacts to it.
+        Each handler is called as ``handler(event, **details)`` (``publish``'s details); every
+        event type gets one entry, an empty tuple when nothing reacts to it.
         """
         for event_type, handlers in event_handlers.items():
             if not (isinstance(event_type, type) and issubclass(event_type, Event)):
@@ -163,16 +163,17 @@ class MessageBus:
                 },
             )
 
-    def publish(self, event):
+    def publish(self, event, **details):
         """Send ``event`` to the handlers of its type, in the caller's transaction.
 
-        A handler's error propagates, so it rolls the command back.
+        Each handler gets ``details`` too: what the publisher recorded of the event (the event
+        log: its payload). A handler's error propagates, so it rolls the command back.
         """
         try:
             signal = self._signals[type(event)]
         except KeyError:
             raise HandlerNotFoundError(f"{type(event).__name__} is not in the event table.") from None
-        signal.send(sender=type(event), event=event)
+        signal.send(sender=type(event), event=event, **details)
 
     def ask(self, query):
         """Run a query's handler and return its result."""

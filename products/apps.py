@@ -15,7 +15,7 @@ class ProductsConfig(AppConfig):
         """Register the handlers and the event table (none may be missing); drop dead connections per request."""
         from cqrs_demo.bus import bus
         from products.events import in_statement
-        from products.read import projector, queries
+        from products.read import projections, projector, queries
         from products.write import commands
 
         for handlers in (commands.HANDLERS, queries.HANDLERS):
@@ -25,6 +25,6 @@ class ProductsConfig(AppConfig):
         single = settings.CQRS_MODE == "single"
         bus.subscribe(projector.EVENT_HANDLERS if single else projector.SPLIT_MODE_EVENT_HANDLERS)
         # The steps a command's own statement includes to project its events (when it projects them).
-        in_statement.register(projector.IN_STATEMENT)
+        in_statement.register(projections.IN_STATEMENT)
         bus.check_complete()
         request_started.connect(close_dead_connections, dispatch_uid="close_dead_connections")

@@ -1,7 +1,8 @@
 """Domain events: what happened, in the past tense; pure data, one module per aggregate.
 
-Handlers publish them through the event log (``products.write.event_log.publish``); which
-code reacts to each one is the event table on the bus (``products.read.projector``).
+Handlers publish them through the event log (``products.write.event_log.publish``); what each
+one does to the read tables is its projection (``products.read.projections``), which the event
+table on the bus (``products.read.projector``) and the split-mode worker run.
 """
 
 from cqrs_demo.bus import Event

@@ -2,10 +2,10 @@
 
 In single-database mode the stock and checkout commands write their read rows in the same
 SQL statement that changes the write tables (one round trip, atomic). What those steps are is
-the read side's knowledge (``products.read.projector.IN_STATEMENT``); ``products.apps``
-registers them here at start-up, as it subscribes the projector's event handlers on the bus,
-so the write side names an event type and the rows its statement produced, and never imports
-the read side's projector.
+the read side's knowledge (``products.read.projections.IN_STATEMENT``: each event's projection,
+fed from the statement's own rows); ``products.apps`` registers them here at start-up, as it
+subscribes the projector's event handlers on the bus, so the write side names an event type
+and the steps of its statement that hold the read rows, and never imports the read side's projections.
 """
 
 _STEPS = {}
@@ -23,6 +23,6 @@ def steps(event_type, **rows):
     except KeyError:
         raise LookupError(
             f"No in-statement projection is registered for {event_type.__name__}: "
-            "products.apps registers products.read.projector.IN_STATEMENT when the app starts."
+            "products.apps registers products.read.projections.IN_STATEMENT when the app starts."
         ) from None
     return build(**rows)

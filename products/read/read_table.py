@@ -3,8 +3,9 @@
 A ``ReadTable`` lists its columns with, for each, the SQL that computes it from the write
 tables, the API field it is shown as and its Django field. Everything else is derived from
 that list: the Django model that migrations create the table from
-(``products.read.models``), the set-based projection from the write tables
-(``expected_sql``), the upsert of a row from an event payload (``upsert_sql``), the SELECT
+(``products.read.models``), the rows the write tables imply (``expected_sql``: rebuilds and
+verification), the upsert of a row from an event payload (``upsert_sql``) and the rows of a
+JSON array of payloads (``json_rows_sql``), the SELECT
 that queries return in API shape (``api_select``), and the JSON of a row in event payloads
 (``api_json``). The tables themselves are defined in ``products.read.tables``.
 """
@@ -94,10 +95,14 @@ class ReadTable:
         guard = f" WHERE {self.name}.{self.version} <= EXCLUDED.{self.version}" if self.version else ""
         return f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments}{guard}"
 
-    def insert_sql(self, select, upsert=True):
-        """Return an upsert of the rows ``select`` yields (in column order); a plain INSERT without ``upsert``."""
-        conflict = f" {self.conflict_clause()}" if upsert else ""
-        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select}{conflict}"
+    def insert_sql(self, select, upsert=True, update=None, returning=None):
+        """Return an upsert of the rows ``select`` yields (in column order); a plain INSERT without ``upsert``.
+
+        ``update`` as in conflict_clause; ``returning`` is a RETURNING list.
+        """
+        conflict = f" {self.conflict_clause(update)}" if upsert else ""
+        returning = f" RETURNING {returning}" if returning else ""
+        return f"INSERT INTO {self.name} ({', '.join(self.column_names)}) {select}{conflict}{returning}"
 
     def upsert_sql(self, update=None, when=None):
         """Return an upsert of one row from a payload in API shape (named parameters); see conflict_clause.
@@ -115,26 +120,31 @@ class ReadTable:
             fields.update(dict.fromkeys(_PLACEHOLDER.findall(column.payload_expression())))
         return tuple(fields)
 
+    def payload_expressions(self, alias):
+        """Return each column's expression over the payload fields, read as columns of row ``alias``."""
+        return [_PLACEHOLDER.sub(rf"{alias}.\1", column.payload_expression()) for column in self.columns]
+
+    def json_rows_sql(self, types, parameter="rows"):
+        """Return a SELECT of this table's rows (column order, named as its columns) from a JSON array of payloads.
+
+        The array is parameter ``parameter``; ``types`` gives each column's SQL type (``{name: type}``):
+        every field is read as text and each column's expression over them cast to its type, as
+        the VALUES of ``upsert_sql`` are.
+        """
+        fields = ", ".join(f"{field} text" for field in self.payload_fields())
+        values = ", ".join(
+            f"CAST({expression} AS {types[column.name]}) AS {column.name}"
+            for expression, column in zip(self.payload_expressions("r"), self.columns, strict=True)
+        )
+        return f"SELECT {values} FROM jsonb_to_recordset(%({parameter})s::jsonb) AS r({fields})"
+
     def upsert_rows_sql(self, types, update=None, returning=None):
         """Return one upsert of many rows from a JSON array of payloads in API shape (parameter ``rows``).
 
-        ``types`` gives each column's SQL type (``{name: type}``): every field is read as text
-        and each column's expression over them cast to its type, as the VALUES of
-        ``upsert_sql`` are. See conflict_clause; ``returning`` is a RETURNING list. Rows with
-        the same key must be merged first: one statement may not update a row twice.
+        ``types`` as in json_rows_sql; see conflict_clause; ``returning`` is a RETURNING list.
+        Rows with the same key must be merged first: one statement may not update a row twice.
         """
-        fields = ", ".join(f"{field} text" for field in self.payload_fields())
-        expressions = [_PLACEHOLDER.sub(r"r.\1", column.payload_expression()) for column in self.columns]
-        values = ", ".join(
-            f"CAST({expression} AS {types[column.name]})"
-            for expression, column in zip(expressions, self.columns, strict=True)
-        )
-        returning = f" RETURNING {returning}" if returning else ""
-        return (
-            f"INSERT INTO {self.name} ({', '.join(self.column_names)})"
-            f" SELECT {values} FROM jsonb_to_recordset(%(rows)s::jsonb) AS r({fields})"
-            f" {self.conflict_clause(update)}{returning}"
-        )
+        return self.insert_sql(self.json_rows_sql(types), update=update, returning=returning)
 
     def api_select(self, source=None, fields=None, extra=()):
         """Return a SELECT of the API fields (or ``fields`` of them) from the table or ``source``.

@@ -24,12 +24,39 @@ from cqrs_demo.routers import read_store_alias
 from products.events import feed
 from products.read import swap
 from products.read.models import PROJECTOR_CONSUMER, PROJECTOR_POSITION, ProjectorPosition
-from products.read.projector import execute, project
 from products.read.tables import READ_TABLES
 
 CHUNK = 2000  # rows per page copied across, per round trip of a comparison
 MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of a rebuild
 UNITS = {"indexes": "indexes", "analyze": "tables", "swap": "lock attempt(s)"}  # what each step counts (else rows)
+
+
+def execute(sql, params=(), using=None):
+    """Run ``sql`` on the read store (or ``using``); return the row count."""
+    with connections[using or read_store_alias()].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def project(table, where="TRUE", params=()):
+    """Insert or refresh the read rows of ``table`` whose write rows match ``where``, recomputed from the write tables.
+
+    With the read tables beside the write tables this is one INSERT ... SELECT; with a
+    separate read database the expected rows are streamed across in pages. (Rebuilds and
+    repairs only: events are applied by their projections, ``products.read.projections``.)
+    """
+    expected = table.expected_sql(where)
+    target = read_store_alias()
+    if target == DEFAULT_DB_ALIAS:
+        return execute(table.insert_sql(expected), params)
+    insert = table.insert_sql("VALUES %s")
+    copied = 0
+    with connections[DEFAULT_DB_ALIAS].chunked_cursor() as source, connections[target].cursor() as sink:
+        source.execute(expected, params)
+        while rows := source.fetchmany(CHUNK):
+            execute_values(sink.cursor, insert, rows, page_size=CHUNK)
+            copied += len(rows)
+    return copied
 
 
 def clear():

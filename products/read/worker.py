@@ -13,11 +13,10 @@ table in (xact_id, id) order ("catching up"), the slot's transactions that it sa
 skipped. Events carry the state they left (see ``products.write.event_log``), so applying
 them needs no access to the write tables, and the log alone can rebuild the read store.
 
-Runs of events are applied set-based: consecutive product events (created, details) are one
-upsert of their rows, consecutive stock events one upsert of the products' stock columns,
-one insert of their ledger rows and one upsert of their stock levels; a product row never
-moves to an older version. Other events are one statement each; all of a batch's statements
-go in one round trip.
+What each event does is its projection (``products.read.projections.PROJECTIONS``), the one
+single-database mode runs in the command's transaction too: runs of consecutive events are
+applied set-based (product events, stock events), a row never moving to an older version.
+The worker queues a batch's statements and sends them in one round trip.
 """
 
 import itertools
@@ -31,169 +30,17 @@ from django.utils import timezone
 from cqrs_demo.routers import read_store_alias
 from products import events
 from products.events import feed
-from products.events.stock import MAIN_LOCATION
 from products.read.models import PROJECTOR_CONSUMER, PROJECTOR_POSITION, ProjectorPosition
-from products.read.projector import ARCHIVE_SQL, DELETE_HOLDS_SQL, rename_category_sql
+from products.read.projections import PROJECTIONS
 from products.read.rebuild import clear
-from products.read.tables import (
-    CATEGORIES,
-    HOLDS,
-    LOCATIONS,
-    MOVEMENTS,
-    PRODUCTS,
-    RESERVATIONS,
-    SEARCH,
-    STOCK_COLUMNS,
-    STOCK_LEVELS,
-)
 from products.sql import connection_lost, fetch_dicts
 
 logger = logging.getLogger("products.worker")
-
-_UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
-_UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
-_UPSERT_RESERVATION_SQL = RESERVATIONS.upsert_sql()  # never to an older version
-_INSERT_HOLD_SQL = HOLDS.upsert_sql()
-
-
-# Payloads logged before stock had locations lack these fields: their values then.
-_PRODUCT_DEFAULTS = {"reorder_point": 0}
-_MOVEMENT_DEFAULTS = {"location": MAIN_LOCATION, "reference": None}
-
-
-def _apply_category(cursor, data):
-    cursor.execute(_UPSERT_CATEGORY_SQL, data["category"])
-
-
-def _apply_category_renamed(cursor, data):
-    _apply_category(cursor, data)
-    cursor.execute(rename_category_sql(PRODUCTS.name), data)
-
-
-def _apply_location(cursor, data):
-    cursor.execute(_UPSERT_LOCATION_SQL, data["location"])
-
-
-def _apply_product_archived(cursor, data):
-    for statement in ARCHIVE_SQL:
-        cursor.execute(statement, data)
-
-
-def _apply_reservation(cursor, data):
-    # The stored status (not the one a read shows) and version: never back to an older one.
-    reservation = {**data["reservation"], "status": data["status"], "version": data["version"]}
-    reservation.update(updated_at=data["updated_at"], lines=orjson.dumps(reservation["lines"]).decode())
-    if cursor.fetchone(f"{_UPSERT_RESERVATION_SQL} RETURNING id", reservation):
-        # Applied (not older than the row it found): its holds are these.
-        cursor.execute(DELETE_HOLDS_SQL, [data["reservation_id"]])
-        for hold in data["holds"]:
-            cursor.execute(_INSERT_HOLD_SQL, hold)
 
 
 def slot():
     """Return the worker's slot: one per write database on a server (``feed.slot_name``)."""
     return feed.slot_name(PROJECTOR_CONSUMER)
-
-
-def _newest_by_id(products):
-    """One row per product: the highest version (a later one of equal version), as applying them in turn would leave."""
-    newest = {}
-    for product in products:
-        held = newest.get(product["id"])
-        if held is None or held["version"] <= product["version"]:
-            newest[product["id"]] = product
-    return list(newest.values())
-
-
-_COLUMN_TYPES_SQL = """
-    SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
-     WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
-"""
-_column_types = {}  # a read table's column types, as its database has them: read once per process
-
-
-def _upsert_rows(statements, table, rows, **options):
-    """Return the upsert of ``rows`` (payloads in API shape) into ``table`` as one statement, and its parameters."""
-    if table.name not in _column_types:
-        _column_types[table.name] = dict(statements.fetchall(_COLUMN_TYPES_SQL, [table.name]))
-    sql = table.upsert_rows_sql(_column_types[table.name], **options)
-    fields = table.payload_fields()
-    return sql, {"rows": orjson.dumps([{field: row.get(field) for field in fields} for row in rows]).decode()}
-
-
-def _movement_rows(statements, movements):
-    """Queue the ledger rows and, per product and location, the stock level the last of them left.
-
-    A ledger row carries its location and the quantity there after it: the stock level's read row.
-    """
-    rows = [{**_MOVEMENT_DEFAULTS, **movement} for movement in movements]
-    if not rows:
-        return
-    statements.execute(*_upsert_rows(statements, MOVEMENTS, rows))
-    levels = {(row["product_id"], row["location"]): row for row in rows}  # the later movement wins
-    statements.execute(*_upsert_rows(statements, STOCK_LEVELS, list(levels.values())))
-
-
-def _search_of_applied(upsert):
-    """Return ``upsert`` of product rows, then the search documents of the rows it applied (not older ones)."""
-    search = SEARCH.insert_sql(SEARCH.expected_sql(sources="applied p", scope="TRUE"))
-    return f"WITH applied AS ({upsert}) {search}"
-
-
-def _apply_products(statements, payloads):
-    """A run of product events (created, details): the rows, never to an older version, and their ledger rows."""
-    products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
-    upsert, params = _upsert_rows(statements, PRODUCTS, products, returning="id, sku, name, description")
-    statements.execute(_search_of_applied(upsert), params)
-    movements = [
-        {**movement, "product_id": data["product_id"]} for data in payloads for movement in data.get("movements", ())
-    ]
-    _movement_rows(statements, movements)
-
-
-def _apply_stock_changes(statements, payloads):
-    """A run of stock events, as the same-transaction projection applies each: the stock columns only,
-    never backwards (the whole row from the payload if it has none yet), the stock levels, the ledger rows."""
-    products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
-    statements.execute(*_upsert_rows(statements, PRODUCTS, products, update=STOCK_COLUMNS))
-    _movement_rows(statements, [{**data["movement"], "product_id": data["product_id"]} for data in payloads])
-
-
-def _each(apply):
-    """Apply a run of events one by one with ``apply(statements, payload)``: events that come one at a time."""
-
-    def apply_each(statements, payloads):
-        for data in payloads:
-            apply(statements, data)
-
-    return apply_each
-
-
-def _no_change(statements, payloads):
-    pass
-
-
-# How a run of consecutive events changes the read store, by type: events of the types that
-# share an entry form one run (product events, stock events), applied set-based; the others
-# apply one statement each. The log-following twin of the bus's event table.
-APPLY = {
-    events.CategoryCreated: _each(_apply_category),
-    events.CategoryRenamed: _each(_apply_category_renamed),
-    events.LocationCreated: _each(_apply_location),
-    events.LocationChanged: _each(_apply_location),
-    events.ProductCreated: _apply_products,
-    events.ProductDetailsUpdated: _apply_products,
-    events.ProductArchived: _each(_apply_product_archived),
-    events.StockAdjusted: _apply_stock_changes,
-    events.StockSet: _apply_stock_changes,
-    events.StockLow: _no_change,
-    events.StockTransferred: _no_change,  # its legs are StockAdjusted events
-    events.ReservationPlaced: _each(_apply_reservation),
-    events.ReservationCommitted: _each(_apply_reservation),
-    events.ReservationReleased: _each(_apply_reservation),
-    events.ReservationExtended: _each(_apply_reservation),
-    events.ReservationExpired: _each(_apply_reservation),
-}
 
 
 # Rows per set-based statement: a bulk import's run of 100,000 events is applied in statements
@@ -204,7 +51,7 @@ RUN_ROWS = 5000
 def apply_events(cursor, records):
     """Apply ``records`` (dicts with ``type`` and ``payload``, JSON text or parsed) to the read store, in order."""
     statements = Statements(cursor)
-    for apply, run in itertools.groupby(records, key=lambda record: APPLY[events.by_name(record["type"])]):
+    for apply, run in itertools.groupby(records, key=lambda record: PROJECTIONS[events.by_name(record["type"])]):
         payloads = [_payload(record["payload"]) for record in run]
         for start in range(0, len(payloads), RUN_ROWS):
             apply(statements, payloads[start : start + RUN_ROWS])

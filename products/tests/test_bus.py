@@ -9,7 +9,7 @@ from django.db import transaction
 
 from cqrs_demo.bus import Command, Event, HandlerNotFoundError, MessageBus, Query, _all_subclasses, bus, events_in_sql
 from products import events
-from products.read import projector, queries, worker
+from products.read import projections, projector, queries
 from products.write import commands, event_log
 from products.write.commands import stock
 from products.write.models import Category
@@ -38,7 +38,7 @@ def test_the_event_table_names_every_event_type_and_the_worker_and_payloads_foll
     assert set(projector.EVENT_HANDLERS) == set(events.EVENT_TYPES)
     assert set(events.EVENT_TYPES) == {cls for cls in _all_subclasses(Event) if not getattr(cls, "abstract", False)}
     in_sql = {event_type for handler in stock.HANDLERS.values() for event_type in handler.events_in_sql}
-    assert set(worker.APPLY) == set(event_log.STATE) | in_sql == set(events.EVENT_TYPES)
+    assert set(projections.PROJECTIONS) == set(event_log.STATE) | in_sql == set(events.EVENT_TYPES)
 
 
 def test_an_event_left_out_of_the_table_stops_start_up():
@@ -67,6 +67,19 @@ def test_published_events_reach_each_of_their_handlers_in_order():
     )
     fresh.publish(Pinged(text="hi"))
     assert seen == [("first", "hi"), ("second", "hi")]
+
+
+def test_handlers_get_what_the_publisher_recorded_of_the_event():
+    # The event log hands the payload it logged: single-database mode's projections apply it.
+    @dataclass(frozen=True)
+    class Pinged(Event):
+        abstract = True
+        text: str
+
+    fresh, seen = MessageBus(), []
+    fresh.subscribe({Pinged: (lambda event, payload: seen.append((event.text, payload)),)})
+    fresh.publish(Pinged(text="hi"), payload={"text": "hi", "n": 1})
+    assert seen == [("hi", {"text": "hi", "n": 1})]
 
 
 def test_publishing_an_event_outside_the_table_is_refused():

@@ -14,7 +14,7 @@ import pytest
 from cqrs_demo.bus import bus
 from products import events
 from products.events import schema
-from products.read import projector, worker
+from products.read import projections, projector
 from products.read.tables import CATEGORIES, HOLDS, LOCATIONS, MOVEMENTS, PRODUCTS, RESERVATIONS
 from products.tests import event_contract
 from products.write import commands
@@ -101,7 +101,7 @@ def test_the_python_producer_renders_the_declared_state():
 
 def test_consumers_know_every_declared_event_type():
     declared = set(events.EVENT_TYPES)
-    assert set(worker.APPLY) == declared
+    assert set(projections.PROJECTIONS) == declared
     assert set(projector.EVENT_HANDLERS) == declared
 
 

@@ -95,9 +95,13 @@ def append(event):
 
 
 def publish(event):
-    """Append ``event`` to the log, then hand it to its handlers on the bus (same transaction); return its record."""
+    """Append ``event`` to the log, then hand it and its payload to its handlers on the bus (same transaction).
+
+    Return its record. The handlers (single-database mode's projections) apply the payload as
+    the log recorded it, as the split-mode worker does when it reads the log.
+    """
     record = append(event)
-    bus.publish(event)
+    bus.publish(event, payload=record.payload)
     return record
 
 

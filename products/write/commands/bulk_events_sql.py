@@ -9,6 +9,7 @@ parameter: ``now`` (the one timestamp of the import).
 from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS
 from products.write import rules
 from products.write.commands.bulk_sql import NEW_CATEGORIES, OPENING_MOVEMENT
+from products.write.commands.stock_sql import states_after_each_line
 
 
 def _products(which):
@@ -37,27 +38,23 @@ _STOCK_LOW = rules.stock_low_rows(_TAKEN, f"t.quantity - {rules.held('p.id')}", 
 
 # A product whose stock changed at several locations gets a StockSet per location, in the
 # rows' order, each with the state it left (as SetStock after SetStock would): the version
-# and quantity of the product after it, from its final ones less the changes after it.
+# and quantity of the product after it, from its final ones less the changes after it, as
+# a batch's and a commit's lines get them (``stock_sql.states_after_each_line``).
 # ``bulk_changed`` (those products as they end, read from ``bulk_product``'s rows: the write
 # tables' statistics do not know the rows this import wrote) and ``bulk_moved`` (their new
 # ledger rows in the read shape) are TEMP tables, ANALYZEd and indexed on the keys the event
 # statement joins on.
-_CHANGED = {
-    "version": "e.version - steps.later",
-    "quantity": "e.quantity - steps.later_delta",
-}
+# Each change (its ledger row's id, its line) with its product's quantity after all of them.
+_CHANGES = """(SELECT bm.id, bm.product_id, bm.line, bm.quantity - bm.before AS delta, t.quantity AS total
+      FROM pg_temp.bulk_movement bm JOIN pg_temp.bulk_changed t ON t.id = bm.product_id) c"""
+_STEPS = states_after_each_line(
+    _CHANGES, order="c.line", total="c.total", columns="c.id AS movement_id, c.product_id, c.line"
+)
+_CHANGED = {"version": "e.version - s.lines_after", "quantity": "s.quantity"}
 _AFTER_EACH_CHANGE = f"""
-    WITH steps AS (
-        SELECT bm.id AS movement_id, bm.product_id, bm.line,
-               count(*) OVER whole - count(*) OVER upto AS later,
-               sum(bm.quantity - bm.before) OVER whole - sum(bm.quantity - bm.before) OVER upto AS later_delta
-          FROM pg_temp.bulk_movement bm
-        WINDOW whole AS (PARTITION BY bm.product_id),
-               upto AS (PARTITION BY bm.product_id ORDER BY bm.line ROWS UNBOUNDED PRECEDING)
-    )
     SELECT {", ".join(f"{_CHANGED.get(name, f'e.{name}')} AS {name}" for name in PRODUCTS.column_names)},
-           steps.movement_id, steps.line
-      FROM steps JOIN pg_temp.bulk_changed e ON e.id = steps.product_id
+           s.movement_id, s.line
+      FROM ({_STEPS}) s JOIN pg_temp.bulk_changed e ON e.id = s.product_id
 """
 _STOCK_SET_PAYLOAD = f"""jsonb_build_object('product_id', e.id::text, 'product', {PRODUCTS.api_json("e")},
     'movement_id', m.id, 'location', m.location, 'delta', m.delta, 'quantity', e.quantity,

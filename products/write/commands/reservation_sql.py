@@ -11,7 +11,7 @@ import functools
 
 from products import events
 from products.events import in_statement
-from products.read.tables import HOLDS, MOVEMENTS, PRODUCTS, RESERVATIONS, STOCK_LEVELS, UTC_TIMESTAMP
+from products.read.tables import HOLDS, MOVEMENTS, PRODUCTS, RESERVATIONS, UTC_TIMESTAMP
 from products.write import rules
 from products.write.commands.common import STOCK_LINES_STEPS
 from products.write.commands.stock_sql import HELD_BY_PRODUCT, states_after_each_line, stock_event_payload
@@ -57,7 +57,7 @@ _PLACED_LINES = """(SELECT jsonb_agg(jsonb_build_object(
 @functools.cache  # built once per mode: the checkout path runs it on every request
 def place_sql(event_type, *, project):
     """Return the statement that places a reservation if every line can be held (see ``place_reservation``)."""
-    projection = f",{in_statement.steps(event_type, reservation='shown', holds='hold')}" if project else ""
+    projection = f",{in_statement.steps(event_type, reservations='shown', holds='hold')}" if project else ""
     # The new holds are not in this statement's snapshot: the available left is less what they take.
     low = rules.stock_low_rows(
         "SELECT product_id, sum(amount) AS taken FROM line WHERE EXISTS (SELECT FROM reservation) GROUP BY product_id",
@@ -112,7 +112,7 @@ def commit_sql(event_type, *, project):
     """
     projection = ""
     if project:
-        steps = in_statement.steps(event_type, state="last_state", ledger="ledger", level="level", reservation="shown")
+        steps = in_statement.steps(event_type, products="last_state", movements="ledger", reservations="shown")
         projection = f""", last_state AS (
             -- Each product as its last line left it.
             SELECT * FROM state WHERE last
@@ -152,8 +152,6 @@ def commit_sql(event_type, *, project):
         {states_after_each_line("movement c", order="c.id", total=_COMMITTED_TOTAL, columns=_AFTER_LINE_COLUMNS)}
     ), ledger AS MATERIALIZED (
         {MOVEMENTS.expected_sql(sources="movement m JOIN products_location l ON l.id = m.location_id", scope="TRUE")}
-    ), level AS MATERIALIZED (
-        {STOCK_LEVELS.expected_sql(sources="stock sl JOIN products_location l ON l.id = sl.location_id", scope="TRUE")}
     ), state AS MATERIALIZED (
         -- The product's read row after each line (and the line's ledger row).
         {

@@ -17,7 +17,7 @@ import functools
 
 from products import events
 from products.events import in_statement
-from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS
+from products.read.tables import MOVEMENTS, PRODUCTS
 from products.write import rules
 from products.write.commands.common import STOCK_LINES_STEPS
 from products.write.commands.stock_sql import states_after_each_line, stock_event_payload
@@ -51,7 +51,6 @@ def statement(*, project, signal_low):
         extra=("s.n AS n",),
     )
     ledger = MOVEMENTS.expected_sql(sources="movement m JOIN location l ON l.id = m.location_id", scope="TRUE")
-    level = STOCK_LEVELS.expected_sql(sources="stock sl JOIN location l ON l.id = sl.location_id", scope="TRUE")
     low = ""
     if signal_low:
         # A removal's: the step's quantity is the product's total after its line.
@@ -63,7 +62,7 @@ def statement(*, project, signal_low):
         projection = f""", final AS (
         -- Each product's read row as its last line left it.
         SELECT DISTINCT ON (id) * FROM state ORDER BY id, n DESC
-    ),{in_statement.steps(events.StockAdjusted, state="final", ledger="ledger", level="level")}"""
+    ),{in_statement.steps(events.StockAdjusted, products="final", movements="ledger")}"""
     return f"""
     WITH {STOCK_LINES_STEPS}, checked AS MATERIALIZED (
         -- The quantity each line leaves at its location, and whether it may: a known product, an
@@ -122,9 +121,6 @@ def statement(*, project, signal_low):
     ), ledger AS MATERIALIZED (
         -- The ledger rows' read rows.
         {ledger}
-    ), level AS MATERIALIZED (
-        -- The stock levels' read rows.
-        {level}
     ), state AS MATERIALIZED (
         -- The product's read row after each line.
         {state}

@@ -13,7 +13,7 @@ import functools
 
 from products import events
 from products.events import in_statement
-from products.read.tables import MOVEMENTS, PRODUCTS, STOCK_LEVELS, product_select
+from products.read.tables import MOVEMENTS, PRODUCTS, product_select
 from products.write import rules
 from products.write.commands.common import PRODUCT_LOCK_STEP, VERSION_MATCHES
 
@@ -90,11 +90,10 @@ def _statement(product_steps, stock_step, event_type, *, project):
         sources="product p CROSS JOIN total s LEFT JOIN products_category c ON c.id = p.category_id", scope="TRUE"
     )
     ledger = MOVEMENTS.expected_sql(sources="movement m CROSS JOIN location l", scope="TRUE")
-    level = STOCK_LEVELS.expected_sql(sources="stock sl CROSS JOIN location l", scope="TRUE")
     payload = stock_event_payload("state", "ledger")
     projection = ""
     if project:
-        projection = f",{in_statement.steps(event_type, state='state', ledger='ledger', level='level')}"
+        projection = f",{in_statement.steps(event_type, products='state', movements='ledger')}"
     # A removal's: the state's quantity is the total after it, the holds are as they were.
     taken = "SELECT state.id AS product_id, -ledger.delta AS taken, state.quantity FROM state, ledger"
     taken += " WHERE ledger.delta < 0 AND %(signal_low)s"
@@ -117,9 +116,6 @@ def _statement(product_steps, stock_step, event_type, *, project):
     ), ledger AS MATERIALIZED (
         -- The ledger row's read row.
         {ledger}
-    ), level AS MATERIALIZED (
-        -- The stock level's read row.
-        {level}
     ), state AS MATERIALIZED (
         -- The product's read row as this statement leaves it.
         {state}

@@ -3,14 +3,16 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from cqrs_demo.bus import bus
 from cqrs_demo.routers import read_store_alias
-from products.read import queries, rebuild
+from products import events
+from products.read import projector, queries, rebuild
 from products.read.models import CategoryView, ProductView, StockMovementView
+from products.tests.conftest import SPLIT
 from products.write import commands
-from products.write.models import StockMovement
+from products.write.models import EventRecord, Product, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +138,22 @@ def test_rebuild_repairs_a_drifted_read_row(make_product, expected_read_row, rea
     ProductView.objects.filter(id=product_id).update(name="Wrong", quantity=99)
     rebuild.rebuild_all()
     assert read_row(product_id) == expected_read_row(product_id)
+
+
+@pytest.mark.skipif(SPLIT, reason="single-database mode's bus handlers; split mode applies the log (test_worker.py)")
+def test_single_database_mode_applies_the_payload_the_log_recorded_not_the_write_tables(make_product, read_row):
+    # One projection for both modes: the bus handler applies what the event carries, as the
+    # worker would, rather than reading the write tables again.
+    product_id = make_product(name="Hammer")
+    record = EventRecord.objects.get(product_id=product_id, type="ProductCreated")
+    product = {
+        **record.payload["product"],
+        "name": "As the log says",
+        "version": record.payload["product"]["version"] + 1,
+    }
+    payload = {**record.payload, "product": product, "movements": []}
+    [handler] = projector.EVENT_HANDLERS[events.ProductDetailsUpdated]
+    with transaction.atomic():
+        handler(events.ProductDetailsUpdated(product_id=product_id), payload=payload)
+    assert read_row(product_id)["name"] == "As the log says"
+    assert Product.objects.get(id=product_id).name == "Hammer"
