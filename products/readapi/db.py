@@ -87,8 +87,15 @@ class Databases:
             await pool.close()
 
     async def _fetch(self, pool, sql, params):
-        async with pool.acquire(timeout=self.timeout) as connection:
+        # The wait for a connection is bounded by a timeout scope rather than asyncpg's
+        # ``acquire(timeout=...)``, which wraps it in ``asyncio.wait_for``: a task and a timer per
+        # request, and a timeout carried over to the release.
+        async with asyncio.timeout(self.timeout):
+            connection = await pool.acquire()
+        try:
             return await connection.fetch(sql, *params)
+        finally:
+            await pool.release(connection)
 
     async def fetch(self, sql, params, store=READ_STORE):
         """Return the rows of ``sql`` (with ``%s`` placeholders) as dicts, on the read store or the write database."""
