@@ -3,7 +3,9 @@
 No parameter reading, no authentication, no page links, no cursors: ``/api/products/`` runs the
 first page's statement of the product list and ``/api/products/<uuid>/`` the detail's, as the
 read API builds them (products.read.queries), and answers the rows as JSON. What the read API
-costs beyond this is its own work. The database is ``BARE_DATABASE_URL``.
+costs beyond this is its own work. The database is ``BARE_DATABASE_URL``. Its pool skips asyncpg's
+reset query on each release, as the read API's does (products/readapi/db.py), so that both make
+one round trip per request.
 """
 
 import contextlib
@@ -17,7 +19,7 @@ from starlette.responses import Response
 
 from products.read.queries import GetProduct, ListProducts
 from products.read.queries.products import get_product, list_products
-from products.readapi.db import numbered
+from products.readapi.db import keep_session, numbered
 
 LIST = list_products(ListProducts())
 LIST_SQL = numbered(LIST.sql)
@@ -27,7 +29,9 @@ _pool = {}
 
 @contextlib.asynccontextmanager
 async def lifespan(app):
-    _pool["pool"] = await asyncpg.create_pool(os.environ["BARE_DATABASE_URL"], min_size=0, max_size=10)
+    _pool["pool"] = await asyncpg.create_pool(
+        os.environ["BARE_DATABASE_URL"], min_size=0, max_size=10, reset=keep_session
+    )
     yield
     await _pool["pool"].close()
 

@@ -1,13 +1,16 @@
-"""The read API against the Django API, the bare-SQL floor and a bare FastAPI+asyncpg endpoint, in one run.
+"""The read API against the Django API, two bare-SQL floors and a bare FastAPI+asyncpg endpoint, in one run.
 
     .venv/bin/python -m bench.readapi                      # 100,000 products, 10 s per run, 2 rounds
     .venv/bin/python -m bench.readapi --size 2000 --duration 1 --warmup 0 --rounds 1   # the CI smoke
 
-Four servers on the same seeded database, each gunicorn with 2 workers (bench/gunicorn_bench.py):
-the Django API (sync workers, cqrs_demo.wsgi), the floor (sync workers, bench/floor.py: its own
-SQL over psycopg2 and json.dumps), the read API (uvicorn workers, products.readapi) and the bare
-ASGI endpoint (uvicorn workers, bench/bare_asgi.py: the read API's own SQL, nothing else). Each
-scenario (product detail, random of 1,000; the list's first page of 20) loads the four in turn,
+Five servers on the same seeded database, each gunicorn with 2 workers (bench/gunicorn_bench.py):
+the Django API (sync workers, cqrs_demo.wsgi), the Django view floor (sync workers, the service's
+Django process with bench/django_view.py's bare-SQL views on the list's and detail's routes: the
+issue's "bare-SQL Django view doing the same query"), the floor (sync workers, bench/floor.py: a
+bare WSGI function, its own SQL over psycopg2 and json.dumps, no framework), the read API (uvicorn
+workers, products.readapi) and the bare ASGI endpoint (uvicorn workers, bench/bare_asgi.py: the
+read API's own SQL, nothing else). Each scenario (product detail, random of 1,000; the list's
+first page of 20) loads the five in turn,
 in reverse order on even rounds, and keeps each server's best round. The load average before
 each run is printed with it and saved; ratios are what to read on a shared machine.
 """
@@ -23,7 +26,7 @@ from bench.run import BENCH, DATA, GUNICORN, RESULTS, ROOT, Server, detail_paths
 from bench.run import run_wrk as wrk
 
 SCENARIOS = {"detail": "product detail (random of 1,000)", "list": "list, first page of 20"}
-NAMES = ("django", "floor", "readapi", "bare")
+NAMES = ("django", "django_view", "floor", "readapi", "bare")
 ASGI_WORKER = "uvicorn.workers.UvicornWorker"
 
 
@@ -33,6 +36,12 @@ def servers_for(size):
     url = seed.database_url("service", size)
     return {
         "django": (9111, "cqrs_demo.wsgi:application", None, service),
+        "django_view": (
+            9112,
+            "cqrs_demo.wsgi:application",
+            None,
+            {**service, "DJANGO_SETTINGS_MODULE": "bench.django_view_settings"},
+        ),
         "floor": (9113, "bench.floor:application", None, {**os.environ, "FLOOR_DATABASE_URL": url}),
         "readapi": (9114, "products.readapi.app:create_app()", ASGI_WORKER, service),
         "bare": (9115, "bench.bare_asgi:app", ASGI_WORKER, {**os.environ, "BARE_DATABASE_URL": url}),
@@ -98,31 +107,38 @@ def run(size, options):
 def render(size, data):
     results = data["results"]
     lines = [
-        f"# The read API, the Django API, the floor and a bare ASGI endpoint: {size:,} products, {data['date']}",
+        f"# The read API, the Django API, two floors and a bare ASGI endpoint: {size:,} products, {data['date']}",
         "",
         f"wrk -t{data['options']['threads']} -c{data['options']['connections']} -d{data['options']['duration']}s"
         f" per run after a {data['options']['warmup']}s warm-up, best of {data['options']['rounds']} rounds"
         " (alternating order); gunicorn 2 workers each (sync for Django and the floor, uvicorn for the two ASGI"
         f" apps). Load average before / after: {data['load_before']} / {data['load_after']}.",
         "",
-        "| scenario | server | req/s | p50 ms | p99 ms | load before | / floor | / bare ASGI |",
-        "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |",
+        "Two floors: **Django view** is the issue's floor, a bare-SQL Django view in the service's own Django"
+        " process (settings, middleware, URL routing; no DRF; bench/django_view.py); **floor** is a bare WSGI"
+        " function with no framework at all (bench/floor.py), the stricter one.",
+        "",
+        "| scenario | server | req/s | p50 ms | p99 ms | load before | / Django view | / floor | / bare ASGI |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for scenario, title in SCENARIOS.items():
-        floor, bare = results["floor"][scenario]["rps"], results["bare"][scenario]["rps"]
+        view, floor = results["django_view"][scenario]["rps"], results["floor"][scenario]["rps"]
+        bare = results["bare"][scenario]["rps"]
         for name in NAMES:
             result = results[name][scenario]
             latency = f"{result['p50_us'] / 1000:.2f} | {result['p99_us'] / 1000:.2f}"
             lines.append(
                 f"| {title} | {name} | {result['rps']:.0f} | {latency} | {result['load_before']}"
-                f" | {result['rps'] / floor:.2f}x | {result['rps'] / bare:.2f}x |"
+                f" | {result['rps'] / view:.2f}x | {result['rps'] / floor:.2f}x | {result['rps'] / bare:.2f}x |"
             )
     lines += ["", "Against the targets:", ""]
     for scenario in SCENARIOS:
         rps = {name: results[name][scenario]["rps"] for name in NAMES}
         for label, value, goal in (
+            (f"read API {scenario} / Django view", rps["readapi"] / rps["django_view"], 1.0),
             (f"read API {scenario} / floor", rps["readapi"] / rps["floor"], 1.0),
             (f"read API {scenario} / bare ASGI", rps["readapi"] / rps["bare"], 0.8),
+            (f"Django {scenario} / Django view", rps["django"] / rps["django_view"], 0.7),
             (f"Django {scenario} / floor", rps["django"] / rps["floor"], 0.7),
         ):
             lines.append(f"- {label}: {value:.2f}x (target >= {goal}x) {'met' if value >= goal else 'NOT met'}")
@@ -137,6 +153,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2, help="rounds, in alternating order; the best is kept (2)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--label", default="", help="ends the results' file names: <date>-readapi-<size>-<label>")
     options = parser.parse_args(argv)
     require_wrk()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -153,6 +170,8 @@ def main(argv=None):
     data["load_after"] = load_average()
     markdown = render(options.size, data)
     stem = f"{datetime.date.today().isoformat()}-readapi-{options.size}"
+    if options.label:
+        stem += f"-{options.label}"
     (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
     (RESULTS / f"{stem}.md").write_text(markdown)
     log(markdown)

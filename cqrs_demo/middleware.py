@@ -1,11 +1,14 @@
-"""Request-level middleware: one structured log line per request, and a body size limit."""
+"""Request-level middleware: one structured log line per request, a body size limit, messages made on first use."""
 
 import logging
 import time
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.http import JsonResponse
 from django.urls import is_valid_path
+from django.utils.functional import SimpleLazyObject, empty
 
 logger = logging.getLogger("cqrs_demo.request")
 
@@ -17,6 +20,9 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not logger.isEnabledFor(logging.INFO):
+            # LOG_LEVEL above INFO: no line to write, so no timing or fields to gather.
+            return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)
         # DRF copies the user it authenticated (token or session) onto the Django request.
@@ -72,3 +78,21 @@ class ApiTrailingSlashMiddleware:
                 request.path_info = f"{path}/"
                 request.path = f"{request.path}/"
         return self.get_response(request)
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages (the admin's), with the storage made on a request's first use of it.
+
+    Django's middleware builds the storage for every request (its class found by name, a cookie
+    signer, a session store): work the API's requests never use. A storage nothing touched has
+    nothing to save, so the response goes out as Django's middleware would send it.
+    """
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)

@@ -7,8 +7,14 @@ statement's ``shape`` is the same for both APIs. A read is one statement, outsid
 
 A connection is not checked before use (no round trip): asyncpg sees a connection closed by
 the server as soon as its socket says so, and a request whose connection died under it is run
-once more on a fresh one. No free connection within ``timeout``, or a database that cannot be
-reached, is ``UNAVAILABLE``: the app answers 503.
+once more on a fresh one. Nor is it reset after use: asyncpg's pool would send its reset query
+(``pg_advisory_unlock_all()``, ``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``) on each release, a
+second round trip per request, to undo session state this service never sets (it runs one
+statement outside a transaction: no SET, cursor, LISTEN or advisory lock). asyncpg still rolls
+back a transaction left open before the connection goes back to the pool.
+
+No free connection within ``timeout``, or a database that cannot be reached, is ``UNAVAILABLE``:
+the app answers 503.
 """
 
 import asyncio
@@ -44,6 +50,10 @@ def numbered(sql):
     return _PLACEHOLDER.sub(lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", sql)
 
 
+async def keep_session(connection):
+    """A pool's ``reset``: nothing to undo (see the module's docstring), so no reset query."""
+
+
 class Databases:
     """The pools of the read store and of the write database (the event log and the API tokens).
 
@@ -57,6 +67,7 @@ class Databases:
             "max_size": max_size,
             "timeout": timeout,  # connecting
             "server_settings": {"TimeZone": "UTC", "statement_timeout": str(statement_timeout_ms)},
+            "reset": keep_session,
         }
         self._urls = {"read": read_url, "write": write_url}
         self.read = self.write = None
@@ -76,8 +87,15 @@ class Databases:
             await pool.close()
 
     async def _fetch(self, pool, sql, params):
-        async with pool.acquire(timeout=self.timeout) as connection:
+        # The wait for a connection is bounded by a timeout scope rather than asyncpg's
+        # ``acquire(timeout=...)``, which wraps it in ``asyncio.wait_for``: a task and a timer per
+        # request, and a timeout carried over to the release.
+        async with asyncio.timeout(self.timeout):
+            connection = await pool.acquire()
+        try:
             return await connection.fetch(sql, *params)
+        finally:
+            await pool.release(connection)
 
     async def fetch(self, sql, params, store=READ_STORE):
         """Return the rows of ``sql`` (with ``%s`` placeholders) as dicts, on the read store or the write database."""

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils.functional import empty
 
 from cqrs_demo.bus import bus
 from products.read.models import LocationView, ProductView
@@ -169,3 +170,23 @@ def test_without_change_stocklevel_a_product_added_in_the_admin_has_no_stock(cat
     product = Product.objects.get(sku="ADM-2")
     assert ProductView.objects.get(id=product.id).quantity == 0
     assert list(StockMovement.objects.filter(product=product).values_list("delta", flat=True)) == [0]
+
+
+def test_the_admin_still_shows_a_message_after_a_change(admin_client, make_category):
+    # The message storage is made on first use (cqrs_demo.middleware.LazyMessageMiddleware):
+    # the admin's "changed successfully" must still reach the page the redirect leads to.
+    category = Category.objects.get(slug=make_category(name="Tools"))
+    response = admin_client.post(f"/admin/products/category/{category.pk}/change/", {"name": "Hand tools"}, follow=True)
+    assert response.status_code == 200
+    messages = [str(message) for message in response.context["messages"]]
+    assert len(messages) == 1
+    assert "was changed successfully" in messages[0]
+    # Shown once: the page after it has none.
+    assert list(admin_client.get("/admin/products/category/").context["messages"]) == []
+
+
+def test_an_api_read_builds_no_message_storage_and_sets_no_cookie(client):
+    response = client.get("/api/categories/")
+    assert response.status_code == 200
+    assert "messages" not in response.cookies
+    assert response.wsgi_request._messages._wrapped is empty
