@@ -10,8 +10,9 @@ The rules hold under any concurrency by construction:
 - every command that can take available stock (placing, extending; the stock commands'
   removals, see ``products.write.commands.stock``) holds the locks of the products it
   touches, taken in one global order (sorted keys), then its locations (FOR SHARE, in code
-  order; a bulk import that sets stock there holds them FOR UPDATE), in statements of their
-  own, so two reservations naming the same products in opposite orders never deadlock;
+  order), in statements of their own, so two reservations naming the same products in
+  opposite orders never deadlock; placing one takes its products' rows after them (in id
+  order), which a bulk import that sets their stock holds until it commits;
 - the statement after the locks reads with a fresh snapshot, so it sees every earlier
   holder's writes, and compares expiries with the clock as it is then
   (``clock_timestamp()``), never with the moment the transaction began: a hold that one
@@ -116,7 +117,8 @@ class ExpireReservations(Command):
 def place_reservation(command):
     """Hold every line's quantity at its location, all or nothing; return the reservation."""
     check_distinct_lines([(line.product_id, line.location) for line in command.lines])
-    lock_products([line.product_id for line in command.lines], [line.location for line in command.lines])
+    # The products' rows too: a bulk import that sets their stock holds them until it commits.
+    lock_products([line.product_id for line in command.lines], [line.location for line in command.lines], rows=True)
     reservation_id = uuid.uuid4()
     rows = fetch_dicts(
         reservation_sql.place_sql(events.ReservationPlaced, project=single_database()),
