@@ -17,7 +17,7 @@ from cqrs_demo.bus import bus
 from products.errors import InsufficientStockError
 from products.tests.write.commands.test_stock_locations import Held, Waiting, _blocked_by
 from products.write import commands
-from products.write.models import Product, StockLevel
+from products.write.models import EventRecord, Product, StockLevel, StockMovement
 
 pytestmark = [pytest.mark.manual_projection, pytest.mark.django_db(transaction=True)]
 
@@ -173,3 +173,23 @@ def test_a_stock_change_that_waited_for_an_import_is_not_lost():
     adjustment.join()
     assert adjustment.error is None, adjustment.error
     assert _main(product_id) == 5
+
+
+def test_an_import_that_waited_for_a_stock_change_sets_the_stock_from_what_it_left():
+    product_id = _existing("BESIDE-4", 10)
+    adjustment = Held(lambda: bus.dispatch(commands.AdjustStock(product_id=product_id, delta=5))).hold()
+    importing = Waiting(lambda: _import("BESIDE-4", 4))
+    try:
+        importing.start()
+        importing.started.wait()
+        assert _blocked_by(importing.pid, adjustment.pid)  # on the product's row
+    finally:
+        adjustment.end()
+    importing.join()
+    assert importing.error is None, importing.error
+    assert _main(product_id) == 4
+    # Its StockSet and ledger row count from the 15 the adjustment left, not the 10 before it.
+    movement = StockMovement.objects.get(product_id=product_id, reason="import")
+    assert (movement.delta, movement.quantity_after) == (-11, 4)
+    event = EventRecord.objects.get(product_id=product_id, type="StockSet")
+    assert event.payload["delta"] == -11, event.payload
