@@ -193,3 +193,23 @@ def test_an_import_that_waited_for_a_stock_change_sets_the_stock_from_what_it_le
     assert (movement.delta, movement.quantity_after) == (-11, 4)
     event = EventRecord.objects.get(product_id=product_id, type="StockSet")
     assert event.payload["delta"] == -11, event.payload
+
+
+def test_a_commit_locks_its_products_rows_in_id_order_before_it_writes_any():
+    low, high = sorted(UUID(_existing(sku, 10)) for sku in ("COMMIT-1", "COMMIT-2"))
+    lines = tuple(commands.ReservationLine(product_id=product_id, quantity=1) for product_id in (high, low))
+    reservation = bus.dispatch(commands.PlaceReservation(lines=lines, expires_in=600))
+    # As an import that sets both products' stock holds them: in id order, without their advisory locks.
+    holder = Held(lambda: list(Product.objects.select_for_update(no_key=True).filter(id=low))).hold()
+    commit = Waiting(lambda: bus.dispatch(commands.CommitReservation(reservation_id=reservation["id"])))
+    try:
+        commit.start()
+        commit.started.wait()
+        assert _blocked_by(commit.pid, holder.pid)
+        # Waiting for the lowest id, it holds the other product's row not yet: no cycle with the holder.
+        assert _locked_by_others([high]) == 0
+    finally:
+        holder.end()
+    commit.join()
+    assert commit.error is None, commit.error
+    assert (_main(low), _main(high)) == (9, 9)
