@@ -95,10 +95,11 @@ LOCK_ORDER = """Every command takes its locks in this order, so no two commands 
    locks is what it left;
 3. then the products' rows, in ascending id order (an UPDATE of their version, or FOR NO KEY
    UPDATE; placing and committing a reservation take them too): a bulk import locks the
-   rows of the existing products it may write without their advisory locks (a lock each for
-   100,000 products would not fit the server's lock table), after its locations and before
-   it reads what reservations hold, so a command on one of those products waits here for
-   the import, and one on any other product at the same locations does not wait for it.
+   rows of the existing products it may write without their advisory locks (100,000 of
+   those in one transaction run out of shared memory at the default
+   max_locks_per_transaction), after its locations and before it reads what reservations
+   hold, so a command on one of those products waits here for the import, and one on any
+   other product at the same locations does not wait for it.
 
 A single stock command's statement takes the same three, one of each, in that order; the
 multi-line commands take them with ``lock_products_sql`` in statements of their own first.
