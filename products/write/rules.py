@@ -90,12 +90,16 @@ LOCK_ORDER = """Every command takes its locks in this order, so no two commands 
    naming the same products in opposite orders queue instead of deadlocking), before the
    command's first write, so before its transaction has an id: a product's events then
    follow their commit order in the log;
-2. then the locations it changes stock at, FOR SHARE, in ascending code order: a bulk import
-   that sets stock there holds them FOR UPDATE, and a deactivation UPDATEs the row, so the
-   command waits for either, and what it reads after these locks is what they left;
+2. then the locations it changes stock at, FOR SHARE, in ascending code order: a
+   deactivation UPDATEs the row, so the command waits for it, and what it reads after these
+   locks is what it left;
 3. then the products' rows, in ascending id order (an UPDATE of their version, or FOR NO KEY
-   UPDATE): a bulk import locks them without their advisory locks, so a command waits here
-   for one that set their stock at other locations.
+   UPDATE; placing and committing a reservation take them too): a bulk import locks the
+   rows of the existing products it may write without their advisory locks (100,000 of
+   those in one transaction run out of shared memory at the default
+   max_locks_per_transaction), after its locations and before it reads what reservations
+   hold, so a command on one of those products waits here for the import, and one on any
+   other product at the same locations does not wait for it.
 
 A single stock command's statement takes the same three, one of each, in that order; the
 multi-line commands take them with ``lock_products_sql`` in statements of their own first.

@@ -207,9 +207,9 @@ def test_a_stock_command_takes_the_location_before_the_products_row():
     bus.dispatch(commands.CreateLocation(code="east", name="East"))
     product_id = bus.dispatch(commands.CreateProduct(sku="LOCK-2", name="Lock", price=Decimal(1)))["id"]
 
-    def hold_location():  # as a bulk import that sets stock there does
+    def hold_location():  # as a deactivation's UPDATE of the row does
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM products_location WHERE code = 'east' FOR UPDATE")
+            cursor.execute("SELECT id FROM products_location WHERE code = 'east' FOR NO KEY UPDATE")
 
     holder = Held(hold_location).hold()
     adjustment = Waiting(lambda: bus.dispatch(commands.AdjustStock(product_id=product_id, delta=1, location="east")))

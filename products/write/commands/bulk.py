@@ -172,10 +172,10 @@ def bulk_import_products(command):
         cursor.execute(bulk_sql.STAGE)
         _copy_rows(cursor, command.rows)
         cursor.execute(bulk_sql.ANALYZE_ROWS)
-        cursor.execute(bulk_sql.SETS_EXISTING_STOCK)
-        sets_existing_stock = cursor.fetchone()[0]
-        cursor.execute(bulk_sql.LOCK_LOCATIONS_FOR_UPDATE if sets_existing_stock else bulk_sql.LOCK_LOCATIONS_FOR_SHARE)
+        cursor.execute(bulk_sql.LOCK_LOCATIONS)
         params["any_inactive"] = not all(takes_stock for (takes_stock,) in cursor.fetchall())
+        # The products' rows before what is held is read (``rules.LOCK_ORDER``).
+        cursor.execute(bulk_sql.LOCK_NAMED_PRODUCTS_SQL, params)
         for statement in bulk_sql.HOLDS_SQL:
             cursor.execute(statement)
         params["any_held"] = cursor.fetchone()[0]

@@ -40,33 +40,41 @@ COPY = f"COPY pg_temp.bulk_row ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 # others cost as much to gather and would change no plan.
 ANALYZE_ROWS = "ANALYZE pg_temp.bulk_row (sku, category, location)"
 
-# Whether the rows set stock of products that exist: then the locations they name are
-# locked FOR UPDATE instead of FOR SHARE (LOCK_LOCATIONS_FOR_UPDATE), before any product is.
-SETS_EXISTING_STOCK = """
-    SELECT EXISTS (SELECT FROM pg_temp.bulk_row r JOIN products_product p ON lower(p.sku) = lower(r.sku)
-                    WHERE r.quantity IS NOT NULL)
-"""
-
-
-# The locations the rows name, locked as the stock commands lock them (FOR SHARE): a
-# deactivation waits for the import, and the import sees one that committed before. When
-# the import sets the stock of existing products, FOR UPDATE: new reservations (and stock
-# commands) there wait for it too, so what reservations hold (``bulk_held``, read after this
-# lock) stays what the import checked. In code order, as the stock commands lock them. The
-# answer (whether each takes stock) tells whether the inactive checks below are needed.
-def _lock_locations(strength):
-    return f"""
+# The locations the rows name, locked as the stock commands lock them (FOR SHARE, in code
+# order): a deactivation waits for the import, and the import sees one that committed before.
+# Stock commands and reservations at those locations for other products do not wait: the
+# import holds back only the products it may write (``LOCK_NAMED_PRODUCTS_SQL``). The answer
+# (whether each takes stock) tells whether the inactive checks below are needed.
+LOCK_LOCATIONS = f"""
     INSERT INTO pg_temp.bulk_location (id, code, is_active)
     SELECT id, code, is_active FROM products_location
-     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY code FOR {strength}
+     WHERE code IN (SELECT DISTINCT location FROM pg_temp.bulk_row) ORDER BY code FOR SHARE
     RETURNING {rules.takes_stock("bulk_location")}
 """
 
-
-LOCK_LOCATIONS_FOR_SHARE = _lock_locations("SHARE")
-LOCK_LOCATIONS_FOR_UPDATE = _lock_locations("UPDATE")
+# The existing products the rows may write (a row with a quantity, or with details that differ
+# from the product's), their rows locked in id order after the locations (``rules.LOCK_ORDER``)
+# and before what reservations hold is read: placing a reservation and the stock commands take
+# their products' rows too, so one naming any of these waits for the import, and ``HOLDS_SQL``
+# and the stock the rows are compared with are as every one committed before left them. More
+# than the import writes (``LOCK_PRODUCTS_SQL`` narrows it once the rows are checked), since
+# which rows are refused, so what is written, depends on what is held; one statement, so
+# two imports or an import and a batch lock them in the same order.
+LOCK_NAMED_PRODUCTS_SQL = """
+    SELECT count(*) FROM (
+        SELECT p.id FROM products_product p LEFT JOIN products_category c ON c.id = p.category_id
+         WHERE NOT p.is_archived
+           AND EXISTS (SELECT FROM pg_temp.bulk_row r
+                        WHERE lower(r.sku) = lower(p.sku)
+                          AND (r.quantity IS NOT NULL OR r.name IS DISTINCT FROM p.name
+                               OR r.price IS DISTINCT FROM p.price
+                               OR (%(has_description)s AND r.description IS DISTINCT FROM p.description)
+                               OR (%(has_category)s AND r.category IS DISTINCT FROM c.slug)))
+         ORDER BY p.id FOR NO KEY UPDATE OF p
+    ) locked
+"""
 # What active reservations hold at those locations, per product, as committed now (after the
-# lock; rules.holds); the answer tells whether the held checks below are needed.
+# products' locks; rules.holds); the answer tells whether the held checks below are needed.
 HOLDS_SQL = [
     f"""CREATE TEMP TABLE bulk_held ON COMMIT DROP AS
        SELECT h.product_id, h.location_id, sum(h.quantity) AS held FROM products_reservationline h
@@ -207,10 +215,11 @@ _DETAILS_DIFFER = """(p.name <> b.name OR p.price <> b.price
                 OR (%(has_description)s AND p.description <> b.description)
                 OR (%(has_category)s AND p.category_id IS DISTINCT FROM b.category_id))"""
 
-# The existing products the import may write (details that differ, or a stock that changes),
+# The existing products the import writes (details that differ, or a stock that changes),
 # their rows locked in id order before any is written, as the stock commands lock products'
-# rows (``common.lock_products``): an import and a batch naming the same products in other
-# orders never wait for each other in a cycle. The UPDATEs below then find them locked.
+# rows (``common.lock_products``). ``LOCK_NAMED_PRODUCTS_SQL`` locked them already, unless a
+# product's details or SKU changed while the import ran: this one locks such a product in
+# id order too, before the UPDATEs below, which then find them all locked.
 LOCK_PRODUCTS_SQL = f"""
     SELECT count(*) FROM (
         SELECT p.id FROM products_product p JOIN pg_temp.bulk_product b ON b.existing_id = p.id

@@ -98,19 +98,24 @@ def lock_products(product_ids, locations, *, rows=False):
         cursor.execute(sql, params)
 
 
-def lock_products_of(select, params):
+def lock_products_of(select, params, *, rows=False):
     """Take the locks of the products, then the locations, that ``select`` yields (``product_id``, ``location_id``).
 
-    ``params``: the named parameters of ``select``.
+    ``params``: the named parameters of ``select``. With ``rows``, the products' rows too, in
+    id order (as ``lock_products``): for a command whose statement then writes several of them.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_lock_products_of_sql(select), params)
+        cursor.execute(_lock_products_of_sql(select, rows), params)
 
 
 @functools.cache  # one statement per ``select``, built once
-def _lock_products_of_sql(select):
+def _lock_products_of_sql(select, rows):
     keys = f"SELECT {rules.PRODUCT_LOCK_SQL.format('product_id')} AS key FROM ({select}) ids"
-    return rules.lock_products_sql(keys, f"id IN (SELECT location_id FROM ({select}) ids)")
+    return rules.lock_products_sql(
+        keys,
+        f"id IN (SELECT location_id FROM ({select}) ids)",
+        rows=f"id IN (SELECT product_id FROM ({select}) ids)" if rows else None,
+    )
 
 
 def lock_catalogue(*, exclusive=False, product_id=None):

@@ -10,8 +10,9 @@ The rules hold under any concurrency by construction:
 - every command that can take available stock (placing, extending; the stock commands'
   removals, see ``products.write.commands.stock``) holds the locks of the products it
   touches, taken in one global order (sorted keys), then its locations (FOR SHARE, in code
-  order; a bulk import that sets stock there holds them FOR UPDATE), in statements of their
-  own, so two reservations naming the same products in opposite orders never deadlock;
+  order), in statements of their own, so two reservations naming the same products in
+  opposite orders never deadlock; placing or committing one takes its products' rows after
+  them (in id order), which a bulk import that sets their stock holds until it commits;
 - the statement after the locks reads with a fresh snapshot, so it sees every earlier
   holder's writes, and compares expiries with the clock as it is then
   (``clock_timestamp()``), never with the moment the transaction began: a hold that one
@@ -116,7 +117,8 @@ class ExpireReservations(Command):
 def place_reservation(command):
     """Hold every line's quantity at its location, all or nothing; return the reservation."""
     check_distinct_lines([(line.product_id, line.location) for line in command.lines])
-    lock_products([line.product_id for line in command.lines], [line.location for line in command.lines])
+    # The products' rows too: a bulk import that sets their stock holds them until it commits.
+    lock_products([line.product_id for line in command.lines], [line.location for line in command.lines], rows=True)
     reservation_id = uuid.uuid4()
     rows = fetch_dicts(
         reservation_sql.place_sql(events.ReservationPlaced, project=single_database()),
@@ -203,7 +205,9 @@ def _representation(event):
 @events_in_sql(events.ReservationCommitted, events.StockAdjusted)
 def commit_reservation(command):
     """Take the held stock out of each line's location (a sale); return the reservation."""
-    lock_products_of(_PRODUCTS_OF, {"id": command.reservation_id})
+    # The products' rows too, in id order before the statement bumps them: a bulk import
+    # locks them in that order without their advisory locks.
+    lock_products_of(_PRODUCTS_OF, {"id": command.reservation_id}, rows=True)
     params = {"id": command.reservation_id, "reason": SALE, "now": timezone.now(), "actor_id": command.actor_id}
     rows = fetch_dicts(reservation_sql.commit_sql(events.ReservationCommitted, project=single_database()), params)
     if not rows:

@@ -155,8 +155,9 @@ def _recount(sql, params, command):
 def _lock_location_and_bump(command):
     """Lock the product, then the location, and bump the product: the order every stock change takes them in.
 
-    A bulk import holds a location FOR UPDATE before it writes products; taking the location
-    before the product's row here, as AdjustStock's statement does, keeps the two from deadlocking.
+    A bulk import locks a location FOR SHARE before the rows of the products it writes, and a
+    deactivation UPDATEs it; taking the location before the product's row here, as
+    AdjustStock's statement does, keeps them from deadlocking.
     """
     params = {**lock_and_bump_params(command.product_id, command.expected_version), "location": command.location}
     for _attempt in range(2):
