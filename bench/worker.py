@@ -19,7 +19,9 @@ one process, one after the other:
 4. **baseline**: the tables emptied again, and the same events applied as the worker did
    before it applied runs: one upsert per row, each batch's statements in one round trip.
 
-Prints events/s and the ratios, and writes bench/results/<date>-worker.md.
+Prints events/s and the ratios, where the worker's time went (wall seconds per phase; CPU
+seconds of this process and of the two server backends, from /proc: the server must run on
+this machine), and writes bench/results/<date>-worker.md. ``--no-baseline`` skips step 4.
 """
 
 import argparse
@@ -74,8 +76,14 @@ def backend_pid(alias):
 def cpu_seconds(pid=None):
     if pid is None:
         return time.process_time()
-    with open(f"/proc/{pid}/stat") as stat:  # the server runs on this machine (127.0.0.1)
-        fields = stat.read().rsplit(")", 1)[1].split()
+    try:  # a backend of a server on this machine, seen in this pid namespace (not a container's)
+        with open(f"/proc/{pid}/stat") as stat:
+            name, fields = stat.read().split(" (", 1)[1].rsplit(")", 1)
+    except OSError:
+        return None
+    if not name.startswith("postgres"):
+        return None
+    fields = fields.split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 pids = {"python": None, "write_backend": backend_pid("default"), "read_backend": backend_pid("read")}
 cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -83,7 +91,7 @@ cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
 started = time.perf_counter()
 applied = worker.run(batch_size=batch_size)
 seconds = time.perf_counter() - started
-cpu = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
+cpu = {name: None if cpu[name] is None else cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
 phases["other"] = seconds - sum(phases.values())
 assert applied == events_count, (applied, events_count)
 differences = len(rebuild.differences())
@@ -220,7 +228,10 @@ def main(argv=None):
         + ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in result["phases"].items())
         + " (read: reading and decoding the slot; apply: building and running the statements; acknowledge:"
         " advancing the slot; other: the position, commits). CPU seconds meanwhile: "
-        + ", ".join(f"{name.replace('_', ' ')} {seconds:.2f}" for name, seconds in result["cpu"].items())
+        + ", ".join(
+            f"{name.replace('_', ' ')} {'n/a' if seconds is None else f'{seconds:.2f}'}"
+            for name, seconds in result["cpu"].items()
+        )
         + " (the write database's backend decodes the slot, the read database's applies).\n",
         "Target: >= 20,000 events/s catching up on a 100,000-product bulk import. The read store",
         "matched the write tables afterwards (`rebuild.differences()`).",
