@@ -16,8 +16,8 @@ them needs no access to the write tables, and the log alone can rebuild the read
 Runs of events are applied set-based: consecutive product events (created, details) are one
 upsert of their rows, consecutive stock events one upsert of the products' stock columns,
 one insert of their ledger rows and one upsert of their stock levels; a product row never
-moves to an older version. Other events are one statement each; all of a batch's statements
-go in one round trip.
+moves to an older version. Other events are one statement each. A batch's statements go in
+few round trips, each sent by a thread while the next are built (``Statements``).
 """
 
 import itertools
