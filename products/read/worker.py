@@ -16,11 +16,13 @@ them needs no access to the write tables, and the log alone can rebuild the read
 What each event does is its projection (``products.read.projections.PROJECTIONS``), the one
 single-database mode runs in the command's transaction too: runs of consecutive events are
 applied set-based (product events, stock events), a row never moving to an older version.
-The worker queues a batch's statements and sends them in one round trip.
+A batch's statements go in few round trips, each sent by a thread while the next are built
+(``Statements``).
 """
 
 import itertools
 import logging
+import threading
 import time
 
 import orjson
@@ -51,11 +53,14 @@ RUN_ROWS = 5000
 def apply_events(cursor, records):
     """Apply ``records`` (dicts with ``type`` and ``payload``, JSON text or parsed) to the read store, in order."""
     statements = Statements(cursor)
-    for apply, run in itertools.groupby(records, key=lambda record: PROJECTIONS[events.by_name(record["type"])]):
-        payloads = [_payload(record["payload"]) for record in run]
-        for start in range(0, len(payloads), RUN_ROWS):
-            apply(statements, payloads[start : start + RUN_ROWS])
-    statements.send()
+    try:
+        for apply, run in itertools.groupby(records, key=lambda record: PROJECTIONS[events.by_name(record["type"])]):
+            # Parsed a statement's worth at a time: the first is sent while the next are parsed.
+            while payloads := [_payload(record["payload"]) for record in itertools.islice(run, RUN_ROWS)]:
+                apply(statements, payloads)
+        statements.send()
+    finally:
+        statements.close()  # a send in flight ends before the transaction does
 
 
 def _payload(payload):
@@ -83,21 +88,33 @@ def _upgrade(position):
 
 
 class Statements:
-    """A batch's statements, sent to the read database together: one round trip, not one each.
+    """A batch's statements, sent to the read database in few round trips, while the next are built.
 
-    ``execute`` queues a statement with its parameters bound (psycopg2 binds them on the
-    client side anyway); ``fetchone`` sends what is queued, then its own statement, and
-    returns that statement's first row; ``send`` sends what is queued. They run in order, in
-    the batch's transaction, as they would one by one.
+    ``execute`` queues a statement with its parameters; once the queue holds about
+    ``SEND_BYTES`` of parameters it is sent in one round trip, by a thread, while the caller
+    builds the next statements (psycopg2 releases the GIL while the server works, so with
+    two cores building and applying overlap). At most one send is in flight, on the batch's
+    connection, and nothing else uses that connection meanwhile: ``fetchone`` and
+    ``fetchall`` wait for it, send what is queued, then run their own statement; ``send``
+    sends what is queued and waits. They run in order, in the batch's transaction, as they
+    would one by one. ``close`` waits for a send in flight (call it before the transaction ends).
     """
+
+    SEND_BYTES = 1 << 20
 
     def __init__(self, cursor):
         self._cursor = cursor
         self._queued = []
+        self._bytes = 0
+        self._sending = None  # the thread of the send in flight
+        self._error = None  # what it raised, raised again by the next wait
 
     def execute(self, sql, params=None):
-        bound = self._cursor.mogrify(sql, params)
-        self._queued.append(bound.decode() if isinstance(bound, bytes) else bound)  # Django's cursor decodes
+        self._queued.append((sql, params))
+        values = params.values() if isinstance(params, dict) else params or ()
+        self._bytes += len(sql) + sum(len(value) for value in values if isinstance(value, str))
+        if self._bytes >= self.SEND_BYTES:
+            self._send_queued(wait=False)
 
     def fetchall(self, sql, params=None):
         self.send()
@@ -110,9 +127,44 @@ class Statements:
         return self._cursor.fetchone()
 
     def send(self):
-        if self._queued:
-            self._cursor.execute(";\n".join(self._queued))
-            self._queued.clear()
+        self._send_queued(wait=True)
+
+    def close(self):
+        """Wait for a send in flight; what it raised is dropped (the transaction rolls back anyway)."""
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
+        self._error = None
+
+    def _send_queued(self, wait):
+        self._wait()
+        if not self._queued:
+            return
+        queued, self._queued, self._bytes = self._queued, [], 0
+        if wait:
+            self._execute(queued)
+        else:
+            self._sending = threading.Thread(target=self._execute_catching, args=[queued], daemon=True)
+            self._sending.start()
+
+    def _execute(self, queued):
+        # Bound here, on the thread that sends: libpq wants one thread at a time on a connection.
+        bound = [self._cursor.mogrify(sql, params) for sql, params in queued]
+        self._cursor.execute(";\n".join(b.decode() if isinstance(b, bytes) else b for b in bound))
+
+    def _execute_catching(self, queued):
+        try:
+            self._execute(queued)
+        except BaseException as error:  # raised again on the caller's thread
+            self._error = error
+
+    def _wait(self):
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def _locked_position(read):

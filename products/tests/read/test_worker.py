@@ -365,3 +365,33 @@ def test_a_statement_the_read_database_refuses_stops_a_following_worker_rather_t
     finally:
         with connections["read"].cursor() as cursor:
             cursor.execute("DROP TRIGGER refuse ON read_stock_movement; DROP FUNCTION refuse()")
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_statements_sent_while_the_next_are_built_apply_in_order_and_a_refused_one_rolls_the_batch_back(monkeypatch):
+    # Every statement is sent by the sending thread on its own, while the next ones are built.
+    monkeypatch.setattr(worker.Statements, "SEND_BYTES", 1)
+    worker.run()
+    with connections["read"].cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+            " LANGUAGE plpgsql;"
+            " CREATE TRIGGER refuse BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    ids = _create_products(6)
+    bus.dispatch(commands.RenameCategory(slug="tools", name="Hand tools"))
+    bus.dispatch(commands.UpdateProductDetails(product_id=ids[0], name="Renamed"))
+    bus.dispatch(commands.ArchiveProduct(product_id=ids[1]))
+    bus.dispatch(commands.SetStock(product_id=ids[2], quantity=9))
+    before = _position()
+    try:
+        with pytest.raises(Exception, match="refused by the test"):
+            worker.run()
+        assert _position() == before
+        assert not ProductView.objects.filter(id__in=ids).exists()  # the batch's earlier statements rolled back
+    finally:
+        with connections["read"].cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse ON read_stock_movement; DROP FUNCTION refuse()")
+    worker.run()
+    assert rebuild.differences() == []
+    assert ProductView.objects.get(id=ids[0]).name == "Renamed"
