@@ -49,13 +49,15 @@ _PEEK_SQL = """
         %(slot)s, NULL, %(changes)s,
         'proto_version', '1', 'publication_names', %(publication)s, 'messages', 'true')
 """
-_SLOTS_SQL = """
+# The WAL each of the slots named (a list: the one parameter) has not acknowledged, in bytes.
+SLOTS_BEHIND_SQL = """
     SELECT slot_name AS slot,
-           confirmed_flush_lsn - '0/0'::pg_lsn AS confirmed,
-           pg_current_wal_lsn() - '0/0'::pg_lsn AS current
+           greatest(pg_current_wal_lsn() - coalesce(confirmed_flush_lsn, '0/0'::pg_lsn), 0)::bigint AS behind
       FROM pg_replication_slots
-     WHERE slot_name = ANY(%(slots)s)
+     WHERE slot_name = ANY(%s)
 """
+# How the server stands for a feed: it must decode logically; slots are named for the database.
+SERVER_SQL = "SELECT current_setting('wal_level') AS wal_level, current_database() AS database"
 
 
 class FeedUnavailable(Exception):
@@ -89,7 +91,11 @@ def lsn_text(lsn):
 
 def slot_name(consumer, using="default"):
     """Return the slot of ``consumer`` on the database ``using``: one per consumer and database on a server."""
-    database = connections[using].settings_dict["NAME"]
+    return slot_for(consumer, connections[using].settings_dict["NAME"])
+
+
+def slot_for(consumer, database):
+    """Return the slot of ``consumer`` on the database named ``database``."""
     return re.sub(r"[^a-z0-9_]", "_", f"{consumer}_{database}".lower())[:63]
 
 
@@ -101,12 +107,18 @@ def wal_level(using="default"):
 
 def check_server(using="default"):
     """Raise ``FeedUnavailable`` unless the server decodes logically."""
-    level = wal_level(using)
-    if level != "logical":
-        raise FeedUnavailable(
-            f"The write database's server has wal_level={level}; the event feed needs wal_level=logical: "
-            "`ALTER SYSTEM SET wal_level = logical` (or `-c wal_level=logical`) and restart PostgreSQL."
-        )
+    if problem := wal_level_problem(wal_level(using)):
+        raise FeedUnavailable(problem)
+
+
+def wal_level_problem(level):
+    """Return why a server of wal_level ``level`` cannot feed a consumer, or None."""
+    if level == "logical":
+        return None
+    return (
+        f"The write database's server has wal_level={level}; the event feed needs wal_level=logical: "
+        "`ALTER SYSTEM SET wal_level = logical` (or `-c wal_level=logical`) and restart PostgreSQL."
+    )
 
 
 def problem(slot, using="default"):
@@ -323,8 +335,7 @@ def bytes_behind(slot, using="default"):
 
 def slots_bytes_behind(slots, using="default"):
     """Return ``{slot: bytes of WAL it has not acknowledged}`` for those of ``slots`` that exist: one query."""
-    rows = fetch_dicts(_SLOTS_SQL, {"slots": list(slots)}, using)
-    return {row["slot"]: max(int(row["current"]) - int(row["confirmed"] or 0), 0) for row in rows}
+    return {row["slot"]: row["behind"] for row in fetch_dicts(SLOTS_BEHIND_SQL, [list(slots)], using)}
 
 
 def missing(slot):

@@ -68,7 +68,3 @@ class ProjectorPosition(models.Model):
 
     def __str__(self):
         return f"{self.name}@{self.last_event_id}"
-
-
-PROJECTOR_POSITION = "read_store"  # the ProjectorPosition row of the split-mode worker
-PROJECTOR_CONSUMER = "projector"  # its name in the event feed: its slot's (``products.events.feed.slot_name``)

@@ -23,7 +23,8 @@ from psycopg2.extras import execute_values
 from cqrs_demo.routers import read_store_alias
 from products.events import feed
 from products.read import swap
-from products.read.models import PROJECTOR_CONSUMER, PROJECTOR_POSITION, ProjectorPosition
+from products.read.lag import PROJECTOR_CONSUMER, PROJECTOR_POSITION
+from products.read.models import ProjectorPosition
 from products.read.tables import READ_TABLES
 
 CHUNK = 2000  # rows per page copied across, per round trip of a comparison

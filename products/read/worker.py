@@ -32,7 +32,9 @@ from django.utils import timezone
 from cqrs_demo.routers import read_store_alias
 from products import events
 from products.events import feed
-from products.read.models import PROJECTOR_CONSUMER, PROJECTOR_POSITION, ProjectorPosition
+from products.read import lag as lag_sql
+from products.read.lag import PROJECTOR_CONSUMER, PROJECTOR_POSITION
+from products.read.models import ProjectorPosition
 from products.read.projections import PROJECTIONS
 from products.read.rebuild import clear
 from products.sql import connection_lost, fetch_dicts
@@ -65,13 +67,6 @@ def apply_events(cursor, records):
 
 def _payload(payload):
     return orjson.loads(payload) if isinstance(payload, str | bytes) else payload
-
-
-_LAG_SQL = """
-    SELECT (SELECT coalesce(max(id), 0) FROM products_event) AS latest_event_id,
-           count(*) AS events_behind, min(created_at) AS oldest_pending_at
-      FROM products_event WHERE id > %s
-"""
 
 
 def _upgrade(position):
@@ -332,29 +327,12 @@ def feed_problem():
 
 
 def lag():
-    """Return how far the read store is behind the log: events, seconds and bytes of WAL.
-
-    Events behind are those with a higher id than any applied (a transaction that commits
-    after a later-started one may also be behind with a lower id: a close count, not an
-    exact one). Bytes behind are the WAL the worker's slot has not acknowledged (None: no slot yet).
-    """
-    position = (
-        ProjectorPosition.objects.using(read_store_alias())
-        .filter(name=PROJECTOR_POSITION)
-        .values_list("highest_event_id", flat=True)
-        .first()
-    ) or 0
-    [log] = fetch_dicts(_LAG_SQL, [position])
-    oldest = log["oldest_pending_at"]
+    """Return how far the read store is behind the log: events, seconds and bytes of WAL (``products.read.lag``)."""
+    applied = fetch_dicts(lag_sql.APPLIED_SQL, [PROJECTOR_POSITION], read_store_alias())
+    position = applied[0]["highest_event_id"] if applied else 0
+    [log] = fetch_dicts(lag_sql.LOG_SQL, [position])
     name = slot()
-    return {
-        "last_applied_event_id": position,
-        "latest_event_id": log["latest_event_id"],
-        "events_behind": log["events_behind"],
-        "seconds_behind": round((timezone.now() - oldest).total_seconds(), 3) if oldest else 0.0,
-        "slot": name,
-        "bytes_behind": feed.bytes_behind(name),
-    }
+    return lag_sql.report(position, log, name, feed.bytes_behind(name), timezone.now())
 
 
 def rebuild_from_log(batch_size=5000, progress=None):

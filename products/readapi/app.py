@@ -8,6 +8,7 @@ API's, so the OpenAPI parameters and responses are declared (``openapi``) rather
 """
 
 import contextlib
+import datetime
 import logging
 import re
 from uuid import UUID
@@ -20,7 +21,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from products import errors
-from products.read import queries
+from products.events import feed
+from products.read import lag, queries
+from products.read.lag import PROJECTOR_CONSUMER, PROJECTOR_POSITION
 from products.read.pagination import page_links
 from products.read.params import InvalidParams, page_params, product_list_params, reservation_list_params
 from products.read.statement import READ_STORE, WRITE_STORE
@@ -215,15 +218,33 @@ def create_app(config=None):
     async def live():
         return json_response({"status": "ok"})
 
+    split = config.read_url != config.write_url
+
     @app.get("/health/ready", include_in_schema=False)
     async def ready():
-        # One round trip per database: the probe, not the reads, pays for knowing they answer.
+        # The probe, not the reads, pays for knowing the databases answer: one query in single
+        # mode; in split mode four, which also tell how far the read store is behind the log.
         try:
-            for store in {READ_STORE, WRITE_STORE} if config.read_url != config.write_url else {READ_STORE}:
-                await databases.fetch("SELECT 1", [], store)
+            if not split:
+                await databases.fetch("SELECT 1", [], READ_STORE)
+                return json_response({"status": "ok", "mode": "single"})
+            return await _split_readiness()
         except UNAVAILABLE:
             return json_response({"status": "unavailable"}, 503, {"Retry-After": "5"})
-        return json_response({"status": "ok"})
+
+    async def _split_readiness():
+        """Answer as the Django API's readiness does about the feed: ready while the worker's slot exists."""
+        body = {"status": "ok", "mode": "split"}
+        [server] = await databases.fetch(feed.SERVER_SQL, [], WRITE_STORE)
+        slot = feed.slot_for(PROJECTOR_CONSUMER, server["database"])
+        behind = await databases.fetch(feed.SLOTS_BEHIND_SQL, [[slot]], WRITE_STORE)
+        if problem := feed.wal_level_problem(server["wal_level"]) or (None if behind else feed.missing(slot)):
+            return json_response({**body, "status": "unavailable", "feed": "unavailable", "detail": problem}, 503)
+        applied = await databases.fetch(lag.APPLIED_SQL, [PROJECTOR_POSITION], READ_STORE)
+        position = applied[0]["highest_event_id"] if applied else 0
+        [log] = await databases.fetch(lag.LOG_SQL, [position], WRITE_STORE)
+        projection = lag.report(position, log, slot, behind[0]["behind"], datetime.datetime.now(datetime.UTC))
+        return json_response({**body, "projection": projection})
 
     _install_docs(app)
     _install_errors(app)

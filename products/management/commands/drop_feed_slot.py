@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from products.events import feed
-from products.read.models import PROJECTOR_CONSUMER
+from products.read.lag import PROJECTOR_CONSUMER
 from products.write import brokers, relay
 from products.write.models import RelayPosition
 

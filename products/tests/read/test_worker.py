@@ -12,14 +12,15 @@ from django.db import connections
 from cqrs_demo.bus import bus
 from products.events import feed
 from products.read import queries, rebuild, worker
+from products.read.lag import PROJECTOR_POSITION
 from products.read.models import (
-    PROJECTOR_POSITION,
     LocationView,
     ProductView,
     ProjectorPosition,
     StockLevelView,
     StockMovementView,
 )
+from products.tests.readapi.conftest import ReadApi, database_config
 from products.write import commands
 from products.write.models import EventRecord, Location, StockMovement
 
@@ -255,6 +256,8 @@ def test_a_dropped_slot_is_not_ready_and_the_worker_goes_on_only_after_a_rebuild
     ready = client.get("/health/ready")
     assert ready.status_code == 503
     assert ready.json()["feed"] == "unavailable" and "project_events --follow" in ready.json()["detail"]
+    read_api_ready = ReadApi(database_config()).get("/health/ready")
+    assert (read_api_ready.status_code, read_api_ready.json()["detail"]) == (503, ready.json()["detail"])
     bus.dispatch(commands.CreateProduct(sku="LOST", name="Between the slots", price=Decimal("1.00")))
     # The worker makes a new slot, but its position is older than it: what fell between is lost to it.
     with pytest.raises(feed.FeedUnavailable, match="rebuild_read_models"):
@@ -272,6 +275,24 @@ def test_ready_reports_the_projection_lag(client):
     body = client.get("/health/ready").json()
     assert body["mode"] == "split"
     assert body["projection"]["events_behind"] == 1
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_the_read_api_reports_the_projection_lag_as_the_django_api_does(client):
+    def projections():
+        django = client.get("/health/ready").json()["projection"]
+        read_api = ReadApi(database_config()).get("/health/ready")
+        assert (read_api.status_code, read_api.json()["mode"]) == (200, "split")
+        return [{**lag, "seconds_behind": lag["seconds_behind"] > 0} for lag in (django, read_api.json()["projection"])]
+
+    worker.run()
+    bus.dispatch(commands.CreateProduct(sku="R-1", name="Ready", price=Decimal("1.00")))
+    django, read_api = projections()
+    assert read_api == django
+    assert (read_api["events_behind"], read_api["seconds_behind"], read_api["slot"]) == (1, True, worker.slot())
+    worker.run()
+    django, read_api = projections()
+    assert read_api == django and (read_api["events_behind"], read_api["seconds_behind"]) == (0, False)
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")

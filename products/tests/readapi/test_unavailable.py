@@ -123,6 +123,12 @@ def test_scripts_serve_read_answers_503_while_postgresql_is_stopped_and_recovers
         server.wait(timeout=30)
 
 
+def test_single_mode_readiness_says_its_mode(read_api, settings):
+    if settings.CQRS_MODE == "split":
+        pytest.skip("single-database mode: split mode's readiness is tested with the worker (read/test_worker.py)")
+    assert read_api().get("/health/ready").json() == {"status": "ok", "mode": "single"}
+
+
 def test_the_probes_say_whether_the_database_answers(read_api):
     nowhere = "postgresql://postgres@127.0.0.1:1/none"
     for api, expected in (
