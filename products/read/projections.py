@@ -18,6 +18,10 @@ Two callers run them; they differ in how, not in what:
   (``stock_steps``, ``ledger_steps``, ``reservation_steps``) fed from the statement's own
   rows instead of from decoded payloads: the payload path reads those rows from JSON
   (``ReadTable.json_rows_sql``), the statement from its CTEs.
+- ``IN_BULK_STATEMENT``: the bulk import's statements (single-database mode) project the
+  categories and products it created or changed with ``category_steps`` and
+  ``product_steps``, the steps of those events' payload projections, and its StockSet events
+  with ``stock_steps``, fed from the rows it built their payloads from.
 
 Recomputing read rows from the write tables (``ReadTable.expected_sql``) is for rebuilds and
 verification only (``products.read.rebuild``).
