@@ -93,13 +93,11 @@ _OPENING_MOVEMENT = MOVEMENTS.expected_sql(
 )
 
 # The new products as created (their opening stock at main, version 1), each with its
-# ProductCreated's id and its opening ledger row in the shape payloads carry, and the version
-# the import leaves it at (``final_version``; its quantity too, ``final_quantity``, unless
-# the rows then set its stock elsewhere): their events and (single-database mode) their read
-# rows are made from it. Its rows come in the order the joins read ``bulk_opening`` (line
-# order, so id order), and the ProductCreated events are written before any StockSet: each
-# index of the log takes them page after page (written after the StockSets, whose ids are
-# higher, they cost twice as much).
+# ProductCreated's id and its opening ledger row in the shape payloads carry: their events
+# and (single-database mode) their read rows are made from it. Its rows come in the order the
+# joins read ``bulk_opening`` (line order, so id order), and the ProductCreated events are
+# written before any StockSet: each index of the log takes them page after page (written
+# after the StockSets, whose ids are higher, they cost twice as much).
 NEW_PRODUCTS_SQL = [
     f"""CREATE TEMP TABLE bulk_new ON COMMIT DROP AS {
         PRODUCTS.expected_sql(
@@ -111,8 +109,6 @@ NEW_PRODUCTS_SQL = [
                 "o.event_id",
                 "o.movement_id",
                 f"{MOVEMENTS.api_json('m')} AS movement",
-                "CASE WHEN o.changes = 0 THEN o.quantity END AS final_quantity",
-                "p.version AS final_version",
             ),
         )
     }""",
