@@ -25,6 +25,6 @@ class ProductsConfig(AppConfig):
         single = settings.CQRS_MODE == "single"
         bus.subscribe(projector.EVENT_HANDLERS if single else projector.SPLIT_MODE_EVENT_HANDLERS)
         # The steps a command's own statement includes to project its events (when it projects them).
-        in_statement.register(projections.IN_STATEMENT | projections.IN_BULK_STATEMENT)
+        in_statement.register(projections.IN_STATEMENT)
         bus.check_complete()
         request_started.connect(close_dead_connections, dispatch_uid="close_dead_connections")

@@ -1,10 +1,9 @@
 """Projections that run inside a command's own statement: registered by the read side, asked for by the write side.
 
 In single-database mode the stock and checkout commands write their read rows in the same
-SQL statement that changes the write tables (one round trip, atomic), and the bulk import
-projects its events with statements of its own, in its transaction. What those steps are is
-the read side's knowledge (``products.read.projections.IN_STATEMENT`` and ``IN_BULK_STATEMENT``:
-each event's projection, fed from the statement's own rows); ``products.apps`` registers them here at start-up, as it
+SQL statement that changes the write tables (one round trip, atomic). What those steps are is
+the read side's knowledge (``products.read.projections.IN_STATEMENT``: each event's projection,
+fed from the statement's own rows); ``products.apps`` registers them here at start-up, as it
 subscribes the projector's event handlers on the bus, so the write side names an event type
 and the steps of its statement that hold the read rows, and never imports the read side's projections.
 """

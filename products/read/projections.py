@@ -18,10 +18,6 @@ Two callers run them; they differ in how, not in what:
   (``stock_steps``, ``ledger_steps``, ``reservation_steps``) fed from the statement's own
   rows instead of from decoded payloads: the payload path reads those rows from JSON
   (``ReadTable.json_rows_sql``), the statement from its CTEs.
-- ``IN_BULK_STATEMENT``: the bulk import's statements (single-database mode) project the
-  categories and products it created or changed with ``category_steps`` and
-  ``product_steps``, the steps of those events' payload projections, and its StockSet events
-  with ``stock_steps``, fed from the rows it built their payloads from.
 
 Recomputing read rows from the write tables (``ReadTable.expected_sql``) is for rebuilds and
 verification only (``products.read.rebuild``).
@@ -86,32 +82,6 @@ def stock_steps(products, movements):
     ),{ledger_steps(movements)}"""
 
 
-def product_steps(products, movements):
-    """Return the CTE steps that project a run of product events (created, details changed).
-
-    ``products``: a relation of product read rows, at most one per product; a row applies
-    unless the read row has a newer version, and then its search document is made again.
-    ``movements``: ledger read rows (a new product's opening ones, ``ledger_steps``).
-    """
-    upsert = PRODUCTS.insert_sql(
-        f"SELECT {_columns(PRODUCTS)} FROM {products} s", returning="id, sku, name, description"
-    )
-    return f"""
-    projected_product AS (
-        {upsert}
-    ), projected_search AS (
-        {SEARCH.insert_sql(SEARCH.expected_sql(sources="projected_product p", scope="TRUE"))}
-    ),{ledger_steps(movements)}"""
-
-
-def category_steps(categories):
-    """Return the CTE step that projects categories created: ``categories``, a relation of category read rows."""
-    return f"""
-    projected_category AS (
-        {CATEGORIES.insert_sql(f"SELECT {_columns(CATEGORIES)} FROM {categories} s")}
-    )"""
-
-
 # A relation with the holds' columns and no row: a reservation that holds nothing.
 NO_HOLDS = f"(SELECT * FROM {HOLDS.name} WHERE FALSE)"
 
@@ -153,19 +123,10 @@ IN_STATEMENT = {
     events.ReservationCommitted: reservation_committed_steps,
 }
 
-# The projections the bulk import's statements include, by the event they append
-# (``products.write.commands.bulk_events_sql``), with the same relations (``categories``:
-# category read rows). Commands publish these events one at a time too: the bus's handlers
-# project those from their payloads, with the same steps (``PROJECTIONS``).
-IN_BULK_STATEMENT = {
-    events.CategoryCreated: category_steps,
-    events.ProductCreated: product_steps,
-    events.ProductDetailsUpdated: product_steps,
-}
-
 
 # ---------------------------------------------------------------- from payloads
 
+_UPSERT_CATEGORY_SQL = CATEGORIES.upsert_sql()
 _UPSERT_LOCATION_SQL = LOCATIONS.upsert_sql()
 
 # Payloads logged before stock had locations lack these fields: their values then.
@@ -189,7 +150,7 @@ ARCHIVE_SQL = (
 
 
 def _apply_category(statements, data):
-    statements.execute(*_from_payloads(statements, category_steps, categories=(CATEGORIES, [data["category"]])))
+    statements.execute(_UPSERT_CATEGORY_SQL, data["category"])
 
 
 def _apply_category_renamed(statements, data):
@@ -247,6 +208,11 @@ def _json(table, rows):
     return orjson.dumps([{field: row.get(field) for field in fields} for row in rows]).decode()
 
 
+def _upsert_rows(statements, table, rows, **options):
+    """Return the upsert of ``rows`` (payloads in API shape) into ``table`` as one statement, and its parameters."""
+    return table.upsert_rows_sql(_types(statements, table), **options), {"rows": _json(table, rows)}
+
+
 def _from_payloads(statements, steps, **relations):
     """Return ``steps`` fed from payloads as one statement, and its parameters.
 
@@ -261,17 +227,28 @@ def _from_payloads(statements, steps, **relations):
     return f"WITH {sources},{steps(**{name: f'{name}_rows' for name in relations})} SELECT", params
 
 
+def _movement_rows(statements, movements):
+    """Queue the ledger rows and the stock levels they end at (``ledger_steps``)."""
+    rows = [{**_MOVEMENT_DEFAULTS, **movement} for movement in movements]
+    if rows:
+        statements.execute(*_from_payloads(statements, ledger_steps, movements=(MOVEMENTS, rows)))
+
+
+def _search_of_applied(upsert):
+    """Return ``upsert`` of product rows, then the search documents of the rows it applied (not older ones)."""
+    search = SEARCH.insert_sql(SEARCH.expected_sql(sources="applied p", scope="TRUE"))
+    return f"WITH applied AS ({upsert}) {search}"
+
+
 def _apply_products(statements, payloads):
-    """A run of product events (created, details): ``product_steps``, as the bulk import includes them."""
+    """A run of product events (created, details): the rows, never to an older version, and their ledger rows."""
     products = _newest_by_id({**_PRODUCT_DEFAULTS, **data["product"]} for data in payloads)
+    upsert, params = _upsert_rows(statements, PRODUCTS, products, returning="id, sku, name, description")
+    statements.execute(_search_of_applied(upsert), params)
     movements = [
-        {**_MOVEMENT_DEFAULTS, **movement, "product_id": data["product_id"]}
-        for data in payloads
-        for movement in data.get("movements", ())
+        {**movement, "product_id": data["product_id"]} for data in payloads for movement in data.get("movements", ())
     ]
-    statements.execute(
-        *_from_payloads(statements, product_steps, products=(PRODUCTS, products), movements=(MOVEMENTS, movements))
-    )
+    _movement_rows(statements, movements)
 
 
 def _apply_stock_changes(statements, payloads):

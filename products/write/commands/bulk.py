@@ -188,7 +188,7 @@ def bulk_import_products(command):
     # In split mode the projector worker applies the events appended above instead.
     if read_store_alias() == DEFAULT_DB_ALIAS:
         with connection.cursor() as cursor:
-            for statement in bulk_events_sql.projection():
+            for statement in bulk_events_sql.PROJECTION:
                 cursor.execute(statement, params)
     return BulkImportResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
 

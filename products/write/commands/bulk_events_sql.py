@@ -6,9 +6,7 @@ TEMP tables (``bulk_sql``) and the write tables as the import left them. Stateme
 parameter: ``now`` (the one timestamp of the import).
 """
 
-from products import events
-from products.events import in_statement
-from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, STOCK_COLUMNS
+from products.read.tables import CATEGORIES, MOVEMENTS, PRODUCT_TOTAL, PRODUCTS, SEARCH, STOCK_LEVELS
 from products.write import rules
 from products.write.commands.bulk_sql import NEW_CATEGORIES, OPENING_MOVEMENT
 from products.write.commands.stock_sql import states_after_each_line
@@ -93,11 +91,13 @@ _OPENING_MOVEMENT = MOVEMENTS.expected_sql(
 )
 
 # The new products as created (their opening stock at main, version 1), each with its
-# ProductCreated's id and its opening ledger row in the shape payloads carry: their events
-# and (single-database mode) their read rows are made from it. Its rows come in the order the
-# joins read ``bulk_opening`` (line order, so id order), and the ProductCreated events are
-# written before any StockSet: each index of the log takes them page after page (written
-# after the StockSets, whose ids are higher, they cost twice as much).
+# ProductCreated's id and its opening ledger row in the shape payloads carry, and the version
+# the import leaves it at (``final_version``; its quantity too, ``final_quantity``, unless
+# the rows then set its stock elsewhere): their events and (single-database mode) their read
+# rows are made from it. Its rows come in the order the joins read ``bulk_opening`` (line
+# order, so id order), and the ProductCreated events are written before any StockSet: each
+# index of the log takes them page after page (written after the StockSets, whose ids are
+# higher, they cost twice as much).
 NEW_PRODUCTS_SQL = [
     f"""CREATE TEMP TABLE bulk_new ON COMMIT DROP AS {
         PRODUCTS.expected_sql(
@@ -109,6 +109,8 @@ NEW_PRODUCTS_SQL = [
                 "o.event_id",
                 "o.movement_id",
                 f"{MOVEMENTS.api_json('m')} AS movement",
+                "CASE WHEN o.changes = 0 THEN o.quantity END AS final_quantity",
+                "p.version AS final_version",
             ),
         )
     }""",
@@ -118,63 +120,45 @@ NEW_PRODUCTS_SQL = [
           FROM pg_temp.bulk_new n""",
 ]
 
-# Single-database mode: the import projects its events with each event type's one projection,
-# the steps split mode's worker applies to their payloads (``products.events.in_statement``),
-# fed here from the rows this transaction built the payloads from instead of decoding them,
-# a run of events of the types that share a projection at a time, as the worker groups them:
-# its CategoryCreated events (the new categories' rows), its product events (the rows its
-# ProductDetailsUpdated events carry, read back from the log, and ``bulk_new``, its
-# ProductCreated events' rows, with their opening ledger rows), then its StockSet events (a
-# product's last one carries the row it ends at, ``bulk_changed``; their ledger rows
-# ``bulk_moved``). (In split mode the worker applies its events.)
-_DETAILS_LOGGED = f"""
-    SELECT DISTINCT ON (r.id) {", ".join(f"r.{name}" for name in PRODUCTS.column_names)}
-      FROM pg_temp.bulk_product b
-      JOIN products_event ev ON ev.product_id = b.product_id AND ev.type = 'ProductDetailsUpdated'
-           AND ev.xact_id = pg_current_xact_id()::text::bigint
-     CROSS JOIN LATERAL jsonb_to_record(ev.payload -> 'product') AS f({
-    ", ".join(f"{name} text" for name in PRODUCTS.payload_fields())
-})
-     CROSS JOIN LATERAL jsonb_populate_record(NULL::{PRODUCTS.name}, jsonb_build_object({
-    ", ".join(
-        f"'{name}', {expression}"
-        for name, expression in zip(PRODUCTS.column_names, PRODUCTS.payload_expressions("f"), strict=True)
-    )
-})) r
-     WHERE b.details_changed
-     ORDER BY r.id, r.version DESC"""
+# The read rows of existing products the import touched, and of its new categories, refreshed
+# (upserted) from the write tables after the new products' read rows are in (single-database
+# mode), in the read tables' own shape, as the projector refreshes them.
+_REFRESHED = {
+    CATEGORIES: NEW_CATEGORIES,
+    PRODUCTS: """p.id IN (SELECT product_id FROM pg_temp.bulk_product
+                          WHERE existing_id IS NOT NULL AND (details_changed OR stock_changed))""",
+    SEARCH: "p.id IN (SELECT product_id FROM pg_temp.bulk_product WHERE details_changed)",
+    STOCK_LEVELS: """sl.product_id IN (SELECT product_id FROM pg_temp.bulk_product
+                                       WHERE existing_id IS NOT NULL AND stock_changed)""",
+}
 
-
-# A new product's read row is the one its last event carries: its last StockSet's
-# (``bulk_changed``) when the rows set its stock elsewhere, else its ProductCreated's. Projecting
-# ProductCreated then StockSet would write that row twice; no one sees it in between.
-_LAST = {name: f"coalesce(c.{name}, n.{name}) AS {name}" for name in STOCK_COLUMNS}
-
-
-def _projected(event_type, **relations):
-    """One statement: ``relations`` (``{name: SELECT}``) as steps, then ``event_type``'s projection of them."""
-    sources = ", ".join(f"{name} AS ({select})" for name, select in relations.items())
-    return f"WITH {sources},{in_statement.steps(event_type, **{name: name for name in relations})} SELECT"
-
-
-def projection():
-    """Return the statements that project the import's events in single-database mode, in order.
-
-    Built when asked: the read side registers its steps when the app starts (``products.apps``).
-    """
-    return [
-        _projected(events.CategoryCreated, categories=CATEGORIES.expected_sql(NEW_CATEGORIES)),
-        _projected(
-            events.ProductCreated,
-            products=f"""({_DETAILS_LOGGED})
-              UNION ALL SELECT {", ".join(_LAST.get(name, f"n.{name}") for name in PRODUCTS.column_names)}
-                FROM pg_temp.bulk_new n LEFT JOIN pg_temp.bulk_changed c ON c.id = n.id""",
-            movements=f"SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m",
+_FINAL = {"quantity": f"coalesce(p.final_quantity, ({PRODUCT_TOTAL}))", "version": "p.final_version"}
+# The read rows of the new products as the import leaves them (single-database mode), once the
+# stock elsewhere is set: inserted, not upserted (their ids are new), their stock at every
+# location the rows gave them.
+NEW_PRODUCTS_PROJECTION = [
+    PRODUCTS.insert_sql(
+        f"SELECT {', '.join(_FINAL.get(name, f'p.{name}') for name in PRODUCTS.column_names)} FROM pg_temp.bulk_new p",
+        upsert=False,
+    ),
+    SEARCH.insert_sql(SEARCH.expected_sql(sources="pg_temp.bulk_new p", scope="TRUE"), upsert=False),
+    STOCK_LEVELS.insert_sql(
+        STOCK_LEVELS.expected_sql(
+            sources="""pg_temp.bulk_opening o JOIN products_stocklevel sl ON sl.product_id = o.product_id
+              JOIN products_location l ON l.id = sl.location_id""",
+            scope="TRUE",
         ),
-        _projected(
-            events.StockSet,
-            products=f"""SELECT {", ".join(f"c.{name}" for name in PRODUCTS.column_names)} FROM pg_temp.bulk_changed c
-                WHERE NOT EXISTS (SELECT FROM pg_temp.bulk_new n WHERE n.id = c.id)""",
-            movements="SELECT * FROM pg_temp.bulk_moved",
-        ),
-    ]
+        upsert=False,
+    ),
+    MOVEMENTS.insert_sql(
+        f"SELECT m.* FROM pg_temp.bulk_opening o CROSS JOIN LATERAL ({_OPENING_MOVEMENT}) m", upsert=False
+    ),
+]
+# What the import projects in single-database mode, in order: the new products' read rows,
+# the touched ones refreshed, then the ledger rows the import wrote after the opening ones, in
+# the read shape already (``bulk_moved``). (In split mode the worker applies its events.)
+PROJECTION = [
+    *NEW_PRODUCTS_PROJECTION,
+    *(table.insert_sql(table.expected_sql(where)) for table, where in _REFRESHED.items()),
+    MOVEMENTS.insert_sql(f"SELECT {', '.join(MOVEMENTS.column_names)} FROM pg_temp.bulk_moved", upsert=False),
+]

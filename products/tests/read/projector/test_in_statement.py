@@ -11,8 +11,8 @@ from products.read.tables import READ_TABLES
 
 
 def test_the_app_registers_every_in_statement_projection_of_the_read_side():
-    rows = {"products": "s", "movements": "l", "reservations": "r", "holds": "h", "categories": "c"}
-    for event_type, build in (projections.IN_STATEMENT | projections.IN_BULK_STATEMENT).items():
+    rows = {"products": "s", "movements": "l", "reservations": "r", "holds": "h"}
+    for event_type, build in projections.IN_STATEMENT.items():
         wanted = {name: rows[name] for name in inspect.signature(build).parameters if name in rows}
         assert in_statement.steps(event_type, **wanted) == build(**wanted)
 
@@ -28,13 +28,6 @@ def test_an_event_a_statement_projects_has_no_handler_on_the_bus():
     # Projected twice would be once too many: a statement's events get () in the event table.
     for event_type in projections.IN_STATEMENT:
         assert projector.EVENT_HANDLERS[event_type] == (), event_type.__name__
-
-
-def test_an_event_commands_also_publish_one_at_a_time_keeps_its_handler():
-    # The bulk import projects these in its own statements; CreateProduct's go through the bus.
-    for event_type in projections.IN_BULK_STATEMENT:
-        assert event_type not in projections.IN_STATEMENT
-        assert projector.EVENT_HANDLERS[event_type] == (projector.apply_payload,), event_type.__name__
 
 
 class _Recorded:
@@ -68,21 +61,6 @@ _RESERVATION = {"reservation": {}, "status": "active", "version": 1, "updated_at
             events.StockSet,
             {"product_id": "p", "product": _PRODUCT, "movement": _MOVEMENT},
             projections.stock_steps(products="products_rows", movements="movements_rows"),
-        ),
-        (
-            events.ProductCreated,
-            {"product_id": "p", "product": _PRODUCT, "movements": [_MOVEMENT]},
-            projections.product_steps(products="products_rows", movements="movements_rows"),
-        ),
-        (
-            events.ProductDetailsUpdated,
-            {"product_id": "p", "product": _PRODUCT},
-            projections.product_steps(products="products_rows", movements="movements_rows"),
-        ),
-        (
-            events.CategoryCreated,
-            {"slug": "c", "category": {"slug": "c"}},
-            projections.category_steps(categories="categories_rows"),
         ),
         (
             events.ReservationPlaced,
