@@ -1,5 +1,6 @@
 """Split mode: the projector worker feeds a separate read database from the event log."""
 
+import contextlib
 import signal
 import time
 from decimal import Decimal
@@ -30,6 +31,22 @@ pytestmark = [
     ),
     pytest.mark.manual_projection,
 ]
+
+
+@contextlib.contextmanager
+def _read_store_refusing_ledger_rows():
+    """While the block runs, the read database refuses every ledger row (a trigger raises 'refused by the test')."""
+    with connections["read"].cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+            " LANGUAGE plpgsql;"
+            " CREATE TRIGGER refuse BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    try:
+        yield
+    finally:
+        with connections["read"].cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse ON read_stock_movement; DROP FUNCTION refuse()")
 
 
 def _create_products(count, category="tools", prefix="W"):
@@ -370,22 +387,13 @@ def test_a_statement_the_read_database_refuses_stops_a_following_worker_rather_t
     # A lost connection is waited out (robustness/test_read_outage.py); a refused statement is
     # a fault that retrying cannot mend, so it stops the worker with its error.
     worker.run()
-    with connections["read"].cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
-            " LANGUAGE plpgsql;"
-            " CREATE TRIGGER refuse BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION refuse()"
-        )
-    try:
+    with _read_store_refusing_ledger_rows():
         _create_products(1)
         before = _position()
         polls = iter(range(50))  # a worker that retried would stop after these, and raise nothing
         with pytest.raises(Exception, match="refused by the test"):
             worker.run(follow=True, poll_interval=0.01, should_stop=lambda: next(polls, None) is None)
         assert _position() == before
-    finally:
-        with connections["read"].cursor() as cursor:
-            cursor.execute("DROP TRIGGER refuse ON read_stock_movement; DROP FUNCTION refuse()")
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
@@ -393,26 +401,17 @@ def test_statements_sent_while_the_next_are_built_apply_in_order_and_a_refused_o
     # Every statement is sent by the sending thread on its own, while the next ones are built.
     monkeypatch.setattr(worker.Statements, "SEND_BYTES", 1)
     worker.run()
-    with connections["read"].cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
-            " LANGUAGE plpgsql;"
-            " CREATE TRIGGER refuse BEFORE INSERT ON read_stock_movement FOR EACH ROW EXECUTE FUNCTION refuse()"
-        )
-    ids = _create_products(6)
-    bus.dispatch(commands.RenameCategory(slug="tools", name="Hand tools"))
-    bus.dispatch(commands.UpdateProductDetails(product_id=ids[0], name="Renamed"))
-    bus.dispatch(commands.ArchiveProduct(product_id=ids[1]))
-    bus.dispatch(commands.SetStock(product_id=ids[2], quantity=9))
-    before = _position()
-    try:
+    with _read_store_refusing_ledger_rows():
+        ids = _create_products(6)
+        bus.dispatch(commands.RenameCategory(slug="tools", name="Hand tools"))
+        bus.dispatch(commands.UpdateProductDetails(product_id=ids[0], name="Renamed"))
+        bus.dispatch(commands.ArchiveProduct(product_id=ids[1]))
+        bus.dispatch(commands.SetStock(product_id=ids[2], quantity=9))
+        before = _position()
         with pytest.raises(Exception, match="refused by the test"):
             worker.run()
         assert _position() == before
         assert not ProductView.objects.filter(id__in=ids).exists()  # the batch's earlier statements rolled back
-    finally:
-        with connections["read"].cursor() as cursor:
-            cursor.execute("DROP TRIGGER refuse ON read_stock_movement; DROP FUNCTION refuse()")
     worker.run()
     assert rebuild.differences() == []
     assert ProductView.objects.get(id=ids[0]).name == "Renamed"
